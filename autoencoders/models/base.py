@@ -1,0 +1,84 @@
+"""The two model classes every architecture is built from.
+
+Encoder and decoder are separate functional `keras.Model`s (as in the keras-io examples) so a
+user can encode, decode and plot codes directly; the wrapper only chains them. Both classes are
+registered for `.keras` saving, so `keras.saving.load_model` gives back the same object with its
+`encoder` and `decoder` (what keras-io issues #38, #509 and #1061 report as broken for VAEs).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from autoencoders.losses import kl_divergence
+
+
+@keras.saving.register_keras_serializable(package="autoencoders")
+class Autoencoder(keras.Model):
+    """x -> encoder -> code -> decoder -> reconstruction (sigmoid output, images in [0, 1])."""
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def call(self, inputs, training=False):
+        return self.decoder(self.encoder(inputs, training=training), training=training)
+
+    def encode(self, x, batch_size: int = 2048):
+        """The code of each image (for a VAE, the posterior mean)."""
+        return self.encoder.predict(x, batch_size=batch_size, verbose=0)
+
+    def reconstruct(self, x, batch_size: int = 2048):
+        """Deterministic reconstructions: what every evaluation and figure uses."""
+        return self.predict(x, batch_size=batch_size, verbose=0)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
+        decoder = keras.saving.deserialize_keras_object(config.pop("decoder"))
+        return cls(encoder, decoder, **config)
+
+
+@keras.saving.register_keras_serializable(package="autoencoders")
+class VAE(Autoencoder):
+    """Variational autoencoder: the encoder returns (z_mean, z_log_var), z_log_var = log(sigma^2).
+
+    The KL term is added with `add_loss`, so Keras's own train and test steps (and therefore
+    validation) see reconstruction + KL with no custom step, on any backend; the mean KL per
+    image is tracked as the `kl` metric so history.csv shows both terms.
+    """
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, seed: int = 0, **kwargs):
+        super().__init__(encoder, decoder, **kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+
+    def call(self, inputs, training=False):
+        z_mean, z_log_var = self.encoder(inputs, training=training)
+        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        z = z_mean + ops.exp(0.5 * z_log_var) * eps
+        kl = kl_divergence(z_mean, z_log_var)
+        self.add_loss(ops.mean(kl))
+        self.kl_tracker.update_state(kl)
+        return self.decoder(z, training=training)
+
+    def encode(self, x, batch_size: int = 2048):
+        return self.encoder.predict(x, batch_size=batch_size, verbose=0)[0]
+
+    def reconstruct(self, x, batch_size: int = 2048):
+        """Decode the posterior mean: no sampling noise in figures and metrics."""
+        return self.decoder.predict(self.encode(x, batch_size), batch_size=batch_size, verbose=0)
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
