@@ -1,0 +1,244 @@
+"""Config -> fitted model + a complete run folder.
+
+The training path is plain `model.fit` with one `tf.data` pipeline and one callback. Two
+choices make a run deterministic and resumable without overhead:
+- each epoch's shuffle is a stateless function of (seed, epoch), so a resumed run sees exactly
+  the batches the uninterrupted run would have seen;
+- at every epoch end the weights, optimizer state and sampling state go into one small .npz
+  (milliseconds, unlike a full `.keras` save), and history.csv is rewritten atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from autoencoders import config as C
+from autoencoders import runs
+from autoencoders.data import PreparedData, load_dataset, prepare
+from autoencoders.losses import PixelMetric, ReconstructionLoss
+from autoencoders.metrics import summarize
+from autoencoders.models import VAE, VAE_ARCHS, Autoencoder, build_model
+
+log = logging.getLogger(__name__)
+
+# XLA on this CPU: a clear win for the small dense models, a clear loss for convolutions
+# (see benchmarks/README.md for the measurements behind this table).
+XLA_BY_ARCH = {
+    "dense": True,
+    "sparse_dense": True,
+    "deep_dense": True,
+    "vae": True,
+    "conv": False,
+    "denoising_conv": False,
+    "conv_vae": False,
+}
+
+
+class RunError(Exception):
+    """A run folder that cannot be used as asked (exists, differs, nothing to resume)."""
+
+
+def use_xla(cfg: C.ExperimentConfig) -> bool:
+    choice = cfg.training.jit_compile
+    return XLA_BY_ARCH[cfg.model.arch] if choice == "auto" else bool(choice)
+
+
+def load_data(cfg: C.ExperimentConfig) -> PreparedData:
+    d = cfg.dataset
+    return prepare(
+        load_dataset(d.name),
+        train_size=d.train_size,
+        test_size=d.test_size,
+        noise_factor=d.noise_factor,
+        binarize=d.binarize,
+        seed=cfg.seed,
+    )
+
+
+def compile_model(cfg: C.ExperimentConfig) -> Autoencoder:
+    keras.utils.set_random_seed(cfg.seed)
+    model = build_model(cfg.model, seed=cfg.seed)
+    metrics = [PixelMetric("mse"), PixelMetric("bce")]
+    if cfg.model.arch in VAE_ARCHS:
+        metrics.append(PixelMetric(cfg.loss.name, reduction=cfg.loss.reduction, name="reconstruction"))
+    optimizer = keras.optimizers.get({"class_name": cfg.training.optimizer, "config": {"learning_rate": cfg.training.learning_rate}})
+    model.compile(
+        optimizer=optimizer,
+        loss=ReconstructionLoss(cfg.loss.name, cfg.loss.reduction),
+        metrics=metrics,
+        jit_compile=use_xla(cfg),
+    )
+    model.build((None, 28, 28, 1))
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int) -> tf.data.Dataset:
+    """Batches of epochs first_epoch..epochs-1 (0-based), each shuffled by (seed, epoch) alone."""
+    n = len(x)
+    xs = tf.constant(x)
+    ts = xs if t is x else tf.constant(t)
+
+    def one_epoch(epoch):
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    batches = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
+    return batches.map(lambda i: (tf.gather(xs, i), tf.gather(ts, i))).prefetch(tf.data.AUTOTUNE)
+
+
+def _state_arrays(model: Autoencoder) -> dict[str, list[np.ndarray]]:
+    arrays = {"model": model.get_weights(), "optimizer": [v.numpy() for v in model.optimizer.variables]}
+    if isinstance(model, VAE):
+        arrays["seed"] = [model.seed_generator.state.numpy()]
+    return arrays
+
+
+def _restore_arrays(model: Autoencoder, arrays: dict[str, list[np.ndarray]]) -> None:
+    model.set_weights(arrays["model"])
+    for var, value in zip(model.optimizer.variables, arrays["optimizer"], strict=True):
+        var.assign(value)
+    if "seed" in arrays:
+        model.seed_generator.state.assign(arrays["seed"][0])
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Times each epoch, appends its row, saves the resume point; stops on a NaN loss."""
+
+    def __init__(self, run_dir: Path, history: list[dict]):
+        super().__init__()
+        self.run_dir = run_dir
+        self.history = history
+        self.failure: str | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._start
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}, "seconds": seconds}
+        bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            self.failure = f"non-finite {', '.join(bad)} at epoch {epoch + 1}"
+            self.model.stop_training = True
+            return
+        self.history.append(row)
+        runs.write_history(self.run_dir / runs.HISTORY, self.history)
+        runs.save_checkpoint(self.run_dir, epoch + 1, self.history, _state_arrays(self.model))
+
+
+def prepare_run_dir(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: bool) -> runs.Checkpoint | dict | None:
+    """Decide what to do with an existing folder; never overwrite a run silently.
+
+    Returns None (start fresh), a Checkpoint (resume from it) or, for `--resume` on a run that
+    already completed with this config, its metrics (nothing left to do).
+    """
+    status = runs.run_status(run_dir)
+    if status == "absent":
+        return None
+    if overwrite:
+        shutil.rmtree(run_dir)
+        return None
+    if not resume:
+        hint = "--overwrite to train it again" if status == "completed" else "--resume to continue it or --overwrite to start again"
+        raise RunError(f"{run_dir}: a {status} run is already there; pass {hint}")
+    if (run_dir / runs.CONFIG).exists():
+        saved = C.load_config(run_dir / runs.CONFIG)
+        if saved != cfg:
+            new, old = _flat(C.to_dict(cfg)), _flat(C.to_dict(saved))
+            differ = [f"{k} ({old.get(k)!r} -> {v!r})" for k, v in new.items() if old.get(k) != v]
+            raise RunError(f"{run_dir}: cannot --resume, the config differs from the saved one in {', '.join(differ)}")
+    if status == "failed":
+        reason = runs.read_json(run_dir / runs.METRICS).get("reason")
+        raise RunError(f"{run_dir}: this run failed ({reason}); pass --overwrite to start again")
+    if status == "completed":
+        return runs.read_json(run_dir / runs.METRICS)
+    return runs.load_checkpoint(run_dir)
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict
+
+
+def train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool = False, overwrite: bool = False, verbose: int | None = None) -> RunResult:
+    run_dir = Path(run_dir)
+    checkpoint = prepare_run_dir(cfg, run_dir, resume=resume, overwrite=overwrite)
+    if isinstance(checkpoint, dict):
+        log.info("%s: already completed, nothing to resume", run_dir)
+        return RunResult(run_dir, checkpoint)
+    data = load_data(cfg)
+    model = compile_model(cfg)
+    history: list[dict] = []
+    start_epoch = 0
+    if checkpoint is not None:
+        _restore_arrays(model, checkpoint.arrays)
+        history, start_epoch = list(checkpoint.history), checkpoint.epoch
+        log.info("resuming %s after epoch %d of %d", run_dir, start_epoch, cfg.training.epochs)
+    runs.write_text(run_dir / runs.CONFIG, C.dump_yaml(cfg))
+
+    recorder = EpochRecorder(run_dir, history)
+    bs = cfg.training.batch_size
+    seconds = time.perf_counter()
+    try:
+        if start_epoch < cfg.training.epochs:
+            model.fit(
+                epoch_batches(data.x_train, data.t_train, bs, cfg.seed, start_epoch, cfg.training.epochs),
+                epochs=cfg.training.epochs,
+                initial_epoch=start_epoch,
+                steps_per_epoch=math.ceil(len(data.x_train) / bs),
+                shuffle=False,  # epoch_batches already shuffles, by (seed, epoch)
+                validation_data=(data.x_test, data.t_test),
+                validation_batch_size=cfg.training.eval_batch_size,
+                callbacks=[recorder, keras.callbacks.TensorBoard(run_dir / runs.TENSORBOARD, write_graph=False, profile_batch=0)],
+                verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose,
+            )
+    except Exception as e:  # a crash is recorded; Ctrl-C / kill is not (the run stays resumable)
+        recorder.failure = f"{type(e).__name__}: {e}"
+        runs.write_json(run_dir / runs.METRICS, {"name": cfg.name, "status": "failed", "reason": recorder.failure, "epochs": len(history)})
+        raise
+    seconds = time.perf_counter() - seconds
+
+    metrics = {
+        "name": cfg.name,
+        "status": "failed" if recorder.failure else "completed",
+        "epochs": len(history),
+        "train_seconds": sum(row["seconds"] for row in history),
+        "wall_seconds_this_session": seconds,
+        "xla": use_xla(cfg),
+    }
+    if recorder.failure:
+        metrics["reason"] = recorder.failure
+    else:
+        metrics["test"] = test_metrics(model, data, cfg.training.eval_batch_size)
+        with runs.atomic_path(run_dir / runs.MODEL) as tmp:
+            model.save(tmp)
+    runs.write_json(run_dir / runs.METRICS, metrics)
+    return RunResult(run_dir, metrics)
+
+
+def test_metrics(model: Autoencoder, data: PreparedData, batch_size: int) -> dict:
+    """Loss-independent test-set metrics, plus the VAE's terms when there are any."""
+    result = summarize(data.t_test, model.reconstruct(data.x_test, batch_size))
+    if isinstance(model, VAE):
+        terms = model.evaluate(data.x_test, data.t_test, batch_size=batch_size, verbose=0, return_dict=True)
+        result.update({"vae_loss": terms["loss"], "vae_kl": terms["kl"], "vae_reconstruction": terms["reconstruction"]})
+    return result
