@@ -78,7 +78,6 @@ def compile_model(cfg: C.ExperimentConfig) -> Autoencoder:
         metrics=metrics,
         jit_compile=use_xla(cfg),
     )
-    model.build((None, 28, 28, 1))
     model.optimizer.build(model.trainable_variables)
     return model
 

@@ -22,6 +22,7 @@ class Autoencoder(keras.Model):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
+        self.built = True  # both parts are built functional models: nothing left to build
 
     def call(self, inputs, training=False):
         return self.decoder(self.encoder(inputs, training=training), training=training)

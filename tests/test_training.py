@@ -1,0 +1,161 @@
+"""Real training on tiny subsets of real MNIST: every shipped config with both losses, determinism,
+kill-and-resume, NaN handling."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+from conftest import ROOT, SHIPPED_CONFIGS, TINY
+
+from autoencoders import config as C
+from autoencoders import runs, training
+
+
+def _history_without_time(run_dir):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in runs.read_history(run_dir / runs.HISTORY)]
+
+
+@pytest.mark.parametrize("loss", C.LOSSES)
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: p.stem)
+def test_every_shipped_config_trains_with_each_loss_into_a_complete_reloadable_run(tmp_path, tiny_config, path, loss):
+    cfg = tiny_config(path.relative_to(ROOT), f"loss.name={loss}")
+    result = training.train(cfg, tmp_path / cfg.name, verbose=0)
+    run = result.run_dir
+
+    assert C.load_config(run / runs.CONFIG) == cfg  # the saved config reproduces the run
+    (row,) = runs.read_history(run / runs.HISTORY)
+    for key in ("loss", "val_loss", "val_pixel_mse", "val_pixel_bce", "pixel_mse", "pixel_bce", "seconds"):
+        assert math.isfinite(row[key]), key
+    if cfg.model.arch in {"vae", "conv_vae"}:
+        assert {"kl", "reconstruction", "val_kl", "val_reconstruction"} <= row.keys()
+        assert row["val_loss"] == pytest.approx(row["val_reconstruction"] + row["val_kl"], rel=1e-3)
+    else:  # the training loss is one of the two common-scale metrics
+        assert row["val_loss"] == pytest.approx(row[f"val_pixel_{loss}"], rel=1e-4 if cfg.model.arch != "sparse_dense" else 0.5)
+
+    metrics = runs.read_json(run / runs.METRICS)
+    assert metrics["status"] == "completed" and metrics["epochs"] == 1
+    assert set(metrics["test"]) >= {"mse", "mae", "psnr", "bce", "bce_excess"}
+    if cfg.model.arch in {"vae", "conv_vae"}:  # validation samples z; test metrics decode the posterior mean
+        assert metrics["test"]["vae_kl"] > 0 and metrics["test"]["vae_reconstruction"] > 0
+    else:
+        assert metrics["test"]["mse"] == pytest.approx(row["val_pixel_mse"], rel=1e-3)
+
+    model = keras.saving.load_model(run / runs.MODEL)
+    data = training.load_data(cfg)
+    recon = model.reconstruct(data.x_test)
+    assert recon.shape == data.t_test.shape
+    assert float(np.mean((recon - data.t_test) ** 2)) == pytest.approx(metrics["test"]["mse"], rel=1e-4)
+    assert (run / runs.CHECKPOINTS / runs.STATE).exists()
+    assert any((run / runs.TENSORBOARD).rglob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize("path", ["configs/blog/dense.yaml", "configs/blog/conv.yaml"])
+def test_same_config_and_seed_give_the_same_history(tmp_path, tiny_config, path):
+    cfg = tiny_config(path, "training.epochs=2")
+    training.train(cfg, tmp_path / "a", verbose=0)
+    training.train(cfg, tmp_path / "b", verbose=0)
+    a, b = _history_without_time(tmp_path / "a"), _history_without_time(tmp_path / "b")
+    assert len(a) == 2
+    for ra, rb in zip(a, b, strict=True):
+        assert ra.keys() == rb.keys()
+        for k in ra:
+            assert ra[k] == pytest.approx(rb[k], rel=1e-6, abs=1e-9), k
+    other = tiny_config(path, "training.epochs=2", "seed=1")
+    training.train(other, tmp_path / "c", verbose=0)
+    assert _history_without_time(tmp_path / "c")[0]["loss"] != pytest.approx(a[0]["loss"], rel=1e-6)
+
+
+def test_a_killed_run_resumes_from_its_last_finished_epoch_and_matches_an_uninterrupted_one(tmp_path):
+    overrides = [*TINY, "dataset.train_size=2048", "training.epochs=4"]
+    args = [sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs/blog/dense.yaml"), "--out", str(tmp_path / "killed")]
+    for o in overrides:
+        args += ["--set", o]
+    cfg = C.load_config(ROOT / "configs/blog/dense.yaml", overrides)
+    run = tmp_path / "killed" / cfg.name
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        state = run / runs.CHECKPOINTS / runs.STATE
+        if state.exists() and runs.read_json(state)["epoch"] >= 2:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = runs.load_checkpoint(run).epoch
+    assert 2 <= killed_at < 4, "the run should have been killed mid-way"
+    assert runs.run_status(run) == "unfinished"
+
+    done = subprocess.run([*args, "--resume"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    training.train(cfg, tmp_path / "straight" / cfg.name, verbose=0)
+
+    resumed, straight = _history_without_time(run), _history_without_time(tmp_path / "straight" / cfg.name)
+    assert [r["epoch"] for r in resumed] == [1, 2, 3, 4]
+    for ra, rb in zip(resumed, straight, strict=True):
+        for k in ra:
+            assert ra[k] == pytest.approx(rb[k], rel=1e-5), (ra["epoch"], k)
+
+
+def test_vae_resume_restores_optimizer_and_sampling_state(tmp_path, tiny_config, monkeypatch):
+    cfg = tiny_config("configs/blog/vae.yaml", "training.epochs=3")
+    training.train(cfg, tmp_path / "straight", verbose=0)
+
+    real_save = runs.save_checkpoint
+
+    def save_then_die(run_dir, epoch, *a, **k):
+        real_save(run_dir, epoch, *a, **k)
+        if epoch == 1:
+            raise KeyboardInterrupt  # like Ctrl-C right after epoch 1 was saved
+
+    monkeypatch.setattr(runs, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(cfg, tmp_path / "resumed", verbose=0)
+    monkeypatch.setattr(runs, "save_checkpoint", real_save)
+    assert runs.run_status(tmp_path / "resumed") == "unfinished"
+    training.train(cfg, tmp_path / "resumed", resume=True, verbose=0)
+
+    a, b = _history_without_time(tmp_path / "straight"), _history_without_time(tmp_path / "resumed")
+    assert len(b) == 3
+    for ra, rb in zip(a, b, strict=True):
+        for k in ra:
+            assert ra[k] == pytest.approx(rb[k], rel=1e-5), (ra["epoch"], k)
+
+
+def test_a_nan_loss_stops_the_run_and_marks_it_failed(tmp_path, tiny_config, monkeypatch):
+    cfg = tiny_config("configs/blog/dense.yaml", "training.epochs=3")
+    real = training.load_data
+
+    def poisoned(c):
+        data = real(c)
+        x = data.x_train.copy()
+        x[0, 0, 0, 0] = np.nan
+        return type(data)(x, x, data.y_train, data.x_test, data.t_test, data.y_test)
+
+    monkeypatch.setattr(training, "load_data", poisoned)
+    result = training.train(cfg, tmp_path / "nan", verbose=0)
+    assert result.metrics["status"] == "failed"
+    assert "non-finite" in result.metrics["reason"] and "epoch 1" in result.metrics["reason"]
+    assert not (tmp_path / "nan" / runs.MODEL).exists()
+    assert runs.run_status(tmp_path / "nan") == "failed"
+    with pytest.raises(training.RunError, match="failed"):
+        training.train(cfg, tmp_path / "nan", resume=True, verbose=0)
+
+
+def test_existing_runs_are_never_overwritten_silently(tmp_path, tiny_config):
+    cfg = tiny_config()
+    training.train(cfg, tmp_path / "r", verbose=0)
+    before = (tmp_path / "r" / runs.METRICS).read_text()
+    with pytest.raises(training.RunError, match="--overwrite"):
+        training.train(cfg, tmp_path / "r", verbose=0)
+    assert training.train(cfg, tmp_path / "r", resume=True, verbose=0).metrics["status"] == "completed"
+    assert (tmp_path / "r" / runs.METRICS).read_text() == before
+    with pytest.raises(training.RunError, match="differs"):
+        training.train(tiny_config("configs/blog/dense.yaml", "loss.name=mse"), tmp_path / "r", resume=True, verbose=0)
