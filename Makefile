@@ -15,10 +15,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-# The main job: the quick BCE-vs-MSE comparison of the blog's dense autoencoder on MNIST.
+# The main job: the quick BCE-vs-MSE comparison of the blog's dense autoencoder on MNIST,
+# 3 seeds per loss, then the report (results/reports/quick-dense/report.md and .html).
+# Finished runs are kept and skipped (--resume), so running it again only re-makes the report.
+SEEDS ?= 0 1 2
 demo: setup
-	$(BIN)/python train.py --config configs/quick/dense.yaml --set loss.name=bce --out $(OUT)/runs --resume
-	$(BIN)/python train.py --config configs/quick/dense.yaml --set loss.name=mse --out $(OUT)/runs --resume
+	for seed in $(SEEDS); do for loss in bce mse; do \
+	  $(BIN)/python train.py --config configs/quick/dense.yaml --set loss.name=$$loss --set seed=$$seed --out $(OUT)/runs --resume || exit $$?; \
+	done; done
+	$(BIN)/python evaluate.py $(foreach s,$(SEEDS),$(OUT)/runs/quick-dense-mnist-bce-s$(s) $(OUT)/runs/quick-dense-mnist-mse-s$(s)) \
+	  --out $(OUT)/reports/quick-dense --title "Quick comparison: dense autoencoder on MNIST, BCE vs MSE"
 
 test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --durations=15

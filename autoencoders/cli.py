@@ -69,3 +69,66 @@ def train_main(argv: list[str] | None = None) -> int:
     print(f"{cfg.name}: {m['epochs']} epochs in {m['train_seconds']:.1f} s; test pixel MSE {t['mse']:.5f}, "
           f"BCE {t['bce']:.4f}, PSNR {t['psnr']:.2f} dB -> {run_dir}")
     return 0
+
+
+def evaluate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="evaluate.py",
+        description="Compare run folders: metrics recomputed on the full test set, BCE-vs-MSE statistics over seeds, "
+        "figures, and a Markdown + HTML report.",
+        epilog="example: python evaluate.py results/runs/* --out results/reports/all",
+    )
+    p.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders written by train.py")
+    p.add_argument("--out", required=True, type=Path, help="report folder (replaced as a whole when the report is complete)")
+    p.add_argument("--title", default="BCE vs MSE", help="report title")
+    return p
+
+
+def evaluate_main(argv: list[str] | None = None) -> int:
+    import shlex
+
+    argv = sys.argv[1:] if argv is None else argv
+    args = evaluate_parser().parse_args(argv)
+    missing = [str(p) for p in args.runs if not p.is_dir()]
+    if missing:
+        return _fail(f"no such run folder: {', '.join(missing)}")
+    _setup_logging()
+    from autoencoders.comparison import ComparisonError, check_comparable, group_runs
+    from autoencoders.evaluation import evaluate_run, load_run
+    from autoencoders.report import write_report
+
+    runs = [load_run(p) for p in sorted(set(args.runs))]
+    evaluations = []
+    for run in runs:
+        if run.status != "completed":
+            continue
+        try:
+            evaluations.append(evaluate_run(run))
+        except Exception as e:  # a broken model file is reported, not fatal
+            run.status, run.reason = "invalid", f"could not be evaluated: {type(e).__name__}: {e}"
+    if not evaluations:
+        return _fail("none of the runs can be evaluated:\n" + "\n".join(f"  {r.path}: {r.status}, {r.reason}" for r in runs))
+    groups = group_runs(evaluations)
+    try:
+        check_comparable(groups)
+    except ComparisonError as e:
+        return _fail(str(e))
+
+    command = "python evaluate.py " + " ".join(shlex.quote(a) for a in argv)
+    out = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    import shutil
+    import tempfile
+
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        write_report(staging, runs, groups, command=command, title=args.title)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    n_pairs = sum(g.is_pair for g in groups)
+    print(f"report: {out / 'report.md'} and {out / 'report.html'} ({len(evaluations)} runs, {n_pairs} BCE-vs-MSE comparisons, "
+          f"{len(runs) - len(evaluations)} not evaluated)")
+    return 0

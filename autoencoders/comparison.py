@@ -1,0 +1,171 @@
+"""Which runs compare, and what the numbers over seeds say.
+
+Runs whose configs differ only in `loss.name` and `seed` (and in names or settings that do not
+change results: eval batch size, XLA) form one comparison. Within it, each metric is summarised
+per loss over seeds (mean, standard deviation, 95% t-interval) and the BCE - MSE difference is
+tested paired by seed (a paired t-test, `scipy.stats.ttest_rel`). With one seed there is no
+test: the verdict says so rather than pretend.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from autoencoders import config as C
+
+# Keys that do not define an experiment: they may differ inside one comparison.
+IGNORED_KEYS = ("name", "seed", "loss.name", "training.eval_batch_size", "training.jit_compile")
+# Keys that define the test set: runs differing here can never be compared.
+TEST_SET_KEYS = ("dataset.name", "dataset.test_size", "dataset.noise_factor", "dataset.binarize")
+
+# metric -> (label, True if higher is better)
+METRICS = {
+    "mse": ("pixel MSE", False),
+    "mae": ("pixel MAE", False),
+    "psnr": ("PSNR (dB)", True),
+    "ssim": ("SSIM", True),
+    "bce": ("pixel BCE", False),
+    "bce_excess": ("BCE − target entropy", False),
+}
+ALPHA = 0.05
+
+
+class ComparisonError(Exception):
+    """The runs given cannot be compared (e.g. different datasets or test subsets)."""
+
+
+def flat(cfg: C.ExperimentConfig) -> dict:
+    out = {}
+    for section, values in C.to_dict(cfg).items():
+        if isinstance(values, dict):
+            out.update({f"{section}.{k}": v for k, v in values.items()})
+        else:
+            out[section] = values
+    return out
+
+
+def group_key(cfg: C.ExperimentConfig) -> str:
+    return json.dumps({k: v for k, v in flat(cfg).items() if k not in IGNORED_KEYS}, sort_keys=True)
+
+
+@dataclass
+class Group:
+    key: str
+    members: list = field(default_factory=list)  # Evaluations
+
+    @property
+    def config(self) -> C.ExperimentConfig:
+        return self.members[0].run.config
+
+    @property
+    def title(self) -> str:
+        c = self.config
+        extras = []
+        if c.dataset.noise_factor:
+            extras.append(f"noise {c.dataset.noise_factor:g}")
+        if c.dataset.binarize:
+            extras.append("binarized")
+        if c.dataset.train_size:
+            extras.append(f"{c.dataset.train_size} train images")
+        extras.append(f"{c.training.epochs} epochs")
+        if c.loss.reduction != "mean":
+            extras.append(f"{c.loss.reduction} over pixels")
+        return f"{c.model.arch} · {c.dataset.name} · " + ", ".join(extras)
+
+    def by_loss(self) -> dict[str, list]:
+        out: dict[str, list] = {}
+        for ev in sorted(self.members, key=lambda e: (e.run.config.loss.name, e.run.config.seed)):
+            out.setdefault(ev.run.config.loss.name, []).append(ev)
+        return out
+
+    @property
+    def is_pair(self) -> bool:
+        return {"bce", "mse"} <= set(self.by_loss())
+
+
+def group_runs(evaluations: Sequence) -> list[Group]:
+    groups: dict[str, Group] = {}
+    for ev in evaluations:
+        groups.setdefault(group_key(ev.run.config), Group(group_key(ev.run.config))).members.append(ev)
+    return sorted(groups.values(), key=lambda g: g.title)
+
+
+def check_comparable(groups: Sequence[Group]) -> None:
+    """Refuse a request whose runs share no test set: nothing in it could be compared fairly."""
+    if len(groups) < 2 or any(g.is_pair for g in groups):
+        return
+    test_sets = {tuple(flat(g.config)[k] for k in TEST_SET_KEYS) for g in groups}
+    if len(test_sets) > 1:
+        lines = [f"  {ev.run.path}: " + ", ".join(f"{k}={flat(ev.run.config)[k]}" for k in TEST_SET_KEYS) for g in groups for ev in g.members]
+        raise ComparisonError(
+            "these runs cannot be compared: they were trained or validated on different test sets, and no BCE and MSE "
+            "runs share one. Evaluate runs of one dataset and test subset together.\n" + "\n".join(lines)
+        )
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float
+    sd: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+def summarize(values: Sequence[float]) -> Summary:
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    if n < 2:
+        return Summary(n, float(x.mean()), None, None, None)
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(1 - ALPHA / 2, n - 1)) * sd / math.sqrt(n)
+    return Summary(n, float(x.mean()), sd, float(x.mean()) - half, float(x.mean()) + half)
+
+
+@dataclass(frozen=True)
+class Difference:
+    metric: str
+    bce: Summary
+    mse: Summary
+    diff: Summary  # BCE - MSE, paired by seed
+    p_value: float | None
+    verdict: str
+    winner: str | None  # "bce", "mse" or None (no significant difference / cannot tell)
+
+
+def compare_metric(metric: str, bce_by_seed: dict[int, float], mse_by_seed: dict[int, float]) -> Difference:
+    label, higher_better = METRICS[metric]
+    seeds = sorted(set(bce_by_seed) & set(mse_by_seed))
+    diffs = [bce_by_seed[s] - mse_by_seed[s] for s in seeds]
+    b, m, d = summarize(list(bce_by_seed.values())), summarize(list(mse_by_seed.values())), summarize(diffs or [math.nan])
+    p = None
+    if len(seeds) >= 2:
+        p = 1.0 if np.allclose(diffs, 0) else float(stats.ttest_rel([bce_by_seed[s] for s in seeds], [mse_by_seed[s] for s in seeds]).pvalue)
+    better = "bce" if (d.mean > 0) == higher_better else "mse"
+    rel = abs(d.mean) / abs(m.mean) * 100 if m.mean else math.inf
+    size = f"by {abs(d.mean):.4g} ({rel:.1f}% of MSE's value)"
+    if not seeds:
+        return Difference(metric, b, m, d, None, "no seed trained with both losses", None)
+    if p is None:
+        return Difference(metric, b, m, d, None, f"{better.upper()} better {size}; one seed: cannot tell", None)
+    if p < ALPHA:
+        return Difference(metric, b, m, d, p, f"**{better.upper()} better** {size}, p = {p:.2g}", better)
+    return Difference(metric, b, m, d, p, f"no significant difference (p = {p:.2g}, {len(seeds)} seeds)", None)
+
+
+def compare_group(group: Group, metrics: Sequence[str] = tuple(METRICS)) -> list[Difference]:
+    per_loss = group.by_loss()
+    return [
+        compare_metric(
+            metric,
+            {ev.run.config.seed: ev.mean(metric) for ev in per_loss.get("bce", [])},
+            {ev.run.config.seed: ev.mean(metric) for ev in per_loss.get("mse", [])},
+        )
+        for metric in metrics
+    ]

@@ -1,0 +1,217 @@
+"""The comparison report: figures, report.md, a self-contained report.html, summary.csv/json.
+
+Every number in the Markdown comes from `summary.json`, written in the same call, and every
+table names the runs behind it and the command that produced it.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import os
+import platform
+import re
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from autoencoders import plots
+from autoencoders.atomic import write_text
+from autoencoders.comparison import METRICS, Difference, Group, compare_group
+from autoencoders.evaluation import Evaluation, Run
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+def device_description() -> str:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return f"{len(gpus)} GPU ({', '.join(tf.config.experimental.get_device_details(g).get('device_name', 'GPU') for g in gpus)})"
+    return f"CPU only ({os.cpu_count()} cores, {platform.machine()})"
+
+
+def _fmt(x: float | None, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return "–"
+    return f"{x:.{digits}g}"
+
+
+def _ci(s) -> str:
+    return _fmt(s.mean) + (f" [{_fmt(s.ci_low)}, {_fmt(s.ci_high)}]" if s.ci_low is not None else "")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
+def _class_names(group: Group):
+    return FASHION_CLASSES if group.config.dataset.name == "fashion_mnist" else None
+
+
+def group_figures(group: Group, fig_dir: Path, slug: str) -> dict[str, Path]:
+    """Every figure of one comparison; the keys are the captions' subjects."""
+    members = [ev for evs in group.by_loss().values() for ev in evs]
+    first = members[0]
+    figs: dict[str, Path] = {}
+    rows = [(ev.run.label, ev.grid_images) for ev in members]
+    if group.config.dataset.noise_factor > 0:
+        figs["denoising"] = plots.noisy_grid(first.grid_inputs, rows, fig_dir / f"{slug}-denoising.png", originals=first.grid_targets, title="Denoising: noisy input, outputs, clean target")
+    figs["reconstructions"] = plots.reconstruction_grid(
+        first.grid_targets, rows, fig_dir / f"{slug}-grid.png", column_titles=[str(c) for c in range(10)] if _class_names(group) is None else list(_class_names(group)),
+        title="Test images (one per class), reconstructions and absolute errors",
+    )
+    histories = [(ev.run.label, ev.run.config.loss.name, ev.run.history) for ev in members]
+    figs["loss curves"] = plots.loss_curves(histories, fig_dir / f"{slug}-loss.png", title="Each run's own training loss")
+    figs["common scale"] = plots.common_scale_curves(histories, fig_dir / f"{slug}-common.png", title="Validation error on common scales")
+    per_class = []
+    for loss, evs in group.by_loss().items():
+        values = np.stack([ev.per_class("mse") for ev in evs])
+        if len(evs) > 1:  # 95% t-interval over seeds
+            from scipy import stats
+
+            err = stats.t.ppf(0.975, len(evs) - 1) * values.std(0, ddof=1) / np.sqrt(len(evs))
+        else:  # one seed: standard error over the class's test images
+            ev = evs[0]
+            err = np.array([ev.per_image["mse"][ev.labels == c].std(ddof=1) / np.sqrt((ev.labels == c).sum()) for c in range(10)])
+        per_class.append((loss.upper(), loss, values.mean(0), err))
+    figs["per-class error"] = plots.per_class_bars(per_class, fig_dir / f"{slug}-per-class.png", class_names=_class_names(group), metric="pixel MSE", title="Pixel MSE per class")
+    latent = [(loss.upper(), evs[0]) for loss, evs in group.by_loss().items() if evs[0].latent is not None]
+    if latent:
+        figs["latent plane"] = plots.latent_planes([(f"{name} · seed {ev.run.config.seed}", ev.latent, ev.labels) for name, ev in latent], fig_dir / f"{slug}-latent.png", class_names=_class_names(group), title="Test set in the 2-d latent space (posterior means)")
+        figs["manifold"] = plots.manifolds([(f"{name} · seed {ev.run.config.seed}", ev.manifold) for name, ev in latent], fig_dir / f"{slug}-manifold.png", title="Decoded 15×15 grid of latent points")
+    return figs
+
+
+def _verdict_table(diffs: Sequence[Difference]) -> list[str]:
+    lines = ["| metric | BCE-trained | MSE-trained | BCE − MSE | p (paired t) | verdict |", "|---|---|---|---|---|---|"]
+    for d in diffs:
+        label, higher = METRICS[d.metric]
+        arrow = "↑" if higher else "↓"
+        lines.append(f"| {label} {arrow} | {_ci(d.bce)} | {_ci(d.mse)} | {_ci(d.diff)} | {_fmt(d.p_value, 2)} | {d.verdict} |")
+    return lines
+
+
+def _run_row(run: Run, ev: Evaluation | None) -> str:
+    c = run.config
+    if c is None:
+        return f"| `{run.path}` | – | – | – | – | – | {run.status} | – | – |"
+    train_s = run.metrics.get("train_seconds")
+    return (
+        f"| `{run.path.name}` | {c.model.arch} | {c.dataset.name} | {c.loss.name} | {c.seed} | {len(run.history)}/{c.training.epochs} "
+        f"| {run.status} | {_fmt(train_s, 3)} | {_fmt(ev.seconds, 2) if ev else '–'} |"
+    )
+
+
+def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, command: str, title: str = "BCE vs MSE") -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    fig_dir = out / "figures"
+    evaluated = {id(ev.run): ev for g in groups for ev in g.members}
+    created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    device = device_description()
+    eval_seconds = sum(ev.seconds for ev in evaluated.values())
+    summary: dict = {"command": command, "created": created, "device": device, "eval_seconds": eval_seconds, "runs": [], "groups": []}
+
+    md = [f"# {title}", "", f"Made by `{command}` on {created}; device: {device}.",
+          f"Every metric is computed afresh from each saved model on the full test set (10,000 images), whatever loss the model was trained with; "
+          f"evaluation took {eval_seconds:.1f} s for {len(evaluated)} runs ({eval_seconds / max(len(evaluated), 1):.2f} s per run).",
+          "↓ lower is better, ↑ higher is better. Intervals are 95% t-intervals over seeds; p is a paired t-test over seeds (BCE and MSE runs with the same seed).", "",
+          "## Runs", "", "| run | arch | dataset | loss | seed | epochs | status | train s | eval s |", "|---|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        md.append(_run_row(run, evaluated.get(id(run))))
+        ev = evaluated.get(id(run))
+        summary["runs"].append({
+            "path": str(run.path), "status": run.status, "reason": run.reason,
+            "config": None if run.config is None else run.config.name,
+            "eval_seconds": ev.seconds if ev else None,
+            "train_seconds": run.metrics.get("train_seconds"),
+            "metrics": {m: ev.mean(m) for m in METRICS} if ev else None,
+            "per_class_mse": ev.per_class("mse").tolist() if ev else None,
+            "vae": ev.vae if ev else None,
+        })
+
+    for i, group in enumerate(groups, 1):
+        slug = f"{i:02d}-{_slug(group.title)}"
+        by_loss = group.by_loss()
+        names = ", ".join(f"`{ev.run.path.name}`" for evs in by_loss.values() for ev in evs)
+        md += ["", f"## {i}. {group.title}", "", f"Runs: {names}."]
+        gsum = {"title": group.title, "runs": [str(ev.run.path) for evs in by_loss.values() for ev in evs], "differences": []}
+        if group.is_pair:
+            diffs = compare_group(group)
+            md += ["", *_verdict_table(diffs)]
+            gsum["differences"] = [asdict(d) for d in diffs]
+        else:
+            only = ", ".join(by_loss)
+            md += ["", f"Only {only}-trained runs here, so there is no BCE-vs-MSE comparison; their metrics:", "",
+                   "| run | " + " | ".join(METRICS[m][0] for m in METRICS) + " |", "|---|" + "---|" * len(METRICS)]
+            md += [f"| `{ev.run.path.name}` | " + " | ".join(_fmt(ev.mean(m)) for m in METRICS) + " |" for evs in by_loss.values() for ev in evs]
+        vae_rows = [ev for evs in by_loss.values() for ev in evs if ev.vae]
+        if vae_rows:
+            md += ["", "VAE terms on the test set (posterior mean decoded; reconstruction in each run's own loss, so not comparable across losses):", "",
+                   "| run | reconstruction | KL |", "|---|---|---|"]
+            md += [f"| `{ev.run.path.name}` | {_fmt(ev.vae['reconstruction'])} | {_fmt(ev.vae['kl'])} |" for ev in vae_rows]
+        for subject, path in group_figures(group, fig_dir, slug).items():
+            md += ["", f"**{subject.capitalize()}**", "", f"![{subject}](figures/{path.name})"]
+        summary["groups"].append(gsum)
+
+    skipped = [r for r in runs if id(r) not in evaluated]
+    if skipped:
+        md += ["", "## Runs not evaluated", "", "| run | status | reason |", "|---|---|---|"]
+        md += [f"| `{r.path}` | {r.status} | {r.reason} |" for r in skipped]
+
+    text = "\n".join(md) + "\n"
+    write_text(out / "report.md", text)
+    write_text(out / "report.html", to_html(text, out, title))
+    write_text(out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
+    write_text(out / "summary.csv", summary_csv(summary))
+    return summary
+
+
+def summary_csv(summary: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["group", "metric", "what", "n", "mean", "sd", "ci_low", "ci_high", "p_value", "verdict"])
+    for g in summary["groups"]:
+        for d in g["differences"]:
+            for what in ("bce", "mse", "diff"):
+                s = d[what]
+                w.writerow([g["title"], d["metric"], what if what != "diff" else "bce-mse", s["n"], s["mean"], s["sd"], s["ci_low"], s["ci_high"],
+                            d["p_value"] if what == "diff" else "", d["verdict"] if what == "diff" else ""])
+    for r in summary["runs"]:
+        for m, v in (r["metrics"] or {}).items():
+            w.writerow([r["path"], m, "run", 1, v, "", "", "", "", r["status"]])
+    return buf.getvalue()
+
+
+HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 13px; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
+th {{ background: #f4f4f4; }}
+img {{ max-width: 100%; }}
+code {{ background: #f4f4f4; padding: 0 3px; }}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def to_html(markdown_text: str, base: Path, title: str) -> str:
+    """Markdown -> HTML with every figure embedded as a data URI: one file to send around."""
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables"])
+
+    def embed(match: re.Match) -> str:
+        data = base64.b64encode((base / match.group(1)).read_bytes()).decode()
+        return f'src="data:image/png;base64,{data}"'
+
+    return HTML.format(title=title, body=re.sub(r'src="([^"]+\.png)"', embed, body))

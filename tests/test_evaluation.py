@@ -1,0 +1,43 @@
+"""Reading run folders without trusting them, and the SSIM metric."""
+
+import numpy as np
+import pytest
+
+from autoencoders import runs
+from autoencoders.atomic import write_text
+from autoencoders.evaluation import grid_indices, load_run, ssim
+
+CONFIG = "name: r\n"
+
+
+def test_ssim_is_one_for_a_perfect_reconstruction_and_lower_otherwise():
+    t = np.random.default_rng(0).random((3, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(ssim(t, t), 1.0, atol=1e-5)
+    noisy = np.clip(t + 0.2 * np.random.default_rng(1).standard_normal(t.shape).astype(np.float32), 0, 1)
+    assert np.all(ssim(t, noisy) < 0.9)
+
+
+def test_grid_images_are_the_first_of_each_class():
+    labels = np.array([3, 0, 1, 0, 2, 9, 4, 5, 6, 7, 8, 1])
+    idx = grid_indices(labels)
+    assert list(labels[idx]) == list(range(10))
+    assert idx[0] == 1 and idx[1] == 2
+
+
+@pytest.mark.parametrize(
+    ("files", "status", "reason"),
+    [
+        ({}, "invalid", "not a run folder"),
+        ({runs.CONFIG: "name: [unclosed\n"}, "invalid", "unreadable config"),
+        ({runs.CONFIG: CONFIG, runs.HISTORY: "epoch,loss,seconds\n1,0.5,1.0\n"}, "unfinished", "1 of 50 epochs"),
+        ({runs.CONFIG: CONFIG, runs.METRICS: '{"status": "failed", "reason": "non-finite loss at epoch 3"}'}, "failed", "epoch 3"),
+        ({runs.CONFIG: CONFIG, runs.METRICS: '{"status": "completed"}'}, "invalid", "model.keras is missing"),
+    ],
+)
+def test_broken_runs_come_back_with_a_status_and_a_reason(tmp_path, files, status, reason):
+    (tmp_path / "r").mkdir()
+    for name, text in files.items():
+        write_text(tmp_path / "r" / name, text)
+    run = load_run(tmp_path / "r")
+    assert run.status == status
+    assert reason in run.reason

@@ -1,0 +1,79 @@
+"""evaluate.py end to end on tiny real runs: every file, embedded figures, refusals, broken runs listed."""
+
+import json
+import subprocess
+import sys
+
+import matplotlib.image as mpimg
+import pytest
+from conftest import ROOT
+
+from autoencoders import runs, training
+from autoencoders.atomic import write_text
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    from autoencoders.config import load_config
+
+    out = tmp_path_factory.mktemp("runs")
+    tiny = ["dataset.train_size=512", "dataset.test_size=256", "training.epochs=2", "training.batch_size=64"]
+    made = {}
+    for loss in ("bce", "mse"):
+        cfg = load_config(ROOT / "configs/blog/dense.yaml", [*tiny, f"loss.name={loss}"])
+        made[loss] = training.train(cfg, out / cfg.name, verbose=0).run_dir
+    fashion = load_config(ROOT / "configs/blog/dense.yaml", [*tiny, "loss.name=mse", "dataset.name=fashion_mnist"])
+    made["fashion"] = training.train(fashion, out / fashion.name, verbose=0).run_dir
+    return made
+
+
+def evaluate(*args):
+    return subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *map(str, args)], capture_output=True, text=True)
+
+
+def test_a_full_evaluate_of_two_real_runs_writes_every_file(tiny_runs, tmp_path):
+    failed = tmp_path / "failed-run"
+    write_text(failed / runs.CONFIG, "name: failed-run\n")
+    runs.write_json(failed / runs.METRICS, {"status": "failed", "reason": "non-finite loss at epoch 2"})
+    out = tmp_path / "report"
+    done = evaluate(tiny_runs["bce"], tiny_runs["mse"], failed, "--out", out)
+    assert done.returncode == 0, done.stderr
+
+    md = (out / "report.md").read_text()
+    assert "python evaluate.py" in md  # the command that made it
+    assert "| pixel MSE ↓ |" in md and "| SSIM ↑ |" in md and "one seed: cannot tell" in md
+    assert "non-finite loss at epoch 2" in md  # a failed run is listed with its reason
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == md.count("![")  # every figure embedded
+    assert 'src="figures/' not in html  # self-contained: no links to files beside it
+
+    summary = json.loads((out / "summary.json").read_text())
+    (group,) = summary["groups"]
+    metrics = {d["metric"]: d for d in group["differences"]}
+    assert set(metrics) == {"mse", "mae", "psnr", "ssim", "bce", "bce_excess"}
+    by_path = {r["path"]: r for r in summary["runs"]}
+    assert by_path[str(failed)]["status"] == "failed"
+    bce_run = by_path[str(tiny_runs["bce"])]
+    assert 0 < bce_run["metrics"]["ssim"] < 1 and bce_run["metrics"]["bce_excess"] > 0
+    assert len(bce_run["per_class_mse"]) == 10
+    assert metrics["mse"]["bce"]["mean"] == pytest.approx(bce_run["metrics"]["mse"])
+    assert "mse,bce-mse" in (out / "summary.csv").read_text().replace('"', "")
+
+    pngs = sorted((out / "figures").glob("*.png"))
+    assert {p.name.split("-")[-1] for p in pngs} >= {"grid.png", "loss.png", "common.png", "class.png"}
+    for png in pngs:
+        image = mpimg.imread(png)
+        assert image.shape[0] > 100 and image.shape[1] > 100 and image.std() > 0
+
+
+def test_runs_on_different_datasets_without_a_pair_are_refused(tiny_runs, tmp_path):
+    done = evaluate(tiny_runs["bce"], tiny_runs["fashion"], "--out", tmp_path / "r")
+    assert done.returncode == 2
+    assert "different test sets" in done.stderr and "fashion_mnist" in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_run_folder_exits_2_and_writes_nothing(tmp_path):
+    done = evaluate(tmp_path / "nope", "--out", tmp_path / "r")
+    assert done.returncode == 2 and "nope" in done.stderr
+    assert not (tmp_path / "r").exists()
