@@ -123,6 +123,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         write_report(staging, runs, groups, command=command, title=args.title)
+        staging.chmod(out.parent.stat().st_mode & 0o777)  # mkdtemp makes 0700; match the parent folder
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
