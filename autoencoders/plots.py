@@ -1,0 +1,690 @@
+"""Figures for the comparison report: PNG, one style, one colour per loss in every figure.
+
+numpy + matplotlib only (no TensorFlow/Keras), and no pyplot: every function builds its own
+`matplotlib.figure.Figure`, so nothing depends on a GUI backend or on global figure state.
+Every function writes its PNG atomically (through `autoencoders.atomic.atomic_path`) and returns
+the path. Inconsistent or empty input raises ValueError with a message naming what is wrong.
+
+Colours: `LOSS_COLORS` for "bce" and "mse" (case-insensitive); any other loss name gets the next
+colour of matplotlib's default cycle that is not one of those two, in order of first appearance
+within the figure. Entries that share a loss share its colour; in bar charts later entries of
+the same loss are told apart by hatching, in the common-scale curves by line style.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import BoundaryNorm, ListedColormap, to_hex
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from autoencoders.atomic import atomic_path
+
+LOSS_COLORS: dict[str, str] = {"bce": "#1f77b4", "mse": "#d62728"}
+
+DPI = 120
+ERROR_CMAP = "magma"
+CLASS_CMAP = "tab10"
+_HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
+_LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
+_LONG_NAME = 3  # tick labels longer than this are rotated 30 degrees
+
+_STYLE = {
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "figure.titlesize": 12,
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.6,
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with matplotlib.rc_context(_STYLE):
+        yield
+
+
+def _save(fig: Figure, path: str | os.PathLike[str], dpi: int) -> Path:
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    return path
+
+
+class _Colors:
+    """Loss name -> colour, stable within one figure."""
+
+    def __init__(self) -> None:
+        used = {to_hex(c) for c in LOSS_COLORS.values()}
+        cycle = [to_hex(c) for c in matplotlib.rcParams["axes.prop_cycle"].by_key().get("color", [])]
+        self._spare = [c for c in cycle if c not in used] or ["#7f7f7f"]
+        self._assigned: dict[str, str] = {}
+
+    def __call__(self, loss_name: str) -> str:
+        key = str(loss_name).lower()
+        if key in LOSS_COLORS:
+            return LOSS_COLORS[key]
+        if key not in self._assigned:
+            self._assigned[key] = self._spare[len(self._assigned) % len(self._spare)]
+        return self._assigned[key]
+
+
+def _color_from_label(label: str) -> str:
+    """The loss colour if a word of the label names a known loss ("BCE · dense"), else black."""
+    words = "".join(ch if ch.isalnum() else " " for ch in str(label).lower()).split()
+    for word in words:
+        if word in LOSS_COLORS:
+            return LOSS_COLORS[word]
+    return "black"
+
+
+def _as_images(array, name: str) -> np.ndarray:
+    """(n, H, W) or (n, H, W, 1) -> float (n, H, W); finite, at least one image."""
+    images = np.asarray(array, dtype=np.float64)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3:
+        raise ValueError(f"{name}: expected images of shape (n, H, W) or (n, H, W, 1), got {np.shape(array)}")
+    if len(images) == 0:
+        raise ValueError(f"{name}: no images")
+    if not np.all(np.isfinite(images)):
+        raise ValueError(f"{name}: contains NaN or infinite pixels")
+    return images
+
+
+def _check_nonempty(items: Sequence, name: str) -> list:
+    items = list(items)
+    if not items:
+        raise ValueError(f"{name}: empty, nothing to plot")
+    return items
+
+
+def _finite(value, name: str) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: not a number: {value!r}") from exc
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: not finite ({value})")
+    return value
+
+
+def _maybe_log(ax, values: Sequence[float]) -> None:
+    """Log y axis when the (positive) values span more than a factor of 10."""
+    positive = [v for v in values if v > 0 and math.isfinite(v)]
+    if positive and len(positive) == len(values) and max(positive) > 10 * min(positive):
+        ax.set_yscale("log")
+
+
+def _series(rows: Sequence[dict], key: str) -> tuple[list[float], list[float]]:
+    """(epochs, values) for the rows that have `key`; epoch defaults to the row's 1-based index."""
+    xs, ys = [], []
+    for i, row in enumerate(rows):
+        if key not in row or row[key] is None or row[key] == "":
+            continue
+        try:
+            y = float(row[key])
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(y):
+            continue
+        xs.append(float(row.get("epoch", i + 1)))
+        ys.append(y)
+    return xs, ys
+
+
+def _rotate_if_long(ax, names: Sequence[str]) -> None:
+    if any(len(str(n)) > _LONG_NAME for n in names):
+        for tick in ax.get_xticklabels():
+            tick.set_rotation(30)
+            tick.set_horizontalalignment("right")
+            tick.set_rotation_mode("anchor")
+
+
+def _no_ticks(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+# --------------------------------------------------------------------------- image grids
+
+
+def _image_rows(
+    rows: Sequence[tuple[str, np.ndarray]],
+    error_rows: Sequence[tuple[str, np.ndarray]],
+    path,
+    *,
+    column_titles: Sequence[str] | None,
+    title: str | None,
+    error_vmax: float | None,
+    dpi: int,
+) -> Path:
+    """Draw labelled rows of k images each; error rows below them with one shared colorbar."""
+    k = rows[0][1].shape[0]
+    if column_titles is not None:
+        column_titles = [str(t) for t in column_titles]
+        if len(column_titles) != k:
+            raise ValueError(f"column_titles: {len(column_titles)} titles for {k} columns")
+    n_img, n_err = len(rows), len(error_rows)
+    n_rows = n_img + n_err
+    vmax = 1.0
+    if n_err:
+        vmax = max(float(err.max()) for _, err in error_rows) if error_vmax is None else float(error_vmax)
+        if not math.isfinite(vmax):
+            raise ValueError(f"error_vmax: not finite ({error_vmax})")
+        vmax = max(vmax, 1e-6)
+
+    with _style():
+        fig = Figure(figsize=(1.0 * k + 1.2, 1.0 * n_rows + 0.6))
+        gap = 0.25 if n_err else 0.0  # a little air between images and their error maps
+        heights = [1.0] * n_img + ([gap] + [1.0] * n_err if n_err else [])
+        widths = [1.0] * k + ([0.1] if n_err else [])
+        grid = fig.add_gridspec(len(heights), len(widths), height_ratios=heights, width_ratios=widths,
+                                wspace=0.04, hspace=0.06, left=0.0, right=1.0, bottom=0.0,
+                                top=0.92 if title else 1.0)
+        grid_rows = list(range(n_img)) + [n_img + 1 + i for i in range(n_err)]
+        image = None
+        for r, ((label, images), grid_row) in enumerate(zip([*rows, *error_rows], grid_rows, strict=True)):
+            is_error = r >= n_img
+            for j in range(k):
+                ax = fig.add_subplot(grid[grid_row, j])
+                if is_error:
+                    image = ax.imshow(images[j], cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
+                else:
+                    ax.imshow(images[j], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+                _no_ticks(ax)
+                if r == 0 and column_titles is not None:
+                    ax.set_title(column_titles[j], fontsize=9)
+                if j == 0:
+                    ax.set_ylabel(label, rotation=0, ha="right", va="center", labelpad=6,
+                                  fontsize=9, color=_color_from_label(label))
+        if n_err:
+            cax = fig.add_subplot(grid[n_img + 1 :, k])
+            bar = fig.colorbar(image, cax=cax)
+            bar.set_label("|reconstruction − original|", fontsize=8)
+            bar.ax.tick_params(labelsize=7)
+        if title:
+            fig.suptitle(title)
+        return _save(fig, path, dpi)
+
+
+def reconstruction_grid(
+    originals: np.ndarray,
+    rows: Sequence[tuple[str, np.ndarray]],
+    path: str | os.PathLike[str],
+    *,
+    column_titles: Sequence[str] | None = None,
+    title: str | None = None,
+    error_maps: bool = True,
+    error_vmax: float | None = None,
+    dpi: int = DPI,
+) -> Path:
+    """Originals on top, one row per run (label on the left) and, with `error_maps`, one
+    |reconstruction − original| row per run under them, on one shared colour range
+    (`error_vmax`, default the largest error shown) with one colorbar."""
+    originals = _as_images(originals, "originals")
+    rows = _check_nonempty(rows, "rows")
+    checked = []
+    for i, row in enumerate(rows):
+        if len(row) != 2:
+            raise ValueError(f"rows[{i}]: expected (label, images), got {len(row)} items")
+        label, images = row
+        images = _as_images(images, f"rows[{i}] ({label})")
+        if images.shape != originals.shape:
+            raise ValueError(f"rows[{i}] ({label}): images of shape {images.shape} do not match "
+                             f"the originals' {originals.shape}")
+        checked.append((str(label), images))
+    errors = [(f"|err| {label}", np.abs(images - originals)) for label, images in checked] if error_maps else []
+    return _image_rows([("original", originals), *checked], errors, path, column_titles=column_titles,
+                       title=title, error_vmax=error_vmax, dpi=dpi)
+
+
+def noisy_grid(
+    noisy: np.ndarray,
+    rows: Sequence[tuple[str, np.ndarray]],
+    path: str | os.PathLike[str],
+    *,
+    originals: np.ndarray | None = None,
+    title: str | None = None,
+    column_titles: Sequence[str] | None = None,
+    dpi: int = DPI,
+) -> Path:
+    """The denoising figure: "noisy input", then one denoised row per run, then (if given)
+    "clean target"."""
+    noisy = _as_images(noisy, "noisy")
+    rows = _check_nonempty(rows, "rows")
+    checked = [("noisy input", noisy)]
+    for i, row in enumerate(rows):
+        if len(row) != 2:
+            raise ValueError(f"rows[{i}]: expected (label, images), got {len(row)} items")
+        label, images = row
+        images = _as_images(images, f"rows[{i}] ({label})")
+        if images.shape != noisy.shape:
+            raise ValueError(f"rows[{i}] ({label}): images of shape {images.shape} do not match "
+                             f"the noisy inputs' {noisy.shape}")
+        checked.append((str(label), images))
+    if originals is not None:
+        originals = _as_images(originals, "originals")
+        if originals.shape != noisy.shape:
+            raise ValueError(f"originals: shape {originals.shape} does not match the noisy inputs' {noisy.shape}")
+        checked.append(("clean target", originals))
+    return _image_rows(checked, [], path, column_titles=column_titles, title=title, error_vmax=None, dpi=dpi)
+
+
+# --------------------------------------------------------------------------- curves
+
+
+def _check_histories(histories) -> list[tuple[str, str, list[dict]]]:
+    histories = _check_nonempty(histories, "histories")
+    out = []
+    for i, entry in enumerate(histories):
+        if len(entry) != 3:
+            raise ValueError(f"histories[{i}]: expected (label, loss_name, rows), got {len(entry)} items")
+        label, loss_name, rows = entry
+        rows = list(rows)
+        if any(not isinstance(r, dict) for r in rows):
+            raise ValueError(f"histories[{i}] ({label}): rows must be dicts (history.csv rows)")
+        out.append((str(label), str(loss_name), rows))
+    return out
+
+
+def loss_curves(
+    histories: Sequence[tuple[str, str, list[dict]]],
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    dpi: int = DPI,
+) -> Path:
+    """Small multiples, one panel per run (up to 4 a row): training loss solid, validation
+    loss dashed, each on its own y axis since different losses have different scales."""
+    histories = _check_histories(histories)
+    series = []
+    for label, loss_name, rows in histories:
+        train = _series(rows, "loss")
+        if not train[0]:
+            raise ValueError(f"{label}: no 'loss' values in its history rows")
+        series.append((label, loss_name, train, _series(rows, "val_loss")))
+
+    n = len(series)
+    ncols = min(4, n)
+    nrows = math.ceil(n / ncols)
+    colors = _Colors()
+    with _style():
+        fig = Figure(figsize=(3.2 * ncols, 2.6 * nrows + (0.4 if title else 0.0)), layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for ax, (label, loss_name, train, val) in zip(axes.flat, series):
+            color = colors(loss_name)
+            ax.plot(*train, color=color, linestyle="-", linewidth=1.6, marker="o" if len(train[0]) == 1 else None,
+                    markersize=3)
+            if val[0]:
+                ax.plot(*val, color=color, linestyle="--", linewidth=1.6,
+                        marker="o" if len(val[0]) == 1 else None, markersize=3)
+            _maybe_log(ax, train[1] + val[1])
+            ax.set_title(label, color=color)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(f"training loss ({loss_name})")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.grid(True, axis="y")
+        for ax in list(axes.flat)[n:]:
+            ax.set_visible(False)
+        handles = [Line2D([], [], color="#444444", linestyle="-", label="train"),
+                   Line2D([], [], color="#444444", linestyle="--", label="validation")]
+        axes.flat[0].legend(handles=handles, loc="best")
+        if title:
+            fig.suptitle(title)
+        return _save(fig, path, dpi)
+
+
+def common_scale_curves(
+    histories: Sequence[tuple[str, str, list[dict]]],
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    dpi: int = DPI,
+) -> Path:
+    """Two panels, validation pixel MSE and validation pixel BCE per epoch: the same measure for
+    every run whatever it was trained with, so all runs are overlaid, coloured by loss."""
+    histories = _check_histories(histories)
+    panels = [("val_pixel_mse", "validation pixel MSE"), ("val_pixel_bce", "validation pixel BCE")]
+    if not any(_series(rows, key)[0] for _, _, rows in histories for key, _ in panels):
+        raise ValueError("histories: no run has 'val_pixel_mse' or 'val_pixel_bce' values")
+
+    colors = _Colors()
+    styles: dict[str, str | tuple] = {}  # label -> line style, cycling within each loss
+    per_loss: dict[str, int] = {}
+    for label, loss_name, _ in histories:
+        if label not in styles:
+            i = per_loss.get(loss_name.lower(), 0)
+            per_loss[loss_name.lower()] = i + 1
+            styles[label] = _LINESTYLES[i % len(_LINESTYLES)]
+
+    with _style():
+        fig = Figure(figsize=(9.0, 3.4 + (0.4 if title else 0.0)), layout="constrained")
+        axes = fig.subplots(1, 2, squeeze=False)[0]
+        legend: dict[str, Line2D] = {}
+        for ax, (key, name) in zip(axes, panels):
+            values: list[float] = []
+            for label, loss_name, rows in histories:
+                xs, ys = _series(rows, key)
+                if not xs:
+                    continue
+                (line,) = ax.plot(xs, ys, color=colors(loss_name), linestyle=styles[label], linewidth=1.1,
+                                  alpha=0.9, marker="o" if len(xs) == 1 else None, markersize=3)
+                legend.setdefault(label, line)
+                values += ys
+            if values:
+                _maybe_log(ax, values)
+            else:
+                ax.text(0.5, 0.5, "not recorded", transform=ax.transAxes, ha="center", va="center", color="#888888")
+            ax.set_title(f"{name} (lower is better)")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.grid(True, axis="y")
+        fig.legend(handles=list(legend.values()), labels=list(legend), loc="outside right center")
+        if title:
+            fig.suptitle(title)
+        return _save(fig, path, dpi)
+
+
+# --------------------------------------------------------------------------- bars
+
+
+def per_class_bars(
+    per_class: Sequence[tuple[str, str, np.ndarray, np.ndarray | None]],
+    path: str | os.PathLike[str],
+    *,
+    class_names: Sequence[str] | None = None,
+    metric: str = "pixel MSE",
+    title: str | None = None,
+    dpi: int = DPI,
+) -> Path:
+    """Grouped bars: one group per class, one bar per entry (label, loss_name, means, errors),
+    errors drawn as ±errors when given."""
+    per_class = _check_nonempty(per_class, "per_class")
+    entries = []
+    n_classes = None
+    for i, entry in enumerate(per_class):
+        if len(entry) != 4:
+            raise ValueError(f"per_class[{i}]: expected (label, loss_name, means, errors), got {len(entry)} items")
+        label, loss_name, means, errors = entry
+        means = np.asarray(means, dtype=np.float64)
+        if means.ndim != 1 or len(means) == 0:
+            raise ValueError(f"per_class[{i}] ({label}): means must be a non-empty 1-D array, got shape {means.shape}")
+        if n_classes is None:
+            n_classes = len(means)
+        if len(means) != n_classes:
+            raise ValueError(f"per_class[{i}] ({label}): {len(means)} class means, the first entry has {n_classes}")
+        if not np.all(np.isfinite(means)):
+            raise ValueError(f"per_class[{i}] ({label}): means contain NaN or infinite values")
+        if errors is not None:
+            errors = np.asarray(errors, dtype=np.float64)
+            if errors.shape != means.shape:
+                raise ValueError(f"per_class[{i}] ({label}): errors of shape {errors.shape} do not match means {means.shape}")
+            if not np.all(np.isfinite(errors)) or np.any(errors < 0):
+                raise ValueError(f"per_class[{i}] ({label}): errors must be finite and >= 0")
+        entries.append((str(label), str(loss_name), means, errors))
+    names = [str(c) for c in class_names] if class_names is not None else [str(c) for c in range(n_classes)]
+    if len(names) != n_classes:
+        raise ValueError(f"class_names: {len(names)} names for {n_classes} classes")
+
+    n = len(entries)
+    width = 0.8 / n
+    x = np.arange(n_classes)
+    colors = _Colors()
+    seen: dict[str, int] = {}
+    with _style():
+        fig = Figure(figsize=(max(6.0, n_classes * (0.2 * n + 0.3) + 2.0), 3.6 + (0.4 if title else 0.0)),
+                     layout="constrained")
+        ax = fig.add_subplot()
+        for i, (label, loss_name, means, errors) in enumerate(entries):
+            repeat = seen.get(loss_name.lower(), 0)
+            seen[loss_name.lower()] = repeat + 1
+            ax.bar(x - 0.4 + width * (i + 0.5), means, width, yerr=errors, capsize=2, label=label,
+                   color=colors(loss_name), hatch=_HATCHES[repeat % len(_HATCHES)], edgecolor="white",
+                   linewidth=0.5, error_kw={"elinewidth": 0.8, "ecolor": "#333333"})
+        ax.set_xticks(x, names)
+        _rotate_if_long(ax, names)
+        ax.set_xlabel("class")
+        ax.set_ylabel(metric)
+        ax.set_title(title or f"{metric} per class")
+        ax.grid(True, axis="y")
+        ax.set_axisbelow(True)
+        ax.legend(loc="best", ncols=1 if n <= 6 else 2)
+        return _save(fig, path, dpi)
+
+
+def bar_with_ci(
+    values: Sequence[tuple[str, str, float, float, float]],
+    path: str | os.PathLike[str],
+    *,
+    ylabel: str,
+    title: str | None = None,
+    dpi: int = DPI,
+) -> Path:
+    """One bar per entry (label, loss_name, mean, ci_low, ci_high) with an asymmetric error bar
+    for the interval; a NaN interval (e.g. a single seed) is drawn without one."""
+    values = _check_nonempty(values, "values")
+    labels, losses, means, lows, highs = [], [], [], [], []
+    for i, entry in enumerate(values):
+        if len(entry) != 5:
+            raise ValueError(f"values[{i}]: expected (label, loss_name, mean, ci_low, ci_high), got {len(entry)} items")
+        label, loss_name, mean, low, high = entry
+        mean = _finite(mean, f"values[{i}] ({label}) mean")
+        low, high = float(low), float(high)
+        if math.isnan(low) != math.isnan(high):
+            raise ValueError(f"values[{i}] ({label}): ci_low and ci_high must both be numbers or both NaN")
+        if math.isnan(low):
+            low = high = mean
+        elif not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"values[{i}] ({label}): confidence interval not finite ({low}, {high})")
+        tol = 1e-9 * max(1.0, abs(mean))
+        if not (low - tol <= mean <= high + tol):
+            raise ValueError(f"values[{i}] ({label}): mean {mean} outside its interval [{low}, {high}]")
+        labels.append(str(label))
+        losses.append(str(loss_name))
+        means.append(mean)
+        lows.append(min(low, mean))
+        highs.append(max(high, mean))
+
+    means_a, lows_a, highs_a = np.array(means), np.array(lows), np.array(highs)
+    colors = _Colors()
+    seen: dict[str, int] = {}
+    hatches = []
+    for loss_name in losses:
+        repeat = seen.get(loss_name.lower(), 0)
+        seen[loss_name.lower()] = repeat + 1
+        hatches.append(_HATCHES[repeat % len(_HATCHES)])
+    x = np.arange(len(labels))
+    with _style():
+        fig = Figure(figsize=(max(4.0, 0.9 * len(labels) + 1.5), 3.4 + (0.4 if title else 0.0)),
+                     layout="constrained")
+        ax = fig.add_subplot()
+        bars = ax.bar(x, means_a, 0.65, yerr=[means_a - lows_a, highs_a - means_a], capsize=4,
+                      color=[colors(l) for l in losses], edgecolor="white", linewidth=0.5,
+                      error_kw={"elinewidth": 1.0, "ecolor": "#333333"})
+        for bar, hatch in zip(bars, hatches):
+            bar.set_hatch(hatch)
+        top = float(np.max(highs_a))
+        bottom = float(min(0.0, np.min(lows_a)))
+        pad = 0.02 * (top - bottom if top > bottom else 1.0)
+        for xi, mean, high in zip(x, means, highs):
+            ax.text(xi, high + pad, f"{mean:.3g}", ha="center", va="bottom", fontsize=7, color="#333333")
+        ax.set_ylim(bottom, top + 8 * pad)
+        ax.set_xticks(x, labels)
+        _rotate_if_long(ax, labels)
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel("run")
+        ax.set_title(title or ylabel)
+        ax.grid(True, axis="y")
+        ax.set_axisbelow(True)
+        return _save(fig, path, dpi)
+
+
+# --------------------------------------------------------------------------- VAE figures
+
+
+def latent_planes(
+    panels: Sequence[tuple[str, np.ndarray, np.ndarray]],
+    path: str | os.PathLike[str],
+    *,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    dpi: int = DPI,
+) -> Path:
+    """One scatter panel per entry (label, codes (n, 2), labels (n,)), points coloured by class,
+    panels side by side on the same axis limits, one colorbar naming the classes."""
+    panels = _check_nonempty(panels, "panels")
+    checked = []
+    top_class = -1
+    for i, entry in enumerate(panels):
+        if len(entry) != 3:
+            raise ValueError(f"panels[{i}]: expected (label, codes, labels), got {len(entry)} items")
+        label, codes, classes = entry
+        codes = np.asarray(codes, dtype=np.float64)
+        if codes.ndim != 2 or codes.shape[1] != 2 or len(codes) == 0:
+            raise ValueError(f"panels[{i}] ({label}): codes must have shape (n, 2) with n > 0, got {codes.shape}")
+        if not np.all(np.isfinite(codes)):
+            raise ValueError(f"panels[{i}] ({label}): codes contain NaN or infinite values")
+        classes = np.asarray(classes)
+        if classes.shape != (len(codes),):
+            raise ValueError(f"panels[{i}] ({label}): labels of shape {classes.shape} for {len(codes)} codes")
+        if not np.all(np.equal(np.mod(classes, 1), 0)) or np.any(classes < 0):
+            raise ValueError(f"panels[{i}] ({label}): labels must be non-negative integers")
+        classes = classes.astype(np.int64)
+        top_class = max(top_class, int(classes.max()))
+        checked.append((str(label), codes, classes))
+    if class_names is not None:
+        names = [str(c) for c in class_names]
+        if top_class >= len(names):
+            raise ValueError(f"class_names: {len(names)} names but a label is {top_class}")
+    else:
+        names = [str(c) for c in range(max(10, top_class + 1))]
+    n_classes = len(names)
+    base = matplotlib.colormaps[CLASS_CMAP if n_classes <= 10 else "tab20"]
+    cmap = ListedColormap([base(i % base.N) for i in range(n_classes)])
+    norm = BoundaryNorm(np.arange(-0.5, n_classes + 0.5), n_classes)
+
+    everything = np.concatenate([c for _, c, _ in checked])
+    lo, hi = everything.min(axis=0), everything.max(axis=0)
+    center, half = (lo + hi) / 2, max(float(np.max(hi - lo)) / 2, 1e-6) * 1.05
+    order_rng = np.random.default_rng(0)  # draw classes interleaved so none sits on top of the rest
+    m = len(checked)
+    with _style():
+        fig = Figure(figsize=(3.8 * m + 1.2, 4.0 + (0.4 if title else 0.0)), layout="constrained")
+        axes = fig.subplots(1, m, squeeze=False)[0]
+        for ax, (label, codes, classes) in zip(axes, checked):
+            order = order_rng.permutation(len(codes))
+            ax.scatter(codes[order, 0], codes[order, 1], c=classes[order], cmap=cmap, norm=norm, s=2,
+                       linewidths=0, rasterized=True)
+            ax.set_xlim(center[0] - half, center[0] + half)
+            ax.set_ylim(center[1] - half, center[1] + half)
+            ax.set_aspect("equal", adjustable="box")
+            ax.set_title(label, color=_color_from_label(label))
+            ax.set_xlabel("z[0]")
+            ax.set_ylabel("z[1]")
+        bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes), ticks=np.arange(n_classes),
+                           shrink=0.9, aspect=30)
+        bar.ax.set_yticklabels(names)
+        bar.ax.tick_params(length=0)
+        bar.set_label("class")
+        if title:
+            fig.suptitle(title)
+        return _save(fig, path, dpi)
+
+
+def manifold_grid_points(grid_size: int = 15) -> np.ndarray:
+    """(grid_size**2, 2) latent points on the standard normal's quantiles 0.05..0.95, row-major:
+    rows top to bottom have decreasing z[1], columns left to right increasing z[0]."""
+    if int(grid_size) != grid_size or grid_size < 1:
+        raise ValueError(f"grid_size must be a positive integer, got {grid_size!r}")
+    from scipy.stats import norm
+
+    g = int(grid_size)
+    z = norm.ppf(np.linspace(0.05, 0.95, g))
+    z0, z1 = np.meshgrid(z, z[::-1])  # z0 varies along a row, z1 down the rows
+    return np.stack([z0.ravel(), z1.ravel()], axis=1)
+
+
+def _tile(images: np.ndarray, grid_size: int) -> np.ndarray:
+    _, h, w = images.shape
+    return images.reshape(grid_size, grid_size, h, w).transpose(0, 2, 1, 3).reshape(grid_size * h, grid_size * w)
+
+
+def manifolds(
+    panels: Sequence[tuple[str, np.ndarray]],
+    path: str | os.PathLike[str],
+    *,
+    grid_size: int = 15,
+    title: str | None = None,
+    dpi: int = DPI,
+) -> Path:
+    """The decoded latent manifold: each entry's grid_size**2 images (in `manifold_grid_points`
+    order) tiled into one image; panels side by side, label above each."""
+    if int(grid_size) != grid_size or grid_size < 1:
+        raise ValueError(f"grid_size must be a positive integer, got {grid_size!r}")
+    grid_size = int(grid_size)
+    panels = _check_nonempty(panels, "panels")
+    tiles = []
+    for i, entry in enumerate(panels):
+        if len(entry) != 2:
+            raise ValueError(f"panels[{i}]: expected (label, images), got {len(entry)} items")
+        label, images = entry
+        images = _as_images(images, f"panels[{i}] ({label})")
+        if len(images) != grid_size**2:
+            raise ValueError(f"panels[{i}] ({label}): {len(images)} images, a {grid_size}x{grid_size} "
+                             f"manifold needs {grid_size**2}")
+        if tiles and images.shape[1:] != tiles[0][1].shape[1:]:
+            raise ValueError(f"panels[{i}] ({label}): image size {images.shape[1:]} differs from the first panel's")
+        tiles.append((str(label), images))
+    m = len(tiles)
+    with _style():
+        fig = Figure(figsize=(4.6 * m, 4.9 + (0.4 if title else 0.0)), layout="constrained")
+        axes = fig.subplots(1, m, squeeze=False)[0]
+        for ax, (label, images) in zip(axes, tiles):
+            ax.imshow(_tile(images, grid_size), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(label, color=_color_from_label(label))
+            ax.set_xlabel("z[0] increases →")
+            ax.set_ylabel("z[1] increases ↑")
+        if title:
+            fig.suptitle(title)
+        return _save(fig, path, dpi)
+
+
+__all__ = [
+    "LOSS_COLORS",
+    "bar_with_ci",
+    "common_scale_curves",
+    "latent_planes",
+    "loss_curves",
+    "manifold_grid_points",
+    "manifolds",
+    "noisy_grid",
+    "per_class_bars",
+    "reconstruction_grid",
+]
