@@ -81,6 +81,7 @@ Loss = Literal["bce", "mse"]
 Reduction = Literal["mean", "sum"]
 Optimizer = Literal["adam", "adadelta", "rmsprop", "sgd"]
 JitCompile = Union[bool, Literal["auto"]]
+Precision = Literal["float32", "mixed_bfloat16"]
 
 DATASETS: tuple[str, ...] = get_args(Dataset)
 ARCHS: tuple[str, ...] = get_args(Arch)
@@ -538,6 +539,10 @@ class TrainingConfig(_Validated):
     )
     eval_batch_size: int = field(
         default=2048, metadata=_meta("batch size of validation / evaluation passes", min=1)
+    )
+    precision: Precision = field(
+        default="float32",
+        metadata=_meta("compute dtype policy; mixed_bfloat16 is faster on CPUs with AVX512_BF16, at some accuracy cost"),
     )
 
 

@@ -52,7 +52,9 @@ class ReconstructionLoss(keras.losses.Loss):
         self.reduction_over_pixels = reduction_over_pixels
 
     def call(self, y_true, y_pred):
-        y_true = ops.cast(y_true, y_pred.dtype)
+        # in float32 even under mixed precision: bfloat16 sums over 784 pixels lose digits
+        y_pred = ops.cast(y_pred, "float32")
+        y_true = ops.cast(y_true, "float32")
         return _reduce_pixels(PIXEL_LOSSES[self.loss](y_true, y_pred), self.reduction_over_pixels)
 
     def get_config(self):
@@ -78,7 +80,7 @@ class PixelMetric(keras.metrics.MeanMetricWrapper):
 
     def __init__(self, loss: str = "mse", reduction: str = "mean", name: str | None = None, dtype=None):
         def fn(y_true, y_pred):
-            y_true = ops.cast(y_true, y_pred.dtype)
+            y_pred, y_true = ops.cast(y_pred, "float32"), ops.cast(y_true, "float32")
             return _reduce_pixels(PIXEL_LOSSES[loss](y_true, y_pred), reduction)
 
         super().__init__(fn, name=name or f"pixel_{loss}", dtype=dtype)

@@ -67,6 +67,7 @@ def load_data(cfg: C.ExperimentConfig) -> PreparedData:
 
 def compile_model(cfg: C.ExperimentConfig) -> Autoencoder:
     keras.utils.set_random_seed(cfg.seed)
+    keras.config.set_dtype_policy(cfg.training.precision)  # global in Keras: set for every model built here
     model = build_model(cfg.model, seed=cfg.seed)
     metrics = [PixelMetric("mse"), PixelMetric("bce")]
     if cfg.model.arch in VAE_ARCHS:
