@@ -41,17 +41,56 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results/runs"), help="parent folder of run folders (default: results/runs)")
     p.add_argument("--resume", action="store_true", help="continue an unfinished run from its last finished epoch")
     p.add_argument("--overwrite", action="store_true", help="delete an existing run folder of the same name and train again")
+    sweep = p.add_argument_group("sweeps (a config with a grid: of dotted keys -> lists of values)")
+    sweep.add_argument("--jobs", type=int, default=1, help="runs trained in parallel processes (default 1)")
+    sweep.add_argument("--dry-run", action="store_true", help="list the runs and what would be done with each, then stop")
+    sweep.add_argument("--retry-failed", action="store_true", help="train failed runs of a sweep again (default: report and skip them)")
     return p
+
+
+def sweep_main(args) -> int:
+    from functools import partial
+
+    from autoencoders import sweep
+
+    if args.overwrite:
+        return _fail(f"{args.config}: --overwrite is not available for sweeps; delete the run folders to train them again")
+    if args.jobs < 1:
+        return _fail(f"--jobs {args.jobs}: must be >= 1")
+    try:
+        configs = sweep.expand(args.config, args.overrides)
+    except ConfigError as e:
+        return _fail(str(e))
+    if args.dry_run:
+        print("\n".join(sweep.describe(configs, args.out)))
+        print(f"{len(configs)} runs")
+        return 0
+    outcomes = sweep.schedule(configs, args.out, jobs=args.jobs, run=partial(sweep.run_one, retry_failed=args.retry_failed))
+    failed = [o for o in outcomes if o.status == "failed"]
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("completed", "skipped", "failed")}
+    print(f"sweep done: {counts['completed']} trained, {counts['skipped']} already complete, {counts['failed']} failed")
+    for o in failed:
+        print(f"  failed: {o.name}: {o.reason}", file=sys.stderr)
+    return EXIT_FAILED if failed else 0
 
 
 def train_main(argv: list[str] | None = None) -> int:
     args = train_parser().parse_args(argv)
+    from autoencoders.sweep import is_sweep
+
     try:
+        if is_sweep(args.config):
+            return sweep_main(args)
         cfg = load_config(args.config, args.overrides)
     except ConfigError as e:
         return _fail(str(e))
     if args.resume and args.overwrite:
         return _fail("--resume and --overwrite exclude each other")
+    if args.dry_run:
+        from autoencoders.sweep import describe
+
+        print(describe([cfg], args.out)[0])
+        return 0
     _setup_logging()
     from autoencoders.data import DataError
     from autoencoders.training import RunError, train

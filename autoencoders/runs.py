@@ -15,10 +15,12 @@ killed process leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,3 +121,24 @@ def run_status(run_dir: Path) -> str:
     if run_dir.exists() and any(run_dir.iterdir()):
         return "unfinished"
     return "absent"
+
+
+class RunLocked(Exception):
+    """Another process is training this run folder right now."""
+
+
+@contextmanager
+def lock(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a run folder (a lock file beside it, released when the process
+    dies), so that two processes - parallel sweep jobs, two terminals - never write one run."""
+    run_dir = Path(run_dir)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(run_dir.parent / f".{run_dir.name}.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLocked(f"{run_dir}: another process is training this run right now") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

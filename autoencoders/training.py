@@ -180,7 +180,15 @@ class RunResult:
 
 
 def train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool = False, overwrite: bool = False, verbose: int | None = None) -> RunResult:
-    run_dir = Path(run_dir)
+    """Train `cfg` into `run_dir` (see runs.py for the layout), holding the folder's lock."""
+    try:
+        with runs.lock(run_dir):
+            return _train(cfg, Path(run_dir), resume=resume, overwrite=overwrite, verbose=verbose)
+    except runs.RunLocked as e:
+        raise RunError(str(e)) from None
+
+
+def _train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: bool, verbose: int | None) -> RunResult:
     checkpoint = prepare_run_dir(cfg, run_dir, resume=resume, overwrite=overwrite)
     if isinstance(checkpoint, dict):
         log.info("%s: already completed, nothing to resume", run_dir)
