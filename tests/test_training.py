@@ -159,3 +159,12 @@ def test_existing_runs_are_never_overwritten_silently(tmp_path, tiny_config):
     assert (tmp_path / "r" / runs.METRICS).read_text() == before
     with pytest.raises(training.RunError, match="differs"):
         training.train(tiny_config("configs/blog/dense.yaml", "loss.name=mse"), tmp_path / "r", resume=True, verbose=0)
+
+
+def test_mixed_bfloat16_trains_close_to_float32_and_does_not_leak_into_the_next_run(tmp_path, tiny_config):
+    fp32 = training.train(tiny_config("configs/blog/dense.yaml", "training.epochs=2"), tmp_path / "fp32", verbose=0)
+    bf16 = training.train(tiny_config("configs/blog/dense.yaml", "training.epochs=2", "training.precision=mixed_bfloat16"), tmp_path / "bf16", verbose=0)
+    assert keras.saving.load_model(tmp_path / "bf16" / runs.MODEL).compute_dtype == "bfloat16"
+    assert bf16.metrics["test"]["bce"] == pytest.approx(fp32.metrics["test"]["bce"], rel=0.05)
+    again = training.compile_model(tiny_config())
+    assert again.compute_dtype == "float32"
