@@ -125,7 +125,7 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
     ev = Evaluation(run, per_image, data.y_test, recon[idx], data.x_test[idx], t[idx], 0.0)
 
     if cfg.model.arch in {"vae", "conv_vae"}:
-        z_mean, z_log_var = model.encoder.predict(data.x_test, batch_size=batch_size, verbose=0)
+        z_mean, z_log_var = (np.asarray(a, np.float32) for a in model.encoder.predict(data.x_test, batch_size=batch_size, verbose=0))
         pixels = M.pixel_bce_map(t, recon) if cfg.loss.name == "bce" else np.square(t - recon)
         pixels = pixels.reshape(len(t), -1)
         ev.vae = {
@@ -136,6 +136,6 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
             from autoencoders.plots import manifold_grid_points
 
             ev.latent = z_mean
-            ev.manifold = model.decoder.predict(manifold_grid_points(15), batch_size=batch_size, verbose=0)
+            ev.manifold = np.asarray(model.decoder.predict(manifold_grid_points(15), batch_size=batch_size, verbose=0), np.float32)
     ev.seconds = time.perf_counter() - start
     return ev

@@ -189,7 +189,6 @@ def _image_rows(
         if len(column_titles) != k:
             raise ValueError(f"column_titles: {len(column_titles)} titles for {k} columns")
     n_img, n_err = len(rows), len(error_rows)
-    n_rows = n_img + n_err
     vmax = 1.0
     if n_err:
         vmax = max(float(err.max()) for _, err in error_rows) if error_vmax is None else float(error_vmax)
@@ -198,13 +197,21 @@ def _image_rows(
         vmax = max(vmax, 1e-6)
 
     with _style():
-        fig = Figure(figsize=(1.0 * k + 1.2, 1.0 * n_rows + 0.6))
-        gap = 0.25 if n_err else 0.0  # a little air between images and their error maps
-        heights = [1.0] * n_img + ([gap] + [1.0] * n_err if n_err else [])
-        widths = [1.0] * k + ([0.1] if n_err else [])
+        # Size the figure so every cell is exactly 1 inch wide and keeps the images' aspect
+        # (no letterbox gaps); labels, colorbar ticks and title are added around it by the
+        # tight bounding box, giving about (1.0*k + 1.2, 1.0*n_rows + 0.6) inches in all.
+        aspect = rows[0][1].shape[1] / rows[0][1].shape[2]
+        ws, hs = 0.05, 0.05
+        gap = 0.3 if n_err else 0.0  # a little air between the images and their error maps
+        heights = [aspect] * n_img + ([gap] + [aspect] * n_err if n_err else [])
+        widths = [1.0] * k + ([0.12] if n_err else [])
+        grid_w = sum(widths) / len(widths) * (len(widths) + ws * (len(widths) - 1))
+        grid_h = sum(heights) / len(heights) * (len(heights) + hs * (len(heights) - 1))
+        headroom = (0.22 if column_titles is not None else 0.0) + (0.3 if title else 0.0)
+        fig = Figure(figsize=(grid_w, grid_h + headroom))
         grid = fig.add_gridspec(len(heights), len(widths), height_ratios=heights, width_ratios=widths,
-                                wspace=0.04, hspace=0.06, left=0.0, right=1.0, bottom=0.0,
-                                top=0.92 if title else 1.0)
+                                wspace=ws, hspace=hs, left=0.0, right=1.0, bottom=0.0,
+                                top=grid_h / (grid_h + headroom))
         grid_rows = list(range(n_img)) + [n_img + 1 + i for i in range(n_err)]
         image = None
         for r, ((label, images), grid_row) in enumerate(zip([*rows, *error_rows], grid_rows, strict=True)):
@@ -227,8 +234,23 @@ def _image_rows(
             bar.set_label("|reconstruction − original|", fontsize=8)
             bar.ax.tick_params(labelsize=7)
         if title:
-            fig.suptitle(title)
+            fig.suptitle(title, y=1.0, va="top")
         return _save(fig, path, dpi)
+
+
+def _check_rows(rows, reference: np.ndarray, what: str) -> list[tuple[str, np.ndarray]]:
+    """(label, images) rows, each of the reference's shape."""
+    checked = []
+    for i, row in enumerate(_check_nonempty(rows, "rows")):
+        if len(row) != 2:
+            raise ValueError(f"rows[{i}]: expected (label, images), got {len(row)} items")
+        label, images = row
+        images = _as_images(images, f"rows[{i}] ({label})")
+        if images.shape != reference.shape:
+            raise ValueError(f"rows[{i}] ({label}): images of shape {images.shape} do not match "
+                             f"the {what}' {reference.shape}")
+        checked.append((str(label), images))
+    return checked
 
 
 def reconstruction_grid(
@@ -246,17 +268,7 @@ def reconstruction_grid(
     |reconstruction − original| row per run under them, on one shared colour range
     (`error_vmax`, default the largest error shown) with one colorbar."""
     originals = _as_images(originals, "originals")
-    rows = _check_nonempty(rows, "rows")
-    checked = []
-    for i, row in enumerate(rows):
-        if len(row) != 2:
-            raise ValueError(f"rows[{i}]: expected (label, images), got {len(row)} items")
-        label, images = row
-        images = _as_images(images, f"rows[{i}] ({label})")
-        if images.shape != originals.shape:
-            raise ValueError(f"rows[{i}] ({label}): images of shape {images.shape} do not match "
-                             f"the originals' {originals.shape}")
-        checked.append((str(label), images))
+    checked = _check_rows(rows, originals, "originals")
     errors = [(f"|err| {label}", np.abs(images - originals)) for label, images in checked] if error_maps else []
     return _image_rows([("original", originals), *checked], errors, path, column_titles=column_titles,
                        title=title, error_vmax=error_vmax, dpi=dpi)
@@ -275,17 +287,7 @@ def noisy_grid(
     """The denoising figure: "noisy input", then one denoised row per run, then (if given)
     "clean target"."""
     noisy = _as_images(noisy, "noisy")
-    rows = _check_nonempty(rows, "rows")
-    checked = [("noisy input", noisy)]
-    for i, row in enumerate(rows):
-        if len(row) != 2:
-            raise ValueError(f"rows[{i}]: expected (label, images), got {len(row)} items")
-        label, images = row
-        images = _as_images(images, f"rows[{i}] ({label})")
-        if images.shape != noisy.shape:
-            raise ValueError(f"rows[{i}] ({label}): images of shape {images.shape} do not match "
-                             f"the noisy inputs' {noisy.shape}")
-        checked.append((str(label), images))
+    checked = [("noisy input", noisy), *_check_rows(rows, noisy, "noisy inputs")]
     if originals is not None:
         originals = _as_images(originals, "originals")
         if originals.shape != noisy.shape:
@@ -391,8 +393,8 @@ def common_scale_curves(
                 xs, ys = _series(rows, key)
                 if not xs:
                     continue
-                (line,) = ax.plot(xs, ys, color=colors(loss_name), linestyle=styles[label], linewidth=1.1,
-                                  alpha=0.9, marker="o" if len(xs) == 1 else None, markersize=3)
+                (line,) = ax.plot(xs, ys, color=colors(loss_name), linestyle=styles[label], linewidth=1.2,
+                                  marker="o" if len(xs) == 1 else None, markersize=3)
                 legend.setdefault(label, line)
                 values += ys
             if values:
@@ -488,7 +490,7 @@ def bar_with_ci(
     """One bar per entry (label, loss_name, mean, ci_low, ci_high) with an asymmetric error bar
     for the interval; a NaN interval (e.g. a single seed) is drawn without one."""
     values = _check_nonempty(values, "values")
-    labels, losses, means, lows, highs = [], [], [], [], []
+    labels, losses, means, lows, highs, with_ci = [], [], [], [], [], []
     for i, entry in enumerate(values):
         if len(entry) != 5:
             raise ValueError(f"values[{i}]: expected (label, loss_name, mean, ci_low, ci_high), got {len(entry)} items")
@@ -497,6 +499,7 @@ def bar_with_ci(
         low, high = float(low), float(high)
         if math.isnan(low) != math.isnan(high):
             raise ValueError(f"values[{i}] ({label}): ci_low and ci_high must both be numbers or both NaN")
+        with_ci.append(not math.isnan(low))
         if math.isnan(low):
             low = high = mean
         elif not (math.isfinite(low) and math.isfinite(high)):
@@ -523,9 +526,11 @@ def bar_with_ci(
         fig = Figure(figsize=(max(4.0, 0.9 * len(labels) + 1.5), 3.4 + (0.4 if title else 0.0)),
                      layout="constrained")
         ax = fig.add_subplot()
-        bars = ax.bar(x, means_a, 0.65, yerr=[means_a - lows_a, highs_a - means_a], capsize=4,
-                      color=[colors(l) for l in losses], edgecolor="white", linewidth=0.5,
-                      error_kw={"elinewidth": 1.0, "ecolor": "#333333"})
+        bars = ax.bar(x, means_a, 0.65, color=[colors(loss) for loss in losses], edgecolor="white", linewidth=0.5)
+        has_ci = np.array(with_ci)
+        if has_ci.any():  # no error bar at all (not even a flat cap) where there is no interval
+            ax.errorbar(x[has_ci], means_a[has_ci], yerr=[(means_a - lows_a)[has_ci], (highs_a - means_a)[has_ci]],
+                        fmt="none", capsize=4, elinewidth=1.0, ecolor="#333333")
         for bar, hatch in zip(bars, hatches):
             bar.set_hatch(hatch)
         top = float(np.max(highs_a))

@@ -1,4 +1,10 @@
-"""Figures: valid, non-blank PNGs whose size follows their content; bad input refused."""
+"""Report figures: valid, non-blank PNGs whose size follows the layout; clear errors; atomic writes."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -6,63 +12,293 @@ import pytest
 
 from autoencoders import plots
 
-rng = np.random.default_rng(0)
-IMGS = rng.random((10, 28, 28)).astype(np.float32)
+RNG = np.random.default_rng(0)
+FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
-def shape_of(path):
-    image = mpimg.imread(path)
-    assert image.std() > 0, "blank image"
-    return image.shape
+def images(n=10, channel=False, seed=0):
+    x = np.random.default_rng(seed).uniform(size=(n, 28, 28)).astype(np.float32)
+    return x[..., None] if channel else x
 
 
-def test_grid_grows_with_columns_and_rows_and_error_maps_add_rows(tmp_path):
-    one = shape_of(plots.reconstruction_grid(IMGS[:5], [("BCE", IMGS[:5])], tmp_path / "a.png", error_maps=False))
-    wide = shape_of(plots.reconstruction_grid(IMGS, [("BCE", IMGS)], tmp_path / "b.png", error_maps=False))
-    tall = shape_of(plots.reconstruction_grid(IMGS, [("BCE", IMGS), ("MSE", IMGS[::-1])], tmp_path / "c.png", error_maps=False))
-    errs = shape_of(plots.reconstruction_grid(IMGS, [("BCE", IMGS), ("MSE", IMGS[::-1])], tmp_path / "d.png"))
-    assert wide[1] > one[1]
-    assert tall[0] > wide[0]
-    assert errs[0] > tall[0]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png", "c.png", "d.png"]  # no temp files left
+def read_png(path):
+    """Read back with matplotlib (fails on a broken PNG); return (height, width) and the pixels."""
+    assert path.exists()
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pixels = mpimg.imread(path)
+    assert pixels.ndim == 3 and pixels.shape[2] in (3, 4)
+    assert float(pixels[..., :3].std()) > 0.01, "blank image"
+    return pixels.shape[:2], pixels
 
 
-def test_grid_refuses_rows_that_do_not_match_the_originals(tmp_path):
-    with pytest.raises(ValueError):
-        plots.reconstruction_grid(IMGS, [("BCE", IMGS[:3])], tmp_path / "x.png")
-    with pytest.raises(ValueError):
-        plots.reconstruction_grid(IMGS, [], tmp_path / "y.png")
-    assert not list(tmp_path.iterdir())
+def history(scale, epochs=5, extra=True):
+    rows = []
+    for e in range(epochs):
+        row = {"epoch": e + 1, "loss": scale * (1 + 2 * math.exp(-e)), "val_loss": scale * (1.1 + 2 * math.exp(-e)),
+               "seconds": 1.0}
+        if extra:
+            row |= {"val_pixel_mse": 0.01 + 0.05 * math.exp(-e), "val_pixel_bce": 0.08 + 0.2 * math.exp(-e)}
+        rows.append(row)
+    return rows
 
 
-def history(scale):
-    return [{"epoch": e, "loss": scale / e, "val_loss": scale / e + 0.01, "val_pixel_mse": 0.05 / e, "val_pixel_bce": 0.3 / e} for e in range(1, 6)]
+def only_pngs(folder):
+    """Every file in the folder is a final .png: no temp files left behind."""
+    names = sorted(p.name for p in folder.iterdir())
+    assert all(n.endswith(".png") and not n.startswith(".") and ".tmp" not in n for n in names), names
+    return names
 
 
-def test_curves_and_bars_are_valid_images(tmp_path):
-    hs = [("BCE · seed 0", "bce", history(0.3)), ("MSE · seed 0", "mse", history(0.05))]
-    shape_of(plots.loss_curves(hs, tmp_path / "loss.png"))
-    shape_of(plots.common_scale_curves(hs, tmp_path / "common.png"))
-    bars = [("BCE", "bce", rng.random(10), rng.random(10) * 0.1), ("MSE", "mse", rng.random(10), None)]
-    shape_of(plots.per_class_bars(bars, tmp_path / "bars.png", class_names=["T-shirt/top"] * 10))
-    shape_of(plots.noisy_grid(IMGS, [("BCE", IMGS)], tmp_path / "noisy.png", originals=IMGS))
-    with pytest.raises(ValueError):
-        plots.loss_curves([], tmp_path / "none.png")
+# ------------------------------------------------------------------ reconstruction grid
 
 
-def test_vae_figures(tmp_path):
-    codes, labels = rng.standard_normal((500, 2)), rng.integers(0, 10, 500)
-    planes = shape_of(plots.latent_planes([("BCE", codes, labels), ("MSE", codes, labels)], tmp_path / "latent.png"))
-    one = shape_of(plots.manifolds([("BCE", rng.random((225, 28, 28)))], tmp_path / "m1.png"))
-    two = shape_of(plots.manifolds([("BCE", rng.random((225, 28, 28))), ("MSE", rng.random((225, 28, 28)))], tmp_path / "m2.png"))
-    assert two[1] > one[1] and planes[1] > planes[0]
+def test_reconstruction_grid_writes_png_and_returns_path(tmp_path):
+    x = images()
+    out = plots.reconstruction_grid(x, [("BCE", x * 0.9), ("MSE", x * 0.8)], tmp_path / "grid.png",
+                                    column_titles=[str(i) for i in range(10)], title="Reconstructions")
+    assert out == tmp_path / "grid.png"
+    (h, w), _ = read_png(out)
+    assert w > h  # 10 columns, 5 rows
+    assert only_pngs(tmp_path) == ["grid.png"]
 
 
-def test_manifold_points_follow_the_blog_layout():
+def test_reconstruction_grid_width_grows_with_columns_and_height_with_rows(tmp_path):
+    x = images()
+    (h3, w3), _ = read_png(plots.reconstruction_grid(x[:3], [("BCE", x[:3])], tmp_path / "k3.png", error_maps=False))
+    (h10, w10), _ = read_png(plots.reconstruction_grid(x, [("BCE", x)], tmp_path / "k10.png", error_maps=False))
+    assert w10 > w3 + 6 * 100  # ~1 inch (120 px) per extra column
+    assert abs(h10 - h3) <= 2
+    (h_two, w_two), _ = read_png(plots.reconstruction_grid(x, [("BCE", x), ("MSE", x)], tmp_path / "two.png",
+                                                           error_maps=False))
+    assert h_two > h10 + 100  # one more row of images, ~1 inch
+    assert abs(w_two - w10) <= 2
+
+
+def test_error_maps_add_rows_and_a_colorbar(tmp_path):
+    x = images()
+    rows = [("BCE", np.clip(x + 0.1, 0, 1)), ("MSE", np.clip(x - 0.2, 0, 1))]
+    (h0, w0), _ = read_png(plots.reconstruction_grid(x, rows, tmp_path / "plain.png", error_maps=False))
+    (h1, w1), _ = read_png(plots.reconstruction_grid(x, rows, tmp_path / "errors.png", error_maps=True))
+    assert h1 > h0 + 2 * 100  # two error rows
+    assert w1 > w0  # the colorbar
+
+
+def test_blog_layout_is_two_rows_and_channel_axis_is_squeezed(tmp_path):
+    x = images(channel=True)
+    (h, w), _ = read_png(plots.reconstruction_grid(x, [("decoded", x)], tmp_path / "blog.png", error_maps=False))
+    assert 3 < w / h < 6  # 2 x 10 layout: (10 + label) by 2 inches
+
+
+def test_error_vmax_is_accepted_and_zero_error_does_not_fail(tmp_path):
+    x = images()
+    read_png(plots.reconstruction_grid(x, [("perfect", x)], tmp_path / "zero.png"))  # vmax floored at 1e-6
+    read_png(plots.reconstruction_grid(x, [("BCE", x * 0.5)], tmp_path / "vmax.png", error_vmax=1.0))
+
+
+@pytest.mark.parametrize(
+    "rows, kwargs, match",
+    [
+        ([("BCE", images(9))], {}, "do not match"),
+        ([("BCE", np.zeros((10, 28, 27)))], {}, "do not match"),
+        ([], {}, "empty"),
+        ([("BCE", images())], {"column_titles": ["a", "b"]}, "column_titles"),
+        ([("BCE", np.full((10, 28, 28), np.nan))], {}, "NaN"),
+        ([("BCE", np.zeros((10, 784)))], {}, "shape"),
+    ],
+)
+def test_reconstruction_grid_rejects_inconsistent_input(tmp_path, rows, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plots.reconstruction_grid(images(), rows, tmp_path / "bad.png", **kwargs)
+    assert not any(tmp_path.iterdir())  # nothing written, not even a temp file
+
+
+def test_failed_save_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
+    target = tmp_path / "grid.png"
+    target.write_bytes(b"old")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(plots.Figure, "savefig", boom)
+    with pytest.raises(RuntimeError):
+        plots.reconstruction_grid(images(), [("BCE", images())], target)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]
+
+
+def test_noisy_grid_rows(tmp_path):
+    x = images(5)
+    noisy = np.clip(x + RNG.normal(0, 0.3, x.shape), 0, 1)
+    (h2, _), _ = read_png(plots.noisy_grid(noisy, [("BCE", x)], tmp_path / "a.png"))
+    (h3, _), _ = read_png(plots.noisy_grid(noisy, [("BCE", x)], tmp_path / "b.png", originals=x, title="Denoising"))
+    assert h3 > h2 + 100  # the clean-target row (and the title)
+    with pytest.raises(ValueError, match="originals"):
+        plots.noisy_grid(noisy, [("BCE", x)], tmp_path / "c.png", originals=x[:4])
+    with pytest.raises(ValueError, match="do not match"):
+        plots.noisy_grid(noisy, [("BCE", x[:4])], tmp_path / "c.png")
+    assert only_pngs(tmp_path) == ["a.png", "b.png"]
+
+
+# ------------------------------------------------------------------ curves
+
+
+def test_loss_curves_small_multiples_wrap_at_four(tmp_path):
+    runs = [(f"BCE · seed {i}", "bce", history(0.1)) for i in range(4)]
+    (h4, w4), _ = read_png(plots.loss_curves(runs, tmp_path / "four.png", title="Training"))
+    runs.append(("MSE · seed 0", "mse", history(0.01)))
+    (h5, w5), _ = read_png(plots.loss_curves(runs, tmp_path / "five.png", title="Training"))
+    assert h5 > 1.5 * h4  # a second row of panels
+    assert abs(w5 - w4) < 0.1 * w4  # still 4 columns wide
+    (h1, w1), _ = read_png(plots.loss_curves(runs[:1], tmp_path / "one.png"))
+    assert w1 < w4 / 2 and h1 < h5
+
+
+def test_loss_curves_single_epoch_and_missing_val_loss(tmp_path):
+    rows = [{"epoch": 1, "loss": 0.2}]
+    read_png(plots.loss_curves([("MSE", "mse", rows), ("MAE", "mae", history(0.05))], tmp_path / "c.png"))
+
+
+def test_loss_curves_rejects_empty(tmp_path):
+    with pytest.raises(ValueError, match="empty"):
+        plots.loss_curves([], tmp_path / "c.png")
+    with pytest.raises(ValueError, match="no 'loss'"):
+        plots.loss_curves([("BCE", "bce", [])], tmp_path / "c.png")
+    with pytest.raises(ValueError, match="expected"):
+        plots.loss_curves([("BCE", history(0.1))], tmp_path / "c.png")
+
+
+def test_common_scale_curves(tmp_path):
+    runs = [("BCE · seed 0", "bce", history(0.1)), ("BCE · seed 1", "bce", history(0.11)),
+            ("MSE · seed 0", "mse", history(0.01)), ("MAE · seed 0", "mae", history(0.05))]
+    (h, w), pixels = read_png(plots.common_scale_curves(runs, tmp_path / "common.png", title="Common scale"))
+    assert w > 1.5 * h  # two panels side by side
+    # both loss colours are drawn
+    rgb = (pixels[..., :3] * 255).round().astype(int)
+    for hex_color in plots.LOSS_COLORS.values():
+        target = np.array([int(hex_color[i : i + 2], 16) for i in (1, 3, 5)])
+        assert (np.abs(rgb - target).max(axis=-1) <= 8).sum() > 50, hex_color
+
+
+def test_common_scale_curves_skips_missing_keys_but_needs_some(tmp_path):
+    rows = history(0.1)
+    for row in rows[:2]:
+        del row["val_pixel_bce"]
+    read_png(plots.common_scale_curves([("BCE", "bce", rows)], tmp_path / "ok.png"))
+    with pytest.raises(ValueError, match="val_pixel"):
+        plots.common_scale_curves([("BCE", "bce", history(0.1, extra=False))], tmp_path / "bad.png")
+
+
+def test_log_scale_rule():
+    from matplotlib.figure import Figure
+
+    ax = Figure().add_subplot()
+    plots._maybe_log(ax, [1.0, 5.0])
+    assert ax.get_yscale() == "linear"
+    plots._maybe_log(ax, [0.01, 1.0])
+    assert ax.get_yscale() == "log"
+
+
+def test_loss_colors_and_fallback():
+    colors = plots._Colors()
+    assert colors("BCE") == "#1f77b4" and colors("mse") == "#d62728"
+    other, another = colors("mae"), colors("huber")
+    assert other != another and {other, another}.isdisjoint(plots.LOSS_COLORS.values())
+    assert colors("mae") == other
+
+
+# ------------------------------------------------------------------ bars
+
+
+def test_per_class_bars_with_fashion_names(tmp_path):
+    entries = [("BCE", "bce", RNG.uniform(0.01, 0.05, 10), RNG.uniform(0, 0.005, 10)),
+               ("MSE", "mse", RNG.uniform(0.01, 0.05, 10), None)]
+    (h, w), _ = read_png(plots.per_class_bars(entries, tmp_path / "bars.png", class_names=FASHION, title="Per class"))
+    assert w > h
+
+
+@pytest.mark.parametrize(
+    "entries, kwargs, match",
+    [
+        ([("BCE", "bce", np.ones(10), None), ("MSE", "mse", np.ones(9), None)], {}, "class means"),
+        ([("BCE", "bce", np.ones(10), np.ones(9))], {}, "errors"),
+        ([("BCE", "bce", np.ones(10), -np.ones(10))], {}, ">= 0"),
+        ([("BCE", "bce", np.ones(10), None)], {"class_names": ["a"]}, "class_names"),
+        ([], {}, "empty"),
+    ],
+)
+def test_per_class_bars_rejects_inconsistent_input(tmp_path, entries, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plots.per_class_bars(entries, tmp_path / "bad.png", **kwargs)
+
+
+def test_bar_with_ci(tmp_path):
+    values = [("BCE · dense", "bce", 0.012, 0.011, 0.013), ("MSE · dense", "mse", 0.015, 0.013, 0.016),
+              ("BCE · conv", "bce", 0.008, float("nan"), float("nan"))]
+    read_png(plots.bar_with_ci(values, tmp_path / "ci.png", ylabel="test pixel MSE", title="Summary"))
+    with pytest.raises(ValueError, match="outside"):
+        plots.bar_with_ci([("BCE", "bce", 0.5, 0.6, 0.7)], tmp_path / "bad.png", ylabel="x")
+    with pytest.raises(ValueError, match="empty"):
+        plots.bar_with_ci([], tmp_path / "bad.png", ylabel="x")
+    assert only_pngs(tmp_path) == ["ci.png"]
+
+
+# ------------------------------------------------------------------ VAE figures
+
+
+def test_latent_planes_side_by_side(tmp_path):
+    labels = RNG.integers(0, 10, 500)
+    codes = RNG.normal(size=(500, 2)) + np.c_[np.cos(labels), np.sin(labels)]
+    (h1, w1), _ = read_png(plots.latent_planes([("BCE VAE", codes, labels)], tmp_path / "one.png"))
+    (h2, w2), _ = read_png(plots.latent_planes([("BCE VAE", codes, labels), ("MSE VAE", codes / 2, labels)],
+                                               tmp_path / "two.png", class_names=FASHION, title="Latent"))
+    assert w2 > 1.5 * w1 and h2 >= 0.8 * h1  # panels side by side, not stacked
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        plots.latent_planes([("VAE", RNG.normal(size=(10, 3)), labels[:10])], tmp_path / "bad.png")
+    with pytest.raises(ValueError, match="labels"):
+        plots.latent_planes([("VAE", codes, labels[:10])], tmp_path / "bad.png")
+    with pytest.raises(ValueError, match="class_names"):
+        plots.latent_planes([("VAE", codes, labels)], tmp_path / "bad.png", class_names=["a", "b"])
+
+
+def test_manifold_grid_points_order_and_symmetry():
     z = plots.manifold_grid_points(15)
     assert z.shape == (225, 2)
-    rows = z.reshape(15, 15, 2)
-    assert np.all(np.diff(rows[0, :, 0]) > 0)  # z[0] increases along a row
-    assert np.all(np.diff(rows[:, 0, 1]) < 0)  # z[1] decreases down the rows
-    np.testing.assert_allclose(z[:, 0].min(), -z[:, 0].max())  # symmetric quantiles
-    assert z[:, 0].max() == pytest.approx(1.6448536, rel=1e-6)  # the normal's 95% quantile
+    grid = z.reshape(15, 15, 2)
+    assert np.all(np.diff(grid[..., 0], axis=1) > 0)  # z[0] increases along each row
+    assert np.allclose(grid[..., 0], grid[0:1, :, 0])  # ... the same in every row
+    assert np.all(np.diff(grid[..., 1], axis=0) < 0)  # z[1] decreases down the rows
+    assert np.allclose(grid[..., 1], grid[:, 0:1, 1])
+    assert z[0, 1] == z[:, 1].max() and z[0, 0] == z[:, 0].min()  # top-left: lowest z[0], highest z[1]
+    assert np.allclose(grid[0, :, 0], -grid[0, ::-1, 0])  # symmetric around 0
+    assert np.allclose(grid[:, 0, 1], -grid[::-1, 0, 1])
+    assert np.isclose(grid[7, 7], 0.0).all()
+    assert np.isclose(z[:, 0].max(), 1.6448536, atol=1e-6)  # norm.ppf(0.95)
+    assert plots.manifold_grid_points(4).shape == (16, 2)
+
+
+def test_manifolds_tiles_row_major(tmp_path):
+    g = 5
+    flat = np.zeros((g * g, 28, 28))
+    flat[0] = 1.0  # only the first (top-left) tile is white
+    tiled = plots._tile(flat, g)
+    assert tiled.shape == (140, 140)
+    assert tiled[:28, :28].min() == 1.0 and tiled[28:, :].max() == 0.0 and tiled[:, 28:].max() == 0.0
+    flat = np.zeros((g * g, 28, 28))
+    flat[1] = 1.0  # second tile: first row, second column
+    assert plots._tile(flat, g)[:28, 28:56].min() == 1.0
+
+    panel = np.stack([np.full((28, 28), i / 24) for i in range(25)])
+    (h1, w1), _ = read_png(plots.manifolds([("BCE VAE", panel)], tmp_path / "one.png", grid_size=g))
+    (h2, w2), _ = read_png(plots.manifolds([("BCE VAE", panel), ("MSE VAE", panel[..., None])], tmp_path / "two.png",
+                                           grid_size=g, title="Manifolds"))
+    assert w2 > 1.6 * w1 and abs(h2 - h1) < 0.2 * h1  # side by side
+    with pytest.raises(ValueError, match="needs 25"):
+        plots.manifolds([("VAE", panel[:24])], tmp_path / "bad.png", grid_size=g)
+    assert only_pngs(tmp_path) == ["one.png", "two.png"]
+
+
+def test_import_pulls_in_neither_tensorflow_nor_pyplot():
+    code = ("import sys, autoencoders.plots; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib.pyplot') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

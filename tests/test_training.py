@@ -164,7 +164,15 @@ def test_existing_runs_are_never_overwritten_silently(tmp_path, tiny_config):
 def test_mixed_bfloat16_trains_close_to_float32_and_does_not_leak_into_the_next_run(tmp_path, tiny_config):
     fp32 = training.train(tiny_config("configs/blog/dense.yaml", "training.epochs=2"), tmp_path / "fp32", verbose=0)
     bf16 = training.train(tiny_config("configs/blog/dense.yaml", "training.epochs=2", "training.precision=mixed_bfloat16"), tmp_path / "bf16", verbose=0)
-    assert keras.saving.load_model(tmp_path / "bf16" / runs.MODEL).compute_dtype == "bfloat16"
+    reloaded = keras.saving.load_model(tmp_path / "bf16" / runs.MODEL)
+    assert reloaded.compute_dtype == "bfloat16"
+    assert reloaded.reconstruct(np.zeros((2, 28, 28, 1), np.float32)).dtype == np.float32  # metrics and SSIM need float32
     assert bf16.metrics["test"]["bce"] == pytest.approx(fp32.metrics["test"]["bce"], rel=0.05)
     again = training.compile_model(tiny_config())
     assert again.compute_dtype == "float32"
+
+
+@pytest.mark.parametrize(("steps", "expected"), [(235, 5), (469, 7), (1875, 15), (16, 16), (17, 1), (4, 4)])
+def test_steps_per_execution_always_divides_the_epoch(steps, expected):
+    assert training.steps_per_execution(steps) == expected
+    assert steps % training.steps_per_execution(steps) == 0

@@ -9,6 +9,7 @@ registered for `.keras` saving, so `keras.saving.load_model` gives back the same
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from autoencoders.losses import kl_divergence
@@ -28,12 +29,12 @@ class Autoencoder(keras.Model):
         return self.decoder(self.encoder(inputs, training=training), training=training)
 
     def encode(self, x, batch_size: int = 2048):
-        """The code of each image (for a VAE, the posterior mean)."""
-        return self.encoder.predict(x, batch_size=batch_size, verbose=0)
+        """The code of each image (for a VAE, the posterior mean), as float32 whatever the policy."""
+        return np.asarray(self.encoder.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
 
     def reconstruct(self, x, batch_size: int = 2048):
-        """Deterministic reconstructions: what every evaluation and figure uses."""
-        return self.predict(x, batch_size=batch_size, verbose=0)
+        """Deterministic reconstructions, float32: what every evaluation and figure uses."""
+        return np.asarray(self.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
 
     def get_config(self):
         return {
@@ -75,11 +76,11 @@ class VAE(Autoencoder):
         return self.decoder(z, training=training)
 
     def encode(self, x, batch_size: int = 2048):
-        return self.encoder.predict(x, batch_size=batch_size, verbose=0)[0]
+        return np.asarray(self.encoder.predict(x, batch_size=batch_size, verbose=0)[0], dtype=np.float32)
 
     def reconstruct(self, x, batch_size: int = 2048):
         """Decode the posterior mean: no sampling noise in figures and metrics."""
-        return self.decoder.predict(self.encode(x, batch_size), batch_size=batch_size, verbose=0)
+        return np.asarray(self.decoder.predict(self.encode(x, batch_size), batch_size=batch_size, verbose=0), dtype=np.float32)
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
