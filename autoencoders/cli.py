@@ -22,6 +22,7 @@ EXIT_BAD_INPUT = 2
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes when evaluating many models
 
 
 def _fail(message: str) -> int:
