@@ -92,6 +92,7 @@ class Evaluation:
     grid_targets: np.ndarray
     seconds: float
     vae: dict[str, float] | None = None
+    code_mean: float | None = None  # mean activation of the code over the test set (the blog's sparsity figure)
     latent: np.ndarray | None = None  # 2-d codes of the test set (VAEs with latent_dim 2)
     manifold: np.ndarray | None = None  # decoded 15x15 grid of z values (latent_dim 2)
 
@@ -124,7 +125,9 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
     idx = grid_indices(data.y_test)
     ev = Evaluation(run, per_image, data.y_test, recon[idx], data.x_test[idx], t[idx], 0.0)
 
-    if cfg.model.arch in {"vae", "conv_vae"}:
+    if cfg.model.arch not in {"vae", "conv_vae"}:
+        ev.code_mean = float(np.mean(model.encode(data.x_test, batch_size)))
+    else:
         z_mean, z_log_var = (np.asarray(a, np.float32) for a in model.encoder.predict(data.x_test, batch_size=batch_size, verbose=0))
         pixels = M.pixel_bce_map(t, recon) if cfg.loss.name == "bce" else np.square(t - recon)
         pixels = pixels.reshape(len(t), -1)

@@ -22,6 +22,7 @@ import numpy as np
 
 from autoencoders import plots
 from autoencoders.atomic import write_text
+from autoencoders.blog import blog_rows
 from autoencoders.comparison import METRICS, Difference, Group, compare_group
 from autoencoders.evaluation import Evaluation, Run
 
@@ -134,7 +135,17 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
             "metrics": {m: ev.mean(m) for m in METRICS} if ev else None,
             "per_class_mse": ev.per_class("mse").tolist() if ev else None,
             "vae": ev.vae if ev else None,
+            "code_mean": ev.code_mean if ev else None,
         })
+
+    blog = blog_rows(list(evaluated.values()))
+    if blog:
+        summary["blog"] = blog
+        md += ["", "## The Keras blog's numbers next to ours", "",
+               "BCE-trained runs on MNIST at the blog's epochs; \"loss\" is Keras's loss as the blog saw it (for sparse_dense it includes the L1 penalty).", "",
+               "| arch | the blog reports | blog | ours (mean ± sd over seeds) | seeds |", "|---|---|---|---|---|"]
+        md += [f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {_fmt(r['ours_mean'])}" + (f" ± {_fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
+               + f" | {r['seeds']} |" for r in blog]
 
     for i, group in enumerate(groups, 1):
         slug = f"{i:02d}-{_slug(group.title)}"

@@ -1,0 +1,59 @@
+"""The numbers the Keras blog post reports, and a table that puts ours next to them.
+
+"Building Autoencoders in Keras" (F. Chollet) trains on MNIST with binary cross-entropy and
+reports, per experiment, roughly where the loss ends up. Our matching runs are the BCE-trained
+MNIST runs of the same arch at the blog's epochs; "loss" here is Keras's loss as the blog saw
+it, i.e. for sparse_dense it includes the L1 activity penalty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BlogResult:
+    arch: str
+    epochs: int
+    quantity: str  # a key of `_ours`
+    value: float
+    text: str  # how the blog states it
+
+
+BLOG_RESULTS = (
+    BlogResult("dense", 50, "val_loss", 0.09, "train/test loss ≈ 0.09 after 50 epochs"),
+    BlogResult("sparse_dense", 100, "loss", 0.11, "train loss 0.11 after 100 epochs"),
+    BlogResult("sparse_dense", 100, "val_loss", 0.10, "test loss 0.10 after 100 epochs"),
+    BlogResult("sparse_dense", 100, "code_mean", 3.33, "mean code activation 3.33 (test set)"),
+    BlogResult("dense", 50, "code_mean", 7.30, "mean code activation of the unregularised model: 7.30"),
+    BlogResult("deep_dense", 100, "val_loss", 0.08, "train/test loss ≈ 0.08 after 100 epochs"),
+    BlogResult("conv", 50, "val_loss", 0.094, "test loss 0.094 after 50 epochs"),
+)
+
+
+def _ours(ev, quantity: str) -> float | None:
+    if quantity == "code_mean":
+        return ev.code_mean
+    history = ev.run.history
+    return history[-1].get(quantity) if history else None
+
+
+def blog_rows(evaluations: Sequence) -> list[dict]:
+    """One row per blog number that has matching runs (BCE, MNIST, the blog's arch and epochs)."""
+    rows = []
+    for blog in BLOG_RESULTS:
+        values = [
+            v
+            for ev in evaluations
+            if (c := ev.run.config).model.arch == blog.arch and c.dataset.name == "mnist" and c.loss.name == "bce"
+            and c.training.epochs == blog.epochs and not c.dataset.train_size and not c.dataset.test_size
+            and (v := _ours(ev, blog.quantity)) is not None
+        ]
+        if values:
+            rows.append({"arch": blog.arch, "blog": blog.text, "blog_value": blog.value, "quantity": blog.quantity,
+                         "ours_mean": float(np.mean(values)), "ours_sd": float(np.std(values, ddof=1)) if len(values) > 1 else None,
+                         "seeds": len(values)})
+    return rows
