@@ -111,11 +111,11 @@ def schedule(configs: Sequence[C.ExperimentConfig], out: Path, *, jobs: int = 1,
     done: dict[str, Outcome] = {}
     total = len(configs)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # threads only wait: the work is in subprocesses
-        def task(cfg: C.ExperimentConfig) -> Outcome:
-            echo(f"[{len(done)}/{total}] running   {cfg.name}")
+        def task(position: int, cfg: C.ExperimentConfig) -> Outcome:
+            echo(f"run {position}/{total}: {cfg.name} ...")
             return run(cfg, out)
 
-        futures = {pool.submit(task, cfg): cfg for cfg in configs}
+        futures = {pool.submit(task, i, cfg): cfg for i, cfg in enumerate(configs, 1)}
         for future in as_completed(futures):
             outcome = future.result()
             done[outcome.name] = outcome
