@@ -1,6 +1,6 @@
 """Config -> fitted model + a complete run folder.
 
-The training path is plain `model.fit` with one `tf.data` pipeline and one callback. Two
+The training path is plain `model.fit` with one `tf.data` pipeline and one callback of ours. Two
 choices make a run deterministic and resumable without overhead:
 - each epoch's shuffle is a stateless function of (seed, epoch), so a resumed run sees exactly
   the batches the uninterrupted run would have seen;
