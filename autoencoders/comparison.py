@@ -40,18 +40,8 @@ class ComparisonError(Exception):
     """The runs given cannot be compared (e.g. different datasets or test subsets)."""
 
 
-def flat(cfg: C.ExperimentConfig) -> dict:
-    out = {}
-    for section, values in C.to_dict(cfg).items():
-        if isinstance(values, dict):
-            out.update({f"{section}.{k}": v for k, v in values.items()})
-        else:
-            out[section] = values
-    return out
-
-
 def group_key(cfg: C.ExperimentConfig) -> str:
-    return json.dumps({k: v for k, v in flat(cfg).items() if k not in IGNORED_KEYS}, sort_keys=True)
+    return json.dumps({k: v for k, v in C.to_flat_dict(cfg).items() if k not in IGNORED_KEYS}, sort_keys=True)
 
 
 @dataclass
@@ -100,9 +90,9 @@ def check_comparable(groups: Sequence[Group]) -> None:
     """Refuse a request whose runs share no test set: nothing in it could be compared fairly."""
     if len(groups) < 2 or any(g.is_pair for g in groups):
         return
-    test_sets = {tuple(flat(g.config)[k] for k in TEST_SET_KEYS) for g in groups}
+    test_sets = {tuple(C.to_flat_dict(g.config)[k] for k in TEST_SET_KEYS) for g in groups}
     if len(test_sets) > 1:
-        lines = [f"  {ev.run.path}: " + ", ".join(f"{k}={flat(ev.run.config)[k]}" for k in TEST_SET_KEYS) for g in groups for ev in g.members]
+        lines = [f"  {ev.run.path}: " + ", ".join(f"{k}={C.to_flat_dict(ev.run.config)[k]}" for k in TEST_SET_KEYS) for g in groups for ev in g.members]
         raise ComparisonError(
             "these runs cannot be compared: they were trained or validated on different test sets, and no BCE and MSE "
             "runs share one. Evaluate runs of one dataset and test subset together.\n" + "\n".join(lines)

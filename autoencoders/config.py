@@ -46,6 +46,7 @@ __all__ = [
     "ARCHS",
     "DATASETS",
     "DEFAULT_LATENT_DIM",
+    "VAE_ARCHS",
     "FIXED_CODE_SHAPE",
     "LOSSES",
     "NAME_PATTERN",
@@ -88,6 +89,8 @@ ARCHS: tuple[str, ...] = get_args(Arch)
 LOSSES: tuple[str, ...] = get_args(Loss)
 REDUCTIONS: tuple[str, ...] = get_args(Reduction)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+#: Archs trained as variational autoencoders (reconstruction + KL).
+VAE_ARCHS: frozenset[str] = frozenset({"vae", "conv_vae"})
 
 #: Default code size of the archs whose code is a flat vector of free size.
 DEFAULT_LATENT_DIM: dict[str, int] = {
@@ -900,6 +903,18 @@ def to_dict(cfg: ExperimentConfig) -> dict[str, Any]:
 def dump_yaml(cfg: ExperimentConfig) -> str:
     """The resolved config as YAML; loading it back gives an equal config."""
     return yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=False)
+
+
+def to_flat_dict(cfg: ExperimentConfig) -> dict[str, Any]:
+    """The resolved config as ``{'dotted.key': value}``, e.g. ``{'training.epochs': 50, ...}``."""
+
+    def walk(node: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            out.update(walk(value, f"{prefix}{key}.") if isinstance(value, Mapping) else {prefix + key: value})
+        return out
+
+    return walk(to_dict(cfg), "")
 
 
 def get_value(cfg: ExperimentConfig, dotted: str) -> Any:

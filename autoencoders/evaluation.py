@@ -125,7 +125,7 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
     idx = grid_indices(data.y_test)
     ev = Evaluation(run, per_image, data.y_test, recon[idx], data.x_test[idx], t[idx], 0.0)
 
-    if cfg.model.arch not in {"vae", "conv_vae"}:
+    if cfg.model.arch not in C.VAE_ARCHS:
         ev.code_mean = float(np.mean(model.encode(data.x_test, batch_size)))
     else:
         z_mean, z_log_var = (np.asarray(a, np.float32) for a in model.encoder.predict(data.x_test, batch_size=batch_size, verbose=0))

@@ -165,7 +165,7 @@ def prepare_run_dir(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, ove
     if (run_dir / runs.CONFIG).exists():
         saved = C.load_config(run_dir / runs.CONFIG)
         if saved != cfg:
-            new, old = _flat(C.to_dict(cfg)), _flat(C.to_dict(saved))
+            new, old = C.to_flat_dict(cfg), C.to_flat_dict(saved)
             differ = [f"{k} ({old.get(k)!r} -> {v!r})" for k, v in new.items() if old.get(k) != v]
             raise RunError(f"{run_dir}: cannot --resume, the config differs from the saved one in {', '.join(differ)}")
     if status == "failed":
@@ -174,13 +174,6 @@ def prepare_run_dir(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, ove
     if status == "completed":
         return runs.read_json(run_dir / runs.METRICS)
     return runs.load_checkpoint(run_dir)
-
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
 
 
 @dataclass

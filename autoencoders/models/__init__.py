@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from autoencoders.config import VAE_ARCHS
 from autoencoders.models.base import VAE, Autoencoder
 from autoencoders.models.conv import conv_parts, denoising_conv_parts
 from autoencoders.models.dense import dense_parts
 from autoencoders.models.vae import conv_vae_parts, dense_vae_parts
 
-VAE_ARCHS = frozenset({"vae", "conv_vae"})
 
 _PARTS: dict[str, Callable] = {
     "dense": lambda m: dense_parts(m.latent_dim),
