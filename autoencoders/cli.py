@@ -132,6 +132,9 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     missing = [str(p) for p in args.runs if not p.is_dir()]
     if missing:
         return _fail(f"no such run folder: {', '.join(missing)}")
+    # --out is replaced as a whole: only ever replace a report this command wrote, never runs
+    if args.out.exists() and not (args.out.is_dir() and (args.out / "summary.json").exists()):
+        return _fail(f"--out {args.out}: exists and is not a report folder (no summary.json); it would be replaced, so choose a new folder")
     _setup_logging()
     from autoencoders.comparison import ComparisonError, check_comparable, group_runs
     from autoencoders.evaluation import evaluate_run, load_run

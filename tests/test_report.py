@@ -77,3 +77,14 @@ def test_missing_run_folder_exits_2_and_writes_nothing(tmp_path):
     done = evaluate(tmp_path / "nope", "--out", tmp_path / "r")
     assert done.returncode == 2 and "nope" in done.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_out_is_never_a_folder_that_is_not_a_report(tiny_runs, tmp_path):
+    keep = tmp_path / "runs-folder"
+    (keep / "precious").mkdir(parents=True)
+    for out in (keep, tmp_path / "a-file"):
+        if out.name == "a-file":
+            out.write_text("x")
+        done = evaluate(tiny_runs["bce"], tiny_runs["mse"], "--out", out)
+        assert done.returncode == 2 and "not a report folder" in done.stderr
+    assert (keep / "precious").is_dir() and (tmp_path / "a-file").read_text() == "x"
