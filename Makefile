@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 
 # The main job: the quick BCE-vs-MSE comparison of the blog's dense autoencoder on MNIST,
 # 3 seeds per loss, 10 epochs (configs/sweeps/quick_dense.yaml), then the report
-# (results/reports/quick-dense/report.md and .html). Finished runs are skipped, so running it
+# (results/reports/quick-dense/REPORT.md and .html). Finished runs are skipped, so running it
 # again only re-makes the report.
 demo: setup
 	$(BIN)/python train.py --config configs/sweeps/quick_dense.yaml --out $(OUT)/runs
@@ -25,15 +25,17 @@ demo: setup
 	  --title "Quick comparison: dense autoencoder on MNIST, BCE vs MSE"
 
 # The Keras blog reproduction: every experiment of the post x BCE/MSE x MNIST/Fashion-MNIST
-# (hours on 2 CPU cores; stop any time, it picks up where it stopped), then the report in
-# results/blog/report/. Runs are kept in results/blog/runs/ (models, histories, metrics).
-BLOG_SWEEPS ?= dense sparse_dense deep_dense conv denoising_conv vae conv_vae
+# (hours on 2 CPU cores; stop any time, it picks up where it stopped), then the report
+# results/blog/REPORT.md (+ .html, summary.*, figures/) next to the runs in results/blog/runs/.
+BLOG_SWEEPS ?= dense sparse_dense deep_dense conv denoising_conv vae conv_vae dense_adadelta sparse_dense_adadelta
 blog: setup
 	status=0; for s in $(BLOG_SWEEPS); do \
 	  $(BIN)/python train.py --config configs/sweeps/blog_$$s.yaml --out $(OUT)/blog/runs || status=1; \
 	done; \
-	$(BIN)/python evaluate.py $(OUT)/blog/runs/blog-* --out $(OUT)/blog/report \
-	  --title "Keras blog reproduction: BCE vs MSE on MNIST and Fashion-MNIST" && exit $$status
+	$(BIN)/python evaluate.py $(OUT)/blog/runs/blog-* --out $(OUT)/blog \
+	  --title "Keras blog reproduction: BCE vs MSE on MNIST and Fashion-MNIST" \
+	  --note "Runs trained by \`make blog\`, i.e. \`python train.py --config configs/sweeps/blog_ARCH.yaml --out $(OUT)/blog/runs\` for ARCH in $(BLOG_SWEEPS), one run at a time." \
+	  && exit $$status
 
 test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --durations=15

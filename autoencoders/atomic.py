@@ -7,6 +7,7 @@ write to a temporary name in the same folder, fsync, then `os.replace` onto the 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,3 +45,26 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     write_bytes(path, text.encode())
+
+
+def publish(staging: str | os.PathLike[str], out: str | os.PathLike[str], last: str | None = None) -> list[str]:
+    """Move every entry of a finished `staging` folder into `out`, replacing entries of the same
+    name and leaving everything else in `out` alone (a report can sit next to its runs).
+
+    Each file moves with one `os.replace`, each folder by renaming the old one aside first, so
+    every entry is always either the old one or the new one, complete. Folders go first and
+    `last` (the report's entry point) goes last: until it is replaced, readers see the old report.
+    """
+    staging, out = Path(staging), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    entries = sorted(staging.iterdir(), key=lambda p: (p.name == last, not p.is_dir(), p.name))
+    for entry in entries:
+        target = out / entry.name
+        if target.is_dir() and not target.is_symlink():
+            aside = Path(tempfile.mkdtemp(prefix=f".{entry.name}.old.", dir=out))
+            target.rename(aside / entry.name)
+            entry.rename(target)
+            shutil.rmtree(aside)
+        else:
+            os.replace(entry, target)
+    return [e.name for e in entries]

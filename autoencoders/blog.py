@@ -42,18 +42,19 @@ def _ours(ev, quantity: str) -> float | None:
 
 
 def blog_rows(evaluations: Sequence) -> list[dict]:
-    """One row per blog number that has matching runs (BCE, MNIST, the blog's arch and epochs)."""
+    """One row per blog number and optimizer that has matching runs (BCE, MNIST, full data, the
+    blog's arch and epochs); Adam rows first, then any other optimizer (the post's 2016 Adadelta)."""
     rows = []
     for blog in BLOG_RESULTS:
-        values = [
-            v
-            for ev in evaluations
-            if (c := ev.run.config).model.arch == blog.arch and c.dataset.name == "mnist" and c.loss.name == "bce"
-            and c.training.epochs == blog.epochs and not c.dataset.train_size and not c.dataset.test_size
-            and (v := _ours(ev, blog.quantity)) is not None
-        ]
-        if values:
-            rows.append({"arch": blog.arch, "blog": blog.text, "blog_value": blog.value, "quantity": blog.quantity,
+        by_optimizer: dict[str, list[float]] = {}
+        for ev in evaluations:
+            c = ev.run.config
+            if (c.model.arch == blog.arch and c.dataset.name == "mnist" and c.loss.name == "bce" and c.training.epochs == blog.epochs
+                    and not c.dataset.train_size and not c.dataset.test_size and (v := _ours(ev, blog.quantity)) is not None):
+                by_optimizer.setdefault(f"{c.training.optimizer} (lr {c.training.learning_rate:g})", []).append(v)
+        for optimizer in sorted(by_optimizer, key=lambda o: (not o.startswith("adam"), o)):
+            values = by_optimizer[optimizer]
+            rows.append({"arch": blog.arch, "blog": blog.text, "blog_value": blog.value, "quantity": blog.quantity, "optimizer": optimizer,
                          "ours_mean": float(np.mean(values)), "ours_sd": float(np.std(values, ddof=1)) if len(values) > 1 else None,
                          "seeds": len(values)})
     return rows

@@ -119,8 +119,11 @@ def evaluate_parser() -> argparse.ArgumentParser:
         epilog="example: python evaluate.py results/runs/* --out results/reports/all",
     )
     p.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders written by train.py")
-    p.add_argument("--out", required=True, type=Path, help="report folder (replaced as a whole when the report is complete)")
+    p.add_argument("--out", required=True, type=Path,
+                   help="report folder; its REPORT.md, REPORT.html, summary.* and figures/ are replaced once the new report is complete, "
+                        "anything else in it is left alone")
     p.add_argument("--title", default="BCE vs MSE", help="report title")
+    p.add_argument("--note", default="", help="a Markdown paragraph put under the title (e.g. the command that trained the runs)")
     return p
 
 
@@ -132,9 +135,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     missing = [str(p) for p in args.runs if not p.is_dir()]
     if missing:
         return _fail(f"no such run folder: {', '.join(missing)}")
-    # --out is replaced as a whole: only ever replace a report this command wrote, never runs
-    if args.out.exists() and not (args.out.is_dir() and (args.out / "summary.json").exists()):
-        return _fail(f"--out {args.out}: exists and is not a report folder (no summary.json); it would be replaced, so choose a new folder")
+    if args.out.exists() and not args.out.is_dir():
+        return _fail(f"--out {args.out}: exists and is not a folder")
     _setup_logging()
     from autoencoders.comparison import ComparisonError, check_comparable, group_runs
     from autoencoders.evaluation import evaluate_run, load_run
@@ -163,16 +165,16 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     import shutil
     import tempfile
 
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    from autoencoders.atomic import publish
+    from autoencoders.report import REPORT_HTML, REPORT_MD
+
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))  # same file system: moves are renames
     try:
-        write_report(staging, runs, groups, command=command, title=args.title)
-        staging.chmod(out.parent.stat().st_mode & 0o777)  # mkdtemp makes 0700; match the parent folder
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
+        write_report(staging, runs, groups, command=command, title=args.title, note=args.note)
+        publish(staging, out, last=REPORT_MD)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     n_pairs = sum(g.is_pair for g in groups)
-    print(f"report: {out / 'report.md'} and {out / 'report.html'} ({len(evaluations)} runs, {n_pairs} BCE-vs-MSE comparisons, "
+    print(f"report: {out / REPORT_MD} and {out / REPORT_HTML} ({len(evaluations)} runs, {n_pairs} BCE-vs-MSE comparisons, "
           f"{len(runs) - len(evaluations)} not evaluated)")
     return 0

@@ -78,7 +78,7 @@ __all__ = [
 
 Dataset = Literal["mnist", "fashion_mnist"]
 Arch = Literal["dense", "sparse_dense", "deep_dense", "conv", "denoising_conv", "vae", "conv_vae"]
-Loss = Literal["bce", "mse"]
+Loss = Literal["bce", "mse", "mae", "gaussian", "continuous_bernoulli"]
 Reduction = Literal["mean", "sum"]
 Optimizer = Literal["adam", "adadelta", "rmsprop", "sgd"]
 JitCompile = Union[bool, Literal["auto"]]

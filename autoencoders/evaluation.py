@@ -93,6 +93,7 @@ class Evaluation:
     seconds: float
     vae: dict[str, float] | None = None
     code_mean: float | None = None  # mean activation of the code over the test set (the blog's sparsity figure)
+    grid_codes: np.ndarray | None = None  # (10, h, w, c) codes of the grid images (conv models)
     latent: np.ndarray | None = None  # 2-d codes of the test set (VAEs with latent_dim 2)
     manifold: np.ndarray | None = None  # decoded 15x15 grid of z values (latent_dim 2)
 
@@ -112,7 +113,7 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
     import keras
 
     import autoencoders.models  # noqa: F401  (registers the classes load_model needs)
-    from autoencoders.losses import kl_divergence
+    from autoencoders.losses import ReconstructionLoss, kl_divergence
 
     start = time.perf_counter()
     cfg = run.config
@@ -126,14 +127,15 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
     ev = Evaluation(run, per_image, data.y_test, recon[idx], data.x_test[idx], t[idx], 0.0)
 
     if cfg.model.arch not in C.VAE_ARCHS:
-        ev.code_mean = float(np.mean(model.encode(data.x_test, batch_size)))
+        codes = model.encode(data.x_test, batch_size)
+        ev.code_mean = float(np.mean(codes))
+        if codes.ndim == 4:  # spatial codes of the conv models: the blog draws them
+            ev.grid_codes = codes[idx]
     else:
         z_mean, z_log_var = (np.asarray(a, np.float32) for a in model.encoder.predict(data.x_test, batch_size=batch_size, verbose=0))
-        pixels = M.pixel_bce_map(t, recon) if cfg.loss.name == "bce" else np.square(t - recon)
-        pixels = pixels.reshape(len(t), -1)
         ev.vae = {
             "kl": float(np.mean(kl_divergence(z_mean, z_log_var))),
-            "reconstruction": float(np.mean(pixels.sum(1) if cfg.loss.reduction == "sum" else pixels.mean(1))),
+            "reconstruction": float(np.mean(ReconstructionLoss(cfg.loss.name, cfg.loss.reduction).call(t, recon))),
         }
         if z_mean.shape[1] == 2:
             from autoencoders.plots import manifold_grid_points

@@ -9,6 +9,7 @@ what lets a BCE-trained and an MSE-trained run be put on the same scale later.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import keras
@@ -30,7 +31,53 @@ def pixel_mse(y_true, y_pred):
     return ops.square(y_true - y_pred)
 
 
-PIXEL_LOSSES: dict[str, LossFn] = {"bce": pixel_bce, "mse": pixel_mse}
+def pixel_mae(y_true, y_pred):
+    return ops.abs(y_true - y_pred)
+
+
+def log_cb_normaliser(lam):
+    """log C(lam) of the continuous Bernoulli (Loaiza-Ganem & Cunningham, 2019), where
+    p(x | lam) = C(lam) lam^x (1 - lam)^(1 - x) on [0, 1] and C(lam) = 2 artanh(1 - 2 lam) / (1 - 2 lam).
+
+    C is smooth at lam = 1/2 (where it is 2) but the formula is 0/0 there, so within 1e-3 of it
+    the series 2 (1 + u^2/3 + u^4/5 + u^6/7), u = 1 - 2 lam, is used instead (error < 1e-19).
+    """
+    lam = ops.clip(lam, EPSILON, 1.0 - EPSILON)
+    u = 1.0 - 2.0 * lam
+    near = ops.abs(u) < 2e-3
+    safe = ops.where(near, ops.ones_like(u), u)  # keeps the unused branch (and its gradient) finite
+    exact = ops.log(2.0 * 0.5 * (ops.log1p(safe) - ops.log1p(-safe)) / safe)
+    u2 = ops.square(u)
+    series = ops.log(2.0 * (1.0 + u2 / 3.0 + ops.square(u2) / 5.0 + u2 * ops.square(u2) / 7.0))
+    return ops.where(near, series, exact)
+
+
+def pixel_continuous_bernoulli(y_true, y_pred):
+    """Negative log-likelihood of the continuous Bernoulli: BCE minus log C. Unlike BCE it is a
+    normalised density on [0, 1], so it is a true likelihood for grey pixels."""
+    return pixel_bce(y_true, y_pred) - log_cb_normaliser(y_pred)
+
+
+GAUSSIAN_MIN_VARIANCE = math.exp(-12.0)  # log sigma >= -6, as in the sigma-VAE paper
+
+
+def pixel_gaussian(y_true, y_pred):
+    """Gaussian negative log-likelihood with sigma learned in closed form: the "optimal sigma-VAE"
+    (Rybkin, Daniilidis & Levine, 2021). The maximum-likelihood sigma^2 for the batch is its mean
+    squared error, so sigma needs no parameter and follows the decoder's actual error; the
+    reconstruction term then weighs (y - p)^2 / sigma^2 against the KL, not a fixed MSE."""
+    err2 = ops.square(y_true - y_pred)
+    var = ops.maximum(ops.mean(err2), GAUSSIAN_MIN_VARIANCE)
+    return 0.5 * (err2 / var + ops.log(var) + math.log(2.0 * math.pi))
+
+
+PIXEL_LOSSES: dict[str, LossFn] = {
+    "bce": pixel_bce,
+    "mse": pixel_mse,
+    "mae": pixel_mae,
+    "gaussian": pixel_gaussian,
+    "continuous_bernoulli": pixel_continuous_bernoulli,
+}
 
 
 def _reduce_pixels(values, reduction: str):
@@ -40,7 +87,7 @@ def _reduce_pixels(values, reduction: str):
 
 @keras.saving.register_keras_serializable(package="autoencoders")
 class ReconstructionLoss(keras.losses.Loss):
-    """`name` in {bce, mse} reduced over an image's pixels by `reduction` in {mean, sum}."""
+    """A `PIXEL_LOSSES` loss reduced over an image's pixels by `reduction` in {mean, sum}."""
 
     def __init__(self, loss: str = "bce", reduction_over_pixels: str = "mean", name: str | None = None, **kwargs):
         if loss not in PIXEL_LOSSES:

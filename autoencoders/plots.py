@@ -296,6 +296,62 @@ def noisy_grid(
     return _image_rows(checked, [], path, column_titles=column_titles, title=title, error_vmax=None, dpi=dpi)
 
 
+def blog_code_image(code: np.ndarray) -> np.ndarray:
+    """One (h, w, c) code as the blog draws it: `code.reshape(h, w * c).T`, shape (w * c, h)."""
+    h, w, c = code.shape
+    return code.reshape(h, w * c).T
+
+
+def code_grid(
+    rows: Sequence[tuple[str, np.ndarray]],
+    path: str | os.PathLike[str],
+    *,
+    column_titles: Sequence[str] | None = None,
+    title: str | None = None,
+    dpi: int = DPI,
+) -> Path:
+    """The blog's picture of convolutional codes: each (h, w, c) code drawn as the blog does,
+    `code.reshape(h, w * c).T`, one tall image per test image, one row per run. Codes are
+    unbounded ReLU activations, so each row gets its own grey scale from 0 to its largest value,
+    printed under the label."""
+    rows = _check_nonempty(rows, "rows")
+    checked = []
+    for i, row in enumerate(rows):
+        if len(row) != 2:
+            raise ValueError(f"rows[{i}]: expected (label, codes), got {len(row)} items")
+        label, codes = row
+        codes = np.asarray(codes, dtype=np.float64)
+        if codes.ndim != 4 or len(codes) == 0:
+            raise ValueError(f"rows[{i}] ({label}): expected codes of shape (n, h, w, c), got {codes.shape}")
+        if not np.all(np.isfinite(codes)):
+            raise ValueError(f"rows[{i}] ({label}): codes contain NaN or infinite values")
+        if i and codes.shape != np.shape(rows[0][1]):
+            raise ValueError(f"rows[{i}] ({label}): codes of shape {codes.shape} differ from the first row's {np.shape(rows[0][1])}")
+        checked.append((str(label), np.stack([blog_code_image(code) for code in codes])))
+    n = checked[0][1].shape[0]
+    if column_titles is not None and len(column_titles) != n:
+        raise ValueError(f"column_titles: {len(column_titles)} titles for {n} columns")
+    cell_h, cell_w = checked[0][1].shape[1:]
+    with _style():
+        scale = 1.6 / cell_h
+        fig = Figure(figsize=(n * cell_w * scale * 1.6 + 1.6, len(checked) * 1.9 + (0.4 if title else 0.0)), layout="constrained")
+        axes = fig.subplots(len(checked), n, squeeze=False)
+        for r, (label, images) in enumerate(checked):
+            vmax = max(float(images.max()), 1e-6)
+            for j in range(n):
+                ax = axes[r, j]
+                ax.imshow(images[j], cmap="gray", vmin=0.0, vmax=vmax, interpolation="nearest")
+                _no_ticks(ax)
+                if r == 0 and column_titles is not None:
+                    ax.set_title(str(column_titles[j]), fontsize=9)
+                if j == 0:
+                    ax.set_ylabel(f"{label}\n(0 to {vmax:.3g})", rotation=0, ha="right", va="center", labelpad=6,
+                                  fontsize=9, color=_color_from_label(label))
+        if title:
+            fig.suptitle(title)
+        return _save(fig, path, dpi)
+
+
 # --------------------------------------------------------------------------- curves
 
 
@@ -684,6 +740,8 @@ def manifolds(
 __all__ = [
     "LOSS_COLORS",
     "bar_with_ci",
+    "blog_code_image",
+    "code_grid",
     "common_scale_curves",
     "latent_planes",
     "loss_curves",

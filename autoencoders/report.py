@@ -1,4 +1,4 @@
-"""The comparison report: figures, report.md, a self-contained report.html, summary.csv/json.
+"""The comparison report: figures, REPORT.md, a self-contained REPORT.html, summary.csv/json.
 
 Every number in the Markdown comes from `summary.json`, written in the same call, and every
 table names the runs behind it and the command that produced it.
@@ -26,6 +26,7 @@ from autoencoders.blog import blog_rows
 from autoencoders.comparison import METRICS, Difference, Group, compare_group
 from autoencoders.evaluation import Evaluation, Run
 
+REPORT_MD, REPORT_HTML = "REPORT.md", "REPORT.html"
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 
@@ -62,12 +63,17 @@ def group_figures(group: Group, fig_dir: Path, slug: str) -> dict[str, Path]:
     first = members[0]
     figs: dict[str, Path] = {}
     rows = [(ev.run.label, ev.grid_images) for ev in members]
+    columns = list(_class_names(group) or [str(c) for c in range(10)])
     if group.config.dataset.noise_factor > 0:
         figs["denoising"] = plots.noisy_grid(first.grid_inputs, rows, fig_dir / f"{slug}-denoising.png", originals=first.grid_targets, title="Denoising: noisy input, outputs, clean target")
     figs["reconstructions"] = plots.reconstruction_grid(
-        first.grid_targets, rows, fig_dir / f"{slug}-grid.png", column_titles=[str(c) for c in range(10)] if _class_names(group) is None else list(_class_names(group)),
+        first.grid_targets, rows, fig_dir / f"{slug}-grid.png", column_titles=columns,
         title="Test images (one per class), reconstructions and absolute errors",
     )
+    coded = [(ev.run.label, ev.grid_codes) for ev in members if ev.grid_codes is not None]
+    if coded:
+        figs["codes"] = plots.code_grid(coded, fig_dir / f"{slug}-codes.png", column_titles=columns,
+                                        title="Codes of the same test images, drawn as the blog does (code.reshape(h, w·c).T)")
     histories = [(ev.run.label, ev.run.config.loss.name, ev.run.history) for ev in members]
     figs["loss curves"] = plots.loss_curves(histories, fig_dir / f"{slug}-loss.png", title="Each run's own training loss")
     figs["common scale"] = plots.common_scale_curves(histories, fig_dir / f"{slug}-common.png", title="Validation error on common scales")
@@ -110,16 +116,18 @@ def _run_row(run: Run, ev: Evaluation | None) -> str:
     )
 
 
-def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, command: str, title: str = "BCE vs MSE") -> dict:
+def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, command: str, title: str = "BCE vs MSE", note: str = "") -> dict:
     out.mkdir(parents=True, exist_ok=True)
     fig_dir = out / "figures"
     evaluated = {id(ev.run): ev for g in groups for ev in g.members}
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     device = device_description()
     eval_seconds = sum(ev.seconds for ev in evaluated.values())
-    summary: dict = {"command": command, "created": created, "device": device, "eval_seconds": eval_seconds, "runs": [], "groups": []}
+    train_seconds = [s for r in runs if (s := r.metrics.get("train_seconds")) is not None]
+    summary: dict = {"command": command, "created": created, "device": device, "eval_seconds": eval_seconds,
+                     "train_seconds_total": sum(train_seconds), "runs": [], "groups": []}
 
-    md = [f"# {title}", "", f"Made by `{command}` on {created}; device: {device}.",
+    md = [f"# {title}", "", *([note, ""] if note else []), f"Made by `{command}` on {created}; device: {device}.",
           f"Every metric is computed afresh from each saved model on the full test set (10,000 images), whatever loss the model was trained with; "
           f"evaluation took {eval_seconds:.1f} s for {len(evaluated)} runs ({eval_seconds / max(len(evaluated), 1):.2f} s per run).",
           "↓ lower is better, ↑ higher is better. Intervals are 95% t-intervals over seeds; p is a paired t-test over seeds (BCE and MSE runs with the same seed).", "",
@@ -137,15 +145,20 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
             "vae": ev.vae if ev else None,
             "code_mean": ev.code_mean if ev else None,
         })
+    if train_seconds:
+        total = sum(train_seconds)
+        md += ["", f"Training wall time, all {len(train_seconds)} runs: **{total:.0f} s ({total / 3600:.2f} h)**, the sum of each run's own "
+                   f"time (`train_seconds` in its metrics.json: epochs, validation and checkpoints, on the device that trained it). "
+                   f"Evaluation: {eval_seconds:.0f} s."]
 
     blog = blog_rows(list(evaluated.values()))
     if blog:
         summary["blog"] = blog
         md += ["", "## The Keras blog's numbers next to ours", "",
                "BCE-trained runs on MNIST at the blog's epochs; \"loss\" is Keras's loss as the blog saw it (for sparse_dense it includes the L1 penalty).", "",
-               "| arch | the blog reports | blog | ours (mean ± sd over seeds) | seeds |", "|---|---|---|---|---|"]
+               "| arch | the blog reports | blog | ours (mean ± sd over seeds) | optimizer | seeds |", "|---|---|---|---|---|---|"]
         md += [f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {_fmt(r['ours_mean'])}" + (f" ± {_fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
-               + f" | {r['seeds']} |" for r in blog]
+               + f" | {r['optimizer']} | {r['seeds']} |" for r in blog]
 
     for i, group in enumerate(groups, 1):
         slug = f"{i:02d}-{_slug(group.title)}"
@@ -177,8 +190,8 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
         md += [f"| `{r.path}` | {r.status} | {r.reason} |" for r in skipped]
 
     text = "\n".join(md) + "\n"
-    write_text(out / "report.md", text)
-    write_text(out / "report.html", to_html(text, out, title))
+    write_text(out / REPORT_MD, text)
+    write_text(out / REPORT_HTML, to_html(text, out, title))
     write_text(out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
     write_text(out / "summary.csv", summary_csv(summary))
     return summary

@@ -8,9 +8,9 @@ from autoencoders import config as C
 from autoencoders.blog import blog_rows
 
 
-def fake(arch, epochs, val_loss, loss="bce", dataset="mnist", seed=0, code_mean=None, **data):
+def fake(arch, epochs, val_loss, loss="bce", dataset="mnist", seed=0, code_mean=None, optimizer="adam", **data):
     cfg = C.parse_config({"name": f"r{seed}", "seed": seed, "model": {"arch": arch}, "loss": {"name": loss},
-                          "dataset": {"name": dataset, **data}, "training": {"epochs": epochs}})
+                          "dataset": {"name": dataset, **data}, "training": {"epochs": epochs, "optimizer": optimizer}})
     return NS(run=NS(config=cfg, history=[{"epoch": epochs, "loss": val_loss + 0.01, "val_loss": val_loss}]), code_mean=code_mean)
 
 
@@ -34,3 +34,8 @@ def test_sparse_reports_train_and_test_loss():
     rows = blog_rows([fake("sparse_dense", 100, 0.10)])
     assert {r["quantity"] for r in rows} == {"loss", "val_loss"}
     assert blog_rows([]) == []
+
+
+def test_another_optimizer_gets_its_own_row_after_adam():
+    rows = blog_rows([fake("dense", 50, 0.11, optimizer="adadelta"), fake("dense", 50, 0.09)])
+    assert [(r["optimizer"], r["ours_mean"]) for r in rows] == [("adam (lr 0.001)", 0.09), ("adadelta (lr 0.001)", 0.11)]

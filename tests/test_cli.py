@@ -23,7 +23,7 @@ def test_help_lists_the_options():
     ("content", "sets", "expected"),
     [
         ("name: x\ntraining: {epochs: -1}\n", [], "training.epochs = -1"),
-        ("name: x\nloss: {name: l2}\n", [], "must be one of 'bce', 'mse'"),
+        ("name: x\nloss: {name: l2}\n", [], "must be one of 'bce', 'mse', 'mae'"),
         ("name: x\nmodel: {arch: dense, latnet_dim: 3}\n", [], "did you mean 'model.latent_dim'"),
         ("name: x\n", ["training.epochs=abc"], "--set training.epochs=abc"),
         ("name: x\ndataset: [1, 2]\n", [], "dataset"),

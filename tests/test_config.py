@@ -117,7 +117,7 @@ def test_configs_are_frozen(tmp_path):
 def test_choice_tuples_match_the_type_hints():
     hints = typing.get_type_hints(C.ModelConfig)
     assert typing.get_args(hints["arch"]) == ARCHS
-    assert C.LOSSES == ("bce", "mse")
+    assert C.LOSSES == ("bce", "mse", "mae", "gaussian", "continuous_bernoulli")
     assert C.DATASETS == ("mnist", "fashion_mnist")
     assert C.REDUCTIONS == ("mean", "sum")
     assert C.OPTIMIZERS == ("adam", "adadelta", "rmsprop", "sgd")
@@ -166,14 +166,14 @@ def test_literal_field_rejects_bad_choice(tmp_path, dotted):
 def test_literal_message_exact_and_suggests(tmp_path):
     path = str(tmp_path / "x.yaml")
     assert error_of(tmp_path, with_section("loss", "name: l2")) == (
-        f"{path}: loss.name = 'l2': must be one of 'bce', 'mse'"
+        f"{path}: loss.name = 'l2': must be one of 'bce', 'mse', 'mae', 'gaussian', 'continuous_bernoulli'"
     )
     assert "(did you mean 'conv_vae'?)" in error_of(tmp_path, with_section("model", "arch: conv_vea"))
 
 
 def test_literal_rejects_non_string(tmp_path):
     message = error_of(tmp_path, with_section("loss", "name: 5"))
-    assert "loss.name = 5 (int): must be one of 'bce', 'mse'" in message
+    assert "loss.name = 5 (int): must be one of 'bce', 'mse', 'mae', 'gaussian', 'continuous_bernoulli'" in message
 
 
 @pytest.mark.parametrize("text,expected", [("true", True), ("false", False), ("auto", "auto")])
@@ -543,7 +543,7 @@ def test_override_bad_value_names_the_override(tmp_path):
 
 def test_override_bad_choice_names_the_override(tmp_path):
     message = error_of(tmp_path, "name: t\n", ["loss.name=l2"])
-    assert message == "--set loss.name=l2: loss.name = 'l2': must be one of 'bce', 'mse'"
+    assert message == "--set loss.name=l2: loss.name = 'l2': must be one of 'bce', 'mse', 'mae', 'gaussian', 'continuous_bernoulli'"
 
 
 @pytest.mark.parametrize("bad", ["training.epochs", "=5", "training..epochs=5", "training.=5"])

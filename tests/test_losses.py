@@ -48,3 +48,57 @@ def test_pixel_metric_serialises_and_averages_per_image():
     again.update_state(T, P)
     assert float(again.result()) == pytest.approx(float(((T - P) ** 2).mean()), rel=1e-5)
     assert again.name == "pixel_mse"
+
+
+# ---------------------------------------------------------------- the new likelihoods
+
+from scipy import integrate  # noqa: E402
+
+from autoencoders import losses as L  # noqa: E402
+
+
+@pytest.mark.parametrize("lam", [1e-4, 0.01, 0.3, 0.4995, 0.5, 0.5004, 0.501, 0.7, 0.99])
+def test_continuous_bernoulli_normaliser_matches_a_numerical_integral(lam):
+    # C(lam) makes lam^x (1 - lam)^(1 - x) a density on [0, 1]: 1 / C = its integral
+    integral, _ = integrate.quad(lambda x: lam**x * (1 - lam) ** (1 - x), 0.0, 1.0, epsabs=1e-13)
+    log_c = float(L.log_cb_normaliser(np.float32(lam)))
+    assert log_c == pytest.approx(-np.log(integral), rel=1e-5)
+
+
+def test_continuous_bernoulli_is_a_normalised_density():
+    x = np.linspace(0, 1, 20001, dtype=np.float32)
+    for lam in (0.05, 0.5, 0.8):
+        density = np.exp(-np.asarray(L.pixel_continuous_bernoulli(x, np.full_like(x, lam))))
+        assert np.trapezoid(density, x) == pytest.approx(1.0, rel=1e-3)
+        # BCE is not: exp(-BCE) integrates to 1 / C(lam) < 1
+        bce = np.exp(-np.asarray(L.pixel_bce(x, np.full_like(x, lam))))
+        assert np.trapezoid(bce, x) < 0.999
+
+
+def test_normaliser_gradient_is_finite_at_one_half():
+    import tensorflow as tf
+
+    lam = tf.Variable([0.5, 0.4999, 0.3], dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(L.log_cb_normaliser(lam))
+    grad = tape.gradient(y, lam).numpy()
+    assert np.all(np.isfinite(grad)) and abs(grad[0]) < 1e-3  # C is flat at 1/2
+
+
+def test_gaussian_with_its_optimal_sigma_is_half_log_mse_plus_constants():
+    per_pixel = np.asarray(L.pixel_gaussian(T, P))
+    mse = float(((T - P) ** 2).mean())
+    assert per_pixel.mean() == pytest.approx(0.5 * (1 + np.log(2 * np.pi * mse)), rel=1e-5)
+
+
+def test_mae_is_the_mean_absolute_pixel_error():
+    np.testing.assert_allclose(ReconstructionLoss("mae").call(T, P), np.abs(T - P).reshape(4, -1).mean(1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(L.PIXEL_LOSSES))
+def test_every_loss_serialises_and_gives_one_finite_value_per_image(name):
+    loss = ReconstructionLoss(name, "sum")
+    again = ReconstructionLoss.from_config(loss.get_config())
+    values = np.asarray(again.call(T, P))
+    assert values.shape == (4,) and np.all(np.isfinite(values))
+    np.testing.assert_allclose(values, np.asarray(loss.call(T, P)), rtol=1e-6)

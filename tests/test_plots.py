@@ -139,6 +139,27 @@ def test_noisy_grid_rows(tmp_path):
     assert only_pngs(tmp_path) == ["a.png", "b.png"]
 
 
+def test_blog_code_image_is_reshape_then_transpose():
+    code = np.arange(4 * 4 * 8, dtype=float).reshape(4, 4, 8)
+    image = plots.blog_code_image(code)
+    assert image.shape == (32, 4)
+    for row in (0, 7, 8, 31):
+        for col in range(4):
+            assert image[row, col] == code[col, row // 8, row % 8]
+
+
+def test_code_grid_one_row_per_run(tmp_path):
+    codes = RNG.uniform(0, 5, size=(10, 4, 4, 8))
+    (h1, w1), _ = read_png(plots.code_grid([("BCE", codes)], tmp_path / "one.png"))
+    (h2, w2), _ = read_png(plots.code_grid([("BCE", codes), ("MSE", codes * 3)], tmp_path / "two.png", column_titles=list("0123456789")))
+    assert h2 > 1.6 * h1 and abs(w2 - w1) < 0.3 * w1
+    with pytest.raises(ValueError, match=r"shape \(n, h, w, c\)"):
+        plots.code_grid([("BCE", codes.reshape(10, -1))], tmp_path / "bad.png")
+    with pytest.raises(ValueError, match="differ from the first"):
+        plots.code_grid([("BCE", codes), ("MSE", codes[:5])], tmp_path / "bad.png")
+    assert only_pngs(tmp_path) == ["one.png", "two.png"]
+
+
 # ------------------------------------------------------------------ curves
 
 

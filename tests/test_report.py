@@ -39,11 +39,11 @@ def test_a_full_evaluate_of_two_real_runs_writes_every_file(tiny_runs, tmp_path)
     done = evaluate(tiny_runs["bce"], tiny_runs["mse"], failed, "--out", out)
     assert done.returncode == 0, done.stderr
 
-    md = (out / "report.md").read_text()
+    md = (out / "REPORT.md").read_text()
     assert "python evaluate.py" in md  # the command that made it
     assert "| pixel MSE ↓ |" in md and "| SSIM ↑ |" in md and "one seed: cannot tell" in md
     assert "non-finite loss at epoch 2" in md  # a failed run is listed with its reason
-    html = (out / "report.html").read_text()
+    html = (out / "REPORT.html").read_text()
     assert html.count("data:image/png;base64,") == md.count("![")  # every figure embedded
     assert 'src="figures/' not in html  # self-contained: no links to files beside it
 
@@ -79,12 +79,23 @@ def test_missing_run_folder_exits_2_and_writes_nothing(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_out_is_never_a_folder_that_is_not_a_report(tiny_runs, tmp_path):
-    keep = tmp_path / "runs-folder"
-    (keep / "precious").mkdir(parents=True)
-    for out in (keep, tmp_path / "a-file"):
-        if out.name == "a-file":
-            out.write_text("x")
-        done = evaluate(tiny_runs["bce"], tiny_runs["mse"], "--out", out)
-        assert done.returncode == 2 and "not a report folder" in done.stderr
-    assert (keep / "precious").is_dir() and (tmp_path / "a-file").read_text() == "x"
+def test_a_report_next_to_runs_replaces_only_its_own_entries(tiny_runs, tmp_path):
+    out = tmp_path / "blog"
+    (out / "runs" / "precious").mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    (out / "figures").mkdir()
+    (out / "figures" / "stale.png").write_bytes(b"old figure")
+    done = evaluate(tiny_runs["bce"], tiny_runs["mse"], "--out", out, "--note", "Trained by `make blog`.")
+    assert done.returncode == 0, done.stderr
+    assert (out / "runs" / "precious").is_dir() and (out / "notes.txt").read_text() == "mine"
+    assert not (out / "figures" / "stale.png").exists()  # figures/ is the report's: replaced whole
+    assert "Trained by `make blog`." in (out / "REPORT.md").read_text()
+    assert sorted(p.name for p in out.iterdir()) == ["REPORT.html", "REPORT.md", "figures", "notes.txt", "runs", "summary.csv", "summary.json"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_out_that_is_a_file_is_refused(tiny_runs, tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    done = evaluate(tiny_runs["bce"], tiny_runs["mse"], "--out", tmp_path / "a-file")
+    assert done.returncode == 2 and "not a folder" in done.stderr
+    assert (tmp_path / "a-file").read_text() == "x"

@@ -42,7 +42,7 @@ def test_grid_expands_to_every_combination_with_stable_readable_names(tmp_path):
         ("name: g\ngrid: [1, 2]\n", [], "grid must be a mapping"),
         ("name: g-{seed}\ngrid: {seed: 3}\n", [], "grid.seed = 3: must be a non-empty list"),
         ("name: g-{seed}\ngrid: {seed: []}\n", [], "non-empty list"),
-        ("name: g-{loss.name}\ngrid: {loss.name: [bce, l2]}\n", [], "must be one of 'bce', 'mse'"),
+        ("name: g-{loss.name}\ngrid: {loss.name: [bce, l2]}\n", [], "must be one of 'bce', 'mse', 'mae'"),
         ("name: g-{seed}\ngrid: {sed: [1, 2]}\n", [], "did you mean 'seed'"),
         ("name: g\ngrid: {seed: [0, 1]}\n", [], "same run name"),
         ("name: g-{seed}\ngrid: {seed: [0, 0]}\n", [], "twice"),
@@ -137,3 +137,25 @@ def test_every_shipped_sweep_expands_to_valid_uniquely_named_runs(path):
     assert {c.loss.name for c in configs} == {"bce", "mse"}
     for cfg in configs:  # the resolved config of every point reloads to itself
         assert C.parse_config(C.to_dict(cfg)) == cfg
+
+
+@pytest.mark.parametrize("path", SHIPPED_SWEEPS, ids=lambda p: p.stem)
+def test_every_shipped_sweep_smoke_runs_on_a_tiny_subset(tmp_path, path):
+    """Every grid point of every shipped sweep trains (tiny data, 1 epoch) through `schedule`;
+    seeds past the first are left out since they only change the seed."""
+    from autoencoders import training
+
+    configs = sweep.expand(path, TINY)
+    first_seed = min(c.seed for c in configs)
+    points = [c for c in configs if c.seed == first_seed]
+
+    def in_process(cfg, out):
+        training.train(cfg, out / cfg.name, verbose=0)
+        return sweep.Outcome(cfg.name, runs.run_status(out / cfg.name), 0.0)
+
+    outcomes = sweep.schedule(points, tmp_path, run=in_process, echo=lambda _: None)
+    assert [o.status for o in outcomes] == ["completed"] * len(points)
+    assert {(c.dataset.name, c.loss.name) for c in points} == {(c.dataset.name, c.loss.name) for c in configs}
+    for cfg in points:
+        assert C.load_config(tmp_path / cfg.name / runs.CONFIG) == cfg
+        assert runs.read_json(tmp_path / cfg.name / runs.METRICS)["epochs"] == 1

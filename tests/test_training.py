@@ -21,7 +21,7 @@ def _history_without_time(run_dir):
     return [{k: v for k, v in row.items() if k != "seconds"} for row in runs.read_history(run_dir / runs.HISTORY)]
 
 
-@pytest.mark.parametrize("loss", C.LOSSES)
+@pytest.mark.parametrize("loss", ["bce", "mse"])
 @pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: p.stem)
 def test_every_shipped_config_trains_with_each_loss_into_a_complete_reloadable_run(tmp_path, tiny_config, path, loss):
     cfg = tiny_config(path.relative_to(ROOT), f"loss.name={loss}")
