@@ -547,6 +547,10 @@ class TrainingConfig(_Validated):
         default="float32",
         metadata=_meta("compute dtype policy; mixed_bfloat16 is faster on CPUs with AVX512_BF16, at some accuracy cost"),
     )
+    probe_gradients: bool = field(
+        default=False,
+        metadata=_meta("log the output-logit gradient and the wrong-side saturated share at each epoch end (the study)"),
+    )
 
 
 @dataclass(frozen=True)

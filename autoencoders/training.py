@@ -208,6 +208,11 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: b
     runs.write_text(run_dir / runs.CONFIG, C.dump_yaml(cfg))
 
     recorder = EpochRecorder(run_dir, history)
+    probe = []  # before the recorder, so its values are in the row it writes
+    if cfg.training.probe_gradients:
+        from autoencoders.gradients import LogitGradientProbe
+
+        probe.append(LogitGradientProbe(data.x_train, data.t_train, cfg.loss.name))
     bs = cfg.training.batch_size
     seconds = time.perf_counter()
     try:
@@ -220,7 +225,7 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: b
                 shuffle=False,  # epoch_batches already shuffles, by (seed, epoch)
                 validation_data=(data.x_test, data.t_test),
                 validation_batch_size=cfg.training.eval_batch_size,
-                callbacks=[recorder, keras.callbacks.TensorBoard(run_dir / runs.TENSORBOARD, write_graph=False, profile_batch=0)],
+                callbacks=[*probe, recorder, keras.callbacks.TensorBoard(run_dir / runs.TENSORBOARD, write_graph=False, profile_batch=0)],
                 verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose,
             )
     except Exception as e:  # a crash is recorded; Ctrl-C / kill is not (the run stays resumable)

@@ -176,3 +176,36 @@ def test_mixed_bfloat16_trains_close_to_float32_and_does_not_leak_into_the_next_
 def test_steps_per_execution_always_divides_the_epoch(steps, expected):
     assert training.steps_per_execution(steps) == expected
     assert steps % training.steps_per_execution(steps) == 0
+
+
+@pytest.mark.parametrize("loss", ["mae", "gaussian", "continuous_bernoulli"])
+@pytest.mark.parametrize("path", ["configs/blog/dense.yaml", "configs/blog/vae.yaml"])
+def test_the_new_losses_train_save_and_reload(tmp_path, tiny_config, path, loss):
+    cfg = tiny_config(path, f"loss.name={loss}", "loss.reduction=sum")
+    run = training.train(cfg, tmp_path / cfg.name, verbose=0).run_dir
+    metrics = runs.read_json(run / runs.METRICS)
+    assert metrics["status"] == "completed"
+    model = keras.saving.load_model(run / runs.MODEL)
+    assert model.loss.loss == loss and model.loss.reduction_over_pixels == "sum"
+    (row,) = runs.read_history(run / runs.HISTORY)
+    assert math.isfinite(row["loss"]) and math.isfinite(row["val_loss"])
+
+
+@pytest.mark.parametrize(("path", "loss"), [("configs/blog/dense.yaml", "bce"), ("configs/blog/conv_vae.yaml", "mse")])
+def test_gradient_probe_logs_what_autodiff_gives_for_the_saved_model(tmp_path, tiny_config, path, loss):
+    from autoencoders import gradients, theory
+
+    cfg = tiny_config(path, f"loss.name={loss}", "training.epochs=2", "training.probe_gradients=true")
+    run = training.train(cfg, tmp_path / cfg.name, verbose=0).run_dir
+    history = runs.read_history(run / runs.HISTORY)
+    assert all(0 < row["logit_grad"] < 1 and 0 <= row["saturated_wrong"] < 1 for row in history)
+
+    model = keras.saving.load_model(run / runs.MODEL)
+    data = training.load_data(cfg)
+    x, t = data.x_train[: gradients.PROBE_SIZE], data.t_train[: gradients.PROBE_SIZE]
+    z = gradients.output_logits(model, x)
+    np.testing.assert_allclose(theory.sigmoid(z), model.reconstruct(x), atol=1e-5)  # they are the logits
+    stats = gradients.logit_gradient_stats(loss, z, t)
+    assert stats["logit_grad"] == pytest.approx(history[-1]["logit_grad"], rel=1e-4)
+    closed_form = np.mean(np.abs(theory.logit_gradient(loss, z.astype(np.float64), t)))
+    assert stats["logit_grad"] == pytest.approx(closed_form, rel=1e-3)
