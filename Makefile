@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 OUT ?= results
 JOBS ?= 2
 
-.PHONY: setup demo test bench blog
+.PHONY: setup demo test bench blog study
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -36,6 +36,15 @@ blog: setup
 	  --title "Keras blog reproduction: BCE vs MSE on MNIST and Fashion-MNIST" \
 	  --note "Runs trained by \`make blog\`, i.e. \`python train.py --config configs/sweeps/blog_ARCH.yaml --out $(OUT)/blog/runs\` for ARCH in $(BLOG_SWEEPS), one run at a time." \
 	  && exit $$status
+
+# The study (README "Findings"): the configs/sweeps/study_*.yaml runs (about an hour on 2 CPU
+# cores; resumable like the blog), then `evaluate.py --study` into results/study/REPORT.md.
+STUDY_SWEEPS ?= dense deep_dense conv denoising_conv binarized vae_sum vae_mean
+study: setup
+	status=0; for s in $(STUDY_SWEEPS); do \
+	  $(BIN)/python train.py --config configs/sweeps/study_$$s.yaml --out $(OUT)/study/runs || status=1; \
+	done; \
+	$(BIN)/python evaluate.py --study $(OUT)/study/runs/study-* --out $(OUT)/study && exit $$status
 
 test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --durations=15

@@ -118,11 +118,14 @@ def evaluate_parser() -> argparse.ArgumentParser:
         "figures, and a Markdown + HTML report.",
         epilog="example: python evaluate.py results/runs/* --out results/reports/all",
     )
-    p.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders written by train.py")
+    p.add_argument("runs", nargs="*", type=Path, metavar="RUN_DIR", help="run folders written by train.py")
     p.add_argument("--out", required=True, type=Path,
                    help="report folder; its REPORT.md, REPORT.html, summary.* and figures/ are replaced once the new report is complete, "
                         "anything else in it is left alone")
     p.add_argument("--title", default="BCE vs MSE", help="report title")
+    p.add_argument("--study", action="store_true",
+                   help="write the BCE-vs-MSE study instead of a comparison (analytic parts need no runs; "
+                        "give the configs/sweeps/study_*.yaml runs for the measured parts), e.g. --out results/study")
     p.add_argument("--note", default="", help="a Markdown paragraph put under the title (e.g. the command that trained the runs)")
     return p
 
@@ -132,6 +135,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     args = evaluate_parser().parse_args(argv)
+    if not args.runs and not args.study:
+        return _fail("give at least one RUN_DIR (only --study works without runs)")
     missing = [str(p) for p in args.runs if not p.is_dir()]
     if missing:
         return _fail(f"no such run folder: {', '.join(missing)}")
@@ -151,13 +156,14 @@ def evaluate_main(argv: list[str] | None = None) -> int:
             evaluations.append(evaluate_run(run))
         except Exception as e:  # a broken model file is reported, not fatal
             run.status, run.reason = "invalid", f"could not be evaluated: {type(e).__name__}: {e}"
-    if not evaluations:
+    if not evaluations and not args.study:
         return _fail("none of the runs can be evaluated:\n" + "\n".join(f"  {r.path}: {r.status}, {r.reason}" for r in runs))
     groups = group_runs(evaluations)
-    try:
-        check_comparable(groups)
-    except ComparisonError as e:
-        return _fail(str(e))
+    if not args.study:
+        try:
+            check_comparable(groups)
+        except ComparisonError as e:
+            return _fail(str(e))
 
     command = "python evaluate.py " + " ".join(shlex.quote(a) for a in argv)
     out = args.out
@@ -170,7 +176,12 @@ def evaluate_main(argv: list[str] | None = None) -> int:
 
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))  # same file system: moves are renames
     try:
-        write_report(staging, runs, groups, command=command, title=args.title, note=args.note)
+        if args.study:
+            from autoencoders.study import write_study
+
+            write_study(staging, runs, evaluations, command=command)
+        else:
+            write_report(staging, runs, groups, command=command, title=args.title, note=args.note)
         publish(staging, out, last=REPORT_MD)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

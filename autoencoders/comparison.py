@@ -20,7 +20,7 @@ from scipy import stats
 from autoencoders import config as C
 
 # Keys that do not define an experiment: they may differ inside one comparison.
-IGNORED_KEYS = ("name", "seed", "loss.name", "training.eval_batch_size", "training.jit_compile")
+IGNORED_KEYS = ("name", "seed", "loss.name", "training.eval_batch_size", "training.jit_compile", "training.probe_gradients")
 # Keys that define the test set: runs differing here can never be compared.
 TEST_SET_KEYS = ("dataset.name", "dataset.test_size", "dataset.noise_factor", "dataset.binarize")
 

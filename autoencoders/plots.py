@@ -701,10 +701,12 @@ def manifolds(
     *,
     grid_size: int = 15,
     title: str | None = None,
+    latent_axes: bool = True,
     dpi: int = DPI,
 ) -> Path:
     """The decoded latent manifold: each entry's grid_size**2 images (in `manifold_grid_points`
-    order) tiled into one image; panels side by side, label above each."""
+    order) tiled into one image; panels side by side, label above each. With
+    `latent_axes=False` the tiles are just images (e.g. samples), with no z axes named."""
     if int(grid_size) != grid_size or grid_size < 1:
         raise ValueError(f"grid_size must be a positive integer, got {grid_size!r}")
     grid_size = int(grid_size)
@@ -730,8 +732,9 @@ def manifolds(
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(label, color=_color_from_label(label))
-            ax.set_xlabel("z[0] increases →")
-            ax.set_ylabel("z[1] increases ↑")
+            if latent_axes:
+                ax.set_xlabel("z[0] increases →")
+                ax.set_ylabel("z[1] increases ↑")
         if title:
             fig.suptitle(title)
         return _save(fig, path, dpi)

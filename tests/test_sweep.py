@@ -134,7 +134,7 @@ def test_real_sweep_trains_skips_finished_runs_and_records_a_failure(tmp_path):
 def test_every_shipped_sweep_expands_to_valid_uniquely_named_runs(path):
     configs = sweep.expand(path)
     assert len(configs) >= 2 and len({c.name for c in configs}) == len(configs)
-    assert {c.loss.name for c in configs} == {"bce", "mse"}
+    assert {c.loss.name for c in configs} >= {"bce", "mse"}
     for cfg in configs:  # the resolved config of every point reloads to itself
         assert C.parse_config(C.to_dict(cfg)) == cfg
 

@@ -1,0 +1,333 @@
+"""The study: "why BCE and not MSE?", each answer people give turned into a figure and a number.
+
+`python evaluate.py --study RUN_DIR... --out results/study` writes REPORT.md (+ html, figures,
+summary.json) with six sections, in the order of the claims (see the README's Findings):
+1. loss landscapes: every loss is minimised at p = y; BCE's floor is the entropy H(y), and the
+   test sets' floors explain most of the BCE numbers the blog reports;
+2. scale: BCE > MSE always (Pinsker), so raw values compare nothing; what does compare;
+3. gradients: the sigmoid-saturation argument in closed form and measured while training;
+4. outcome over seeds: which loss wins on metrics neither was trained on;
+5. VAE likelihoods: why BCE- and MSE-trained VAEs look different (the KL weighting);
+6. binarized MNIST: the control where BCE is the exact likelihood.
+The analytic parts need no runs; the others use whichever study runs are given (the
+`configs/sweeps/study_*.yaml` sweeps) and say so when a part has none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from autoencoders import config as C
+from autoencoders import plots, theory
+from autoencoders import study_figures as figs
+from autoencoders.atomic import write_text
+from autoencoders.blog import BLOG_RESULTS
+from autoencoders.comparison import METRICS, Group, compare_group, group_runs
+from autoencoders.evaluation import Evaluation, Run
+from autoencoders.report import REPORT_HTML, REPORT_MD, _fmt, _verdict_table, device_description, to_html
+
+OUTCOME_ARCHS = ("dense", "deep_dense", "conv", "denoising_conv")
+OUTCOME_METRICS = ("mse", "ssim", "psnr", "bce_excess")
+PRIOR_SAMPLES = 8  # an 8x8 grid of decoded z ~ N(0, I)
+
+
+def dataset_floor(name: str) -> dict[str, float]:
+    """BCE's floor on a test set: the mean binary entropy of its pixels (nats)."""
+    from autoencoders.evaluation import _dataset
+
+    x = _dataset(name).x_test.astype(np.float64)
+    return {"floor": float(theory.binary_entropy(x).mean()), "grey_share": float(np.mean((x > 0) & (x < 1)))}
+
+
+def _label(cfg: C.ExperimentConfig) -> str:
+    return f"{figs.LOSS_LABELS.get(cfg.loss.name, cfg.loss.name)} ({cfg.loss.reduction})"
+
+
+# ----------------------------------------------------------------------------- 1. landscapes
+
+
+def landscape_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[str], dict]:
+    rows = []
+    for y in theory.TARGETS:
+        row = {"y": y, "entropy": float(theory.binary_entropy(y))}
+        for loss in ("bce", "mse", "mae", "log_cosh", "continuous_bernoulli"):
+            row[f"{loss}_argmin"], row[f"{loss}_min"] = theory.numerical_minimum(theory.PIXEL_LOSSES[loss], y)
+        row["cb_mean_at_argmin"] = float(theory.cb_mean(row["continuous_bernoulli_argmin"]))
+        rows.append(row)
+    floors = {name: dataset_floor(name) for name in C.DATASETS}
+    blog = [{"arch": b.arch, "value": b.value, "text": b.text, "floor_share": floors["mnist"]["floor"] / b.value}
+            for b in BLOG_RESULTS if b.quantity == "val_loss"]
+    ours = []
+    for ev in evaluations:
+        c = ev.run.config
+        if c.loss.name == "bce" and c.model.arch in OUTCOME_ARCHS and not c.dataset.binarize and c.seed == 0:
+            floor = float(np.mean(ev.per_image["bce"] - ev.per_image["bce_excess"]))
+            ours.append({"run": ev.run.path.name, "bce": ev.mean("bce"), "floor": floor, "excess": ev.mean("bce_excess"), "floor_share": floor / ev.mean("bce")})
+    path = figs.landscapes(fig_dir / "1-landscapes.png")
+    md = ["## 1. Is BCE wrong for targets in (0, 1)? Loss landscapes", "",
+          "Per-pixel loss against the prediction p for six targets. The minimum of each loss is found numerically "
+          "(bounded Brent search, no formula) and sits at p = y for BCE, MSE, MAE and log-cosh alike; BCE's minimum "
+          "value is the target's binary entropy H(y), not 0.", "", f"![landscapes](figures/{path.name})", "",
+          "| y | H(y) | BCE argmin | BCE min | MSE argmin | MAE argmin | log-cosh argmin | cont. Bernoulli argmin λ | its mean E[x] |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    md += [f"| {r['y']:g} | {r['entropy']:.4f} | {r['bce_argmin']:.4f} | {r['bce_min']:.4f} | {r['mse_argmin']:.4f} | {r['mae_argmin']:.4f} "
+           f"| {r['log_cosh_argmin']:.4f} | {r['continuous_bernoulli_argmin']:.4g} | {r['cb_mean_at_argmin']:.4f} |" for r in rows]
+    md += ["", "The continuous Bernoulli is the exception: its best λ for a pixel y is not y but the λ whose *mean* is y, "
+           "so its outputs λ must be read through E[x] (section 5).", "",
+           "**BCE's floor on the real test sets** (mean binary entropy of the 10,000 × 784 test pixels):", "",
+           "| dataset | BCE floor (nats/pixel) | pixels strictly between 0 and 1 |", "|---|---|---|"]
+    md += [f"| {name} | {f['floor']:.4f} | {100 * f['grey_share']:.1f}% |" for name, f in floors.items()]
+    md += ["", "Share of the blog's MNIST BCE numbers that is just this floor (no model can go below it):", "",
+           "| blog experiment | blog's BCE | floor | share that is floor |", "|---|---|---|---|"]
+    md += [f"| {b['arch']}: {b['text']} | {b['value']:g} | {floors['mnist']['floor']:.4f} | {100 * b['floor_share']:.0f}% |" for b in blog]
+    if ours:
+        md += ["", "The same split for our BCE-trained study runs (seed 0): test BCE = floor + excess.", "",
+               "| run | test BCE | floor | excess (BCE − floor) | share that is floor |", "|---|---|---|---|---|"]
+        md += [f"| `{o['run']}` | {o['bce']:.4f} | {o['floor']:.4f} | {o['excess']:.4f} | {100 * o['floor_share']:.0f}% |" for o in ours]
+    return md, {"targets": rows, "floors": floors, "blog": blog, "ours": ours}
+
+
+# ----------------------------------------------------------------------------- 2. scale
+
+
+def scale_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[str], dict]:
+    pairs = theory.random_pairs_experiment()
+    md = ["## 2. \"BCE returns a higher loss than MSE, so it penalises errors more\"? Scale", "",
+          f"The Data Science SE answer's experiment (BCE and MSE of 10 random (y, p) pairs), repeated 10,000 times "
+          f"({pairs['pairs']:,} pairs, uniform on [0, 1]):", "",
+          "| quantity | value |", "|---|---|",
+          f"| share of pairs with BCE > MSE | {100 * pairs['bce_greater_share']:.1f}% |",
+          f"| mean BCE / mean MSE / mean H(y) | {pairs['bce_mean']:.3f} / {pairs['mse_mean']:.3f} / {pairs['entropy_mean']:.3f} |",
+          f"| BCE / MSE ratio of a 10-pair draw: median [5%, 95%] | {pairs['ratio_median']:.2f} [{pairs['ratio_p05']:.2f}, {pairs['ratio_p95']:.2f}] |",
+          f"| correlation of BCE with MSE over draws | {pairs['corr_bce_mse']:.2f} |",
+          f"| correlation of BCE − H(y) with MSE over draws | {pairs['corr_excess_mse']:.2f} |", "",
+          "BCE > MSE for every pair, not by chance: BCE(y, p) − H(y) is KL(y‖p) ≥ 2(y − p)² (Pinsker's inequality, "
+          "tested in `tests/test_theory.py`), so BCE ≥ H(y) + 2·MSE per pixel. A larger number is a different unit, "
+          "not a harsher penalty: the optimiser (Adam here) is invariant to the loss's scale, and what shapes training is "
+          "how the gradient is spread over pixels (section 3). Raw BCE and MSE values therefore cannot be compared; "
+          "pixel MSE, MAE, PSNR, SSIM and BCE − floor, computed the same way for every model, can (section 4)."]
+    summary: dict = {"random_pairs": pairs, "real": []}
+    panels = []
+    for ev in evaluations:
+        c = ev.run.config
+        if c.model.arch in OUTCOME_ARCHS and c.loss.name in ("bce", "mse") and c.seed == 0 and not c.dataset.binarize:
+            pi = ev.per_image
+            ratio = pi["bce"] / pi["mse"]
+            summary["real"].append({"run": ev.run.path.name, "corr_bce_mse": float(np.corrcoef(pi["bce"], pi["mse"])[0, 1]),
+                                    "corr_excess_mse": float(np.corrcoef(pi["bce_excess"], pi["mse"])[0, 1]),
+                                    "ratio_p05": float(np.quantile(ratio, 0.05)), "ratio_p95": float(np.quantile(ratio, 0.95))})
+            if c.model.arch == "dense" and c.dataset.name == "mnist" and c.loss.name == "bce":
+                panels = [("per test image: BCE vs MSE", pi["mse"], pi["bce"], "pixel MSE", "pixel BCE"),
+                          ("BCE − floor vs MSE", pi["mse"], pi["bce_excess"], "pixel MSE", "BCE − target entropy")]
+    if summary["real"]:
+        md += ["", "On real reconstructions (each model's 10,000 test images, seed 0): how well does an image's BCE track its MSE?", "",
+               "| run | r(BCE, MSE) over images | r(BCE − floor, MSE) | BCE / MSE per image [5%, 95%] |", "|---|---|---|---|"]
+        md += [f"| `{r['run']}` | {r['corr_bce_mse']:.2f} | {r['corr_excess_mse']:.2f} | [{r['ratio_p05']:.1f}, {r['ratio_p95']:.1f}] |" for r in summary["real"]]
+    if panels:
+        path = figs.scatter(panels, fig_dir / "2-scale.png", title="Dense autoencoder, BCE-trained, MNIST test set")
+        md += ["", f"![scale](figures/{path.name})"]
+    return md, summary
+
+
+# ----------------------------------------------------------------------------- 3. gradients
+
+
+def _curves(group: Group, key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    out = {}
+    for loss, evs in group.by_loss().items():
+        rows = [[r[key] for r in ev.run.history if key in r] for ev in evs]
+        n = min(len(r) for r in rows)
+        if n:
+            out[loss] = (np.arange(1, n + 1), np.array([r[:n] for r in rows], dtype=float))
+    return out
+
+
+def _reach(history: list[dict], threshold: float) -> tuple[int | None, float | None]:
+    seconds = 0.0
+    for row in history:
+        seconds += row["seconds"]
+        if row["val_pixel_mse"] <= threshold:
+            return int(row["epoch"]), seconds
+    return None, None
+
+
+def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str], dict]:
+    path = figs.logit_gradients(fig_dir / "3-logit-gradients.png")
+    z = np.array([-10.0, -5.0, -2.0, 0.0, 2.0])
+    md = ["## 3. Does MSE's gradient saturate? Logit gradients, in closed form and measured", "",
+          "With a sigmoid output p = σ(z), d BCE / dz = p − y while d MSE / dz = 2 (p − y) p (1 − p) (both checked "
+          "against `tf.GradientTape`). A pixel saturated on the wrong side gets BCE's full gradient and almost none of MSE's:", "",
+          f"![closed-form logit gradients](figures/{path.name})", "",
+          "| target y = 1, logit z | " + " | ".join(f"{v:g}" for v in z) + " |", "|---|" + "---|" * len(z)]
+    md += [f"| \\|d {figs.LOSS_LABELS[loss]} / dz\\| | " + " | ".join(f"{abs(float(theory.logit_gradient(loss, v, 1.0))):.2g}" for v in z) + " |" for loss in ("bce", "mse")]
+    summary: dict = {"measured": []}
+    probed = [g for g in groups if g.is_pair and any("logit_grad" in r for ev in g.members for r in ev.run.history)]
+    if not probed:
+        return md + ["", "(No runs with `training.probe_gradients: true` were given, so nothing was measured.)"], summary
+    md += ["", "**Measured while training** (study runs with `training.probe_gradients: true`): at every epoch end, on a fixed "
+           "probe of 1,024 training images, the mean |d loss_pixel / dz| of the run's own loss, and the share of pixels "
+           "saturated on the wrong side (p < 0.01 or p > 0.99 with |p − y| > 0.5), the pixels where MSE's gradient vanishes. "
+           "Mean over seeds. \"Reach\" is the first epoch (and the training seconds up to it) at which the validation pixel "
+           "MSE falls to the threshold: the largest final validation MSE in the comparison (so every run reaches it) and "
+           "twice that (early training).", "",
+           "| model · dataset | loss | \\|dℓ/dz\\| epoch 1 | \\|dℓ/dz\\| last | wrong-side saturated, epoch 1 | last | reach 2× threshold: epoch (s) | reach threshold: epoch (s) |",
+           "|---|---|---|---|---|---|---|---|"]
+    grad_panels, sat_panels = [], []
+    for g in probed:
+        c = g.config
+        finals = [ev.run.history[-1]["val_pixel_mse"] for ev in g.members if ev.run.history]
+        threshold = max(finals)
+        title = f"{c.model.arch} · {c.dataset.name}" + (" · binarized" if c.dataset.binarize else "")
+        grads, sats = _curves(g, "logit_grad"), _curves(g, "saturated_wrong")
+        grad_panels.append((title, grads))
+        sat_panels.append((title, sats))
+        for loss, evs in g.by_loss().items():
+            if loss not in grads:
+                continue
+            reach = {k: [_reach(ev.run.history, k * threshold) for ev in evs] for k in (2, 1)}
+
+            def cell(rs):
+                if any(e is None for e, _ in rs):
+                    return "not reached by all"
+                return f"{np.mean([e for e, _ in rs]):.1f} ({np.mean([s for _, s in rs]):.0f} s)"
+
+            vals = grads[loss][1]
+            sat = sats[loss][1]
+            entry = {"group": g.title, "loss": loss, "threshold": threshold, "grad_first": float(vals[:, 0].mean()), "grad_last": float(vals[:, -1].mean()),
+                     "saturated_first": float(sat[:, 0].mean()), "saturated_last": float(sat[:, -1].mean()),
+                     "reach_early": [list(r) for r in reach[2]], "reach": [list(r) for r in reach[1]]}
+            summary["measured"].append(entry)
+            md.append(f"| {title} | {loss.upper()} | {entry['grad_first']:.3g} | {entry['grad_last']:.3g} | {100 * entry['saturated_first']:.3f}% "
+                      f"| {100 * entry['saturated_last']:.3f}% | {cell(reach[2])} | {cell(reach[1])} |")
+    p1 = figs.measured_gradients(grad_panels, fig_dir / "3-measured-gradients.png", "logit_grad", "mean |d loss_pixel / dz| (probe)")
+    p2 = figs.measured_gradients(sat_panels, fig_dir / "3-saturated.png", "saturated_wrong", "share of pixels saturated, wrong side")
+    md += ["", f"![measured logit gradients](figures/{p1.name})", "", f"![wrong-side saturated pixels](figures/{p2.name})"]
+    return md, summary
+
+
+# ----------------------------------------------------------------------------- 4. outcome
+
+
+def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_METRICS, binarized: bool = False) -> tuple[list[str], dict]:
+    chosen = [g for g in groups if g.is_pair and g.config.model.arch in OUTCOME_ARCHS and g.config.dataset.binarize == binarized]
+    if binarized:
+        md = ["## 6. Control: binarized MNIST, where every target is 0 or 1", "",
+              "Thresholded at 0.5, the targets are binary, BCE's floor is 0 and BCE is exactly the Bernoulli likelihood: "
+              "the setting BCE was made for. Same dense model, BCE vs MSE over seeds:"]
+    else:
+        md = ["## 4. Which loss gives better reconstructions? Outcome over seeds", "",
+              "Each model trained with BCE and with MSE, same seeds, then judged on metrics computed afresh on the full test set; "
+              "BCE − MSE is paired by seed (paired t-test; 95% t-intervals)."]
+    summary = []
+    if not chosen:
+        return md + ["", "(No such runs were given.)"], {"groups": summary}
+    wins: dict[str, int] = {"bce": 0, "mse": 0, "none": 0}
+    for g in chosen:
+        diffs = compare_group(g, metrics)
+        md += ["", f"**{g.title}** ({', '.join(f'{len(v)} {k.upper()}' for k, v in g.by_loss().items())} runs)", "", *_verdict_table(diffs)]
+        for d in diffs:
+            wins[d.winner or "none"] += 1
+        others = {k: v for k, v in g.by_loss().items() if k not in ("bce", "mse")}
+        for loss, evs in others.items():
+            md += ["", f"{loss.upper()}-trained runs of the same model: " + ", ".join(f"{METRICS[m][0]} {_fmt(float(np.mean([ev.mean(m) for ev in evs])))}" for m in metrics) + "."]
+        summary.append({"title": g.title, "differences": [{"metric": d.metric, "bce": d.bce.mean, "mse": d.mse.mean, "diff": d.diff.mean,
+                                                            "ci": [d.diff.ci_low, d.diff.ci_high], "p": d.p_value, "winner": d.winner} for d in diffs]})
+    md += ["", f"Tally over these comparisons and metrics: BCE significantly better {wins['bce']} times, MSE {wins['mse']} times, "
+           f"no significant difference {wins['none']} times."]
+    return md, {"groups": summary, "wins": wins}
+
+
+# ----------------------------------------------------------------------------- 5. VAE
+
+
+def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[str], dict]:
+    import keras
+
+    import autoencoders.models  # noqa: F401  (registers the classes load_model needs)
+    from autoencoders import runs
+
+    vaes = sorted([ev for ev in evaluations if ev.run.config.model.arch in C.VAE_ARCHS and ev.latent is not None],
+                  key=lambda ev: (ev.run.config.loss.reduction != "sum", C.LOSSES.index(ev.run.config.loss.name), ev.run.config.seed))
+    md = ["## 5. Why do BCE- and MSE-trained VAEs look different? Likelihoods and the KL weight", ""]
+    if not vaes:
+        return md + ["(No VAE runs with a 2-d latent space were given.)"], {}
+    md += ["The same VAE (the blog's, latent 2) trained with different reconstruction terms. The VAE loss is reconstruction + KL, "
+           "so the reconstruction term's scale *is* the weight of the data against the prior: BCE summed over 784 pixels is a "
+           "Bernoulli log-likelihood; MSE summed is a Gaussian log-likelihood with σ² = 1/2 up to a constant, i.e. far less "
+           "confident than the pixels' real error; MSE or BCE averaged over pixels divides the data term by 784, so KL wins "
+           "and codes collapse toward the prior. The σ-VAE learns σ (σ² = the batch's MSE), the continuous Bernoulli "
+           "normalises BCE for grey pixels.", "",
+           "| loss (pixel reduction) | KL (nats) | reconstruction term | pixel MSE | SSIM | BCE − floor | active latent dims (var of posterior mean > 0.01) |",
+           "|---|---|---|---|---|---|---|"]
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((PRIOR_SAMPLES**2, 2)).astype(np.float32)
+    summary = {}
+    recon_rows, sample_panels, latent_panels, manifold_panels = [], [], [], []
+    for ev in vaes:
+        c = ev.run.config
+        label = _label(c)
+        active = int(np.sum(ev.latent.var(0) > 0.01))
+        summary[label] = {"kl": ev.vae["kl"], "reconstruction": ev.vae["reconstruction"], **{m: ev.mean(m) for m in ("mse", "ssim", "bce_excess")}, "active_dims": active}
+        md.append(f"| {label} | {ev.vae['kl']:.3g} | {ev.vae['reconstruction']:.4g} | {ev.mean('mse'):.4f} | {ev.mean('ssim'):.3f} | {ev.mean('bce_excess'):.4f} | {active} |")
+        model = keras.saving.load_model(ev.run.path / runs.MODEL)
+        samples = np.asarray(model.decoder.predict(z, verbose=0), np.float32)
+        images, manifold = ev.grid_images, ev.manifold
+        if c.loss.name == "continuous_bernoulli":  # λ is not the mean: show E[x] as the image
+            images, samples, manifold = (theory.cb_mean(a).astype(np.float32) for a in (images, samples, manifold))
+            label += ", E[x]"
+        recon_rows.append((label, images))
+        sample_panels.append((label, samples))
+        latent_panels.append((label, ev.latent, ev.labels))
+        manifold_panels.append((label, manifold))
+    first = vaes[0]
+    paths = [
+        ("reconstructions", plots.reconstruction_grid(first.grid_targets, recon_rows, fig_dir / "5-vae-reconstructions.png", title="Test images and each VAE's reconstruction (posterior mean decoded)")),
+        ("samples from the prior", plots.manifolds(sample_panels, fig_dir / "5-vae-samples.png", grid_size=PRIOR_SAMPLES, latent_axes=False, title="The same 64 draws z ~ N(0, I), decoded by each VAE")),
+        ("latent plane", plots.latent_planes(latent_panels, fig_dir / "5-vae-latent.png", title="Test set in latent space (posterior means)")),
+        ("manifold", plots.manifolds(manifold_panels, fig_dir / "5-vae-manifold.png", title="Decoded 15×15 grid of latent points")),
+    ]
+    for subject, path in paths:
+        md += ["", f"**{subject.capitalize()}**", "", f"![{subject}](figures/{path.name})"]
+    return md, summary
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def write_study(out: Path, runs: Sequence[Run], evaluations: Sequence[Evaluation], *, command: str) -> dict:
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    groups = group_runs(evaluations)
+    created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    device = device_description()
+    summary: dict = {"command": command, "created": created, "device": device, "runs": len(evaluations),
+                     "train_seconds_total": sum(r.metrics.get("train_seconds") or 0 for r in runs)}
+    md = ["# Why BCE and not MSE? The study", "",
+          f"Made by `{command}` on {created}; device: {device}. {len(evaluations)} runs evaluated; their training took "
+          f"{summary['train_seconds_total'] / 60:.0f} min in all (each run's own `train_seconds`). Every metric is computed afresh "
+          "from each saved model on the full 10,000-image test set.", ""]
+    sections = [
+        ("landscapes", landscape_section(fig_dir, evaluations)),
+        ("scale", scale_section(fig_dir, evaluations)),
+        ("gradients", gradient_section(fig_dir, groups)),
+        ("outcome", outcome_section(groups)),
+        ("vae", vae_section(fig_dir, evaluations)),
+        ("binarized", outcome_section(groups, metrics=tuple(METRICS), binarized=True)),
+    ]
+    for key, (lines, data) in sections:
+        md += [*lines, ""]
+        summary[key] = data
+    skipped = [r for r in runs if r.status != "completed"]
+    if skipped:
+        md += ["## Runs not evaluated", "", "| run | status | reason |", "|---|---|---|", *[f"| `{r.path}` | {r.status} | {r.reason} |" for r in skipped], ""]
+    text = "\n".join(md)
+    write_text(out / REPORT_MD, text)
+    write_text(out / REPORT_HTML, to_html(text, out, "Why BCE and not MSE? The study"))
+    write_text(out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
+    return summary
+
