@@ -166,6 +166,11 @@ def evaluate_main(argv: list[str] | None = None) -> int:
             return _fail(str(e))
 
     command = "python evaluate.py " + " ".join(shlex.quote(a) for a in argv)
+    if len(args.runs) > 6:  # many run folders (a shell glob): name them once, the report lists them
+        run_args = {str(p) for p in args.runs}
+        parents = {str(p.parent) for p in args.runs}
+        where = f"{parents.pop()}/" if len(parents) == 1 else ""
+        command = f"python evaluate.py {where}<{len(args.runs)} run folders> " + " ".join(shlex.quote(a) for a in argv if a not in run_args)
     out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     import shutil

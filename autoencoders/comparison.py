@@ -64,6 +64,8 @@ class Group:
         if c.dataset.train_size:
             extras.append(f"{c.dataset.train_size} train images")
         extras.append(f"{c.training.epochs} epochs")
+        if (c.training.optimizer, c.training.learning_rate) != ("adam", 0.001):
+            extras.append(f"{c.training.optimizer} lr {c.training.learning_rate:g}")
         if c.loss.reduction != "mean":
             extras.append(f"{c.loss.reduction} over pixels")
         return f"{c.model.arch} · {c.dataset.name} · " + ", ".join(extras)

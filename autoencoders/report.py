@@ -155,7 +155,8 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
     if blog:
         summary["blog"] = blog
         md += ["", "## The Keras blog's numbers next to ours", "",
-               "BCE-trained runs on MNIST at the blog's epochs; \"loss\" is Keras's loss as the blog saw it (for sparse_dense it includes the L1 penalty).", "",
+               "BCE-trained runs on MNIST at the blog's epochs; \"loss\" is Keras's loss as the blog saw it (for sparse_dense it includes the L1 penalty). "
+               "The post's 2016 code trained with Adadelta (Keras 1's learning rate 1.0), its later revision with Adam; where runs of both exist, both are shown.", "",
                "| arch | the blog reports | blog | ours (mean ± sd over seeds) | optimizer | seeds |", "|---|---|---|---|---|---|"]
         md += [f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {_fmt(r['ours_mean'])}" + (f" ± {_fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
                + f" | {r['optimizer']} | {r['seeds']} |" for r in blog]
