@@ -120,6 +120,16 @@ def _check_nonempty(items: Sequence, name: str) -> list:
     return items
 
 
+def _labelled(items: Sequence, name: str, what: str) -> list[tuple[int, str, object]]:
+    """Non-empty (label, value) pairs, numbered: [(i, label, value)]; what = the value's name."""
+    out = []
+    for i, item in enumerate(_check_nonempty(items, name)):
+        if len(item) != 2:
+            raise ValueError(f"{name}[{i}]: expected (label, {what}), got {len(item)} items")
+        out.append((i, str(item[0]), item[1]))
+    return out
+
+
 def _finite(value, name: str) -> float:
     try:
         value = float(value)
@@ -241,15 +251,12 @@ def _image_rows(
 def _check_rows(rows, reference: np.ndarray, what: str) -> list[tuple[str, np.ndarray]]:
     """(label, images) rows, each of the reference's shape."""
     checked = []
-    for i, row in enumerate(_check_nonempty(rows, "rows")):
-        if len(row) != 2:
-            raise ValueError(f"rows[{i}]: expected (label, images), got {len(row)} items")
-        label, images = row
+    for i, label, images in _labelled(rows, "rows", "images"):
         images = _as_images(images, f"rows[{i}] ({label})")
         if images.shape != reference.shape:
             raise ValueError(f"rows[{i}] ({label}): images of shape {images.shape} do not match "
                              f"the {what}' {reference.shape}")
-        checked.append((str(label), images))
+        checked.append((label, images))
     return checked
 
 
@@ -314,20 +321,17 @@ def code_grid(
     `code.reshape(h, w * c).T`, one tall image per test image, one row per run. Codes are
     unbounded ReLU activations, so each row gets its own grey scale from 0 to its largest value,
     printed under the label."""
-    rows = _check_nonempty(rows, "rows")
+    rows = _labelled(rows, "rows", "codes")
     checked = []
-    for i, row in enumerate(rows):
-        if len(row) != 2:
-            raise ValueError(f"rows[{i}]: expected (label, codes), got {len(row)} items")
-        label, codes = row
+    for i, label, codes in rows:
         codes = np.asarray(codes, dtype=np.float64)
         if codes.ndim != 4 or len(codes) == 0:
             raise ValueError(f"rows[{i}] ({label}): expected codes of shape (n, h, w, c), got {codes.shape}")
         if not np.all(np.isfinite(codes)):
             raise ValueError(f"rows[{i}] ({label}): codes contain NaN or infinite values")
-        if i and codes.shape != np.shape(rows[0][1]):
-            raise ValueError(f"rows[{i}] ({label}): codes of shape {codes.shape} differ from the first row's {np.shape(rows[0][1])}")
-        checked.append((str(label), np.stack([blog_code_image(code) for code in codes])))
+        if i and codes.shape != np.shape(rows[0][2]):
+            raise ValueError(f"rows[{i}] ({label}): codes of shape {codes.shape} differ from the first row's {np.shape(rows[0][2])}")
+        checked.append((label, np.stack([blog_code_image(code) for code in codes])))
     n = checked[0][1].shape[0]
     if column_titles is not None and len(column_titles) != n:
         raise ValueError(f"column_titles: {len(column_titles)} titles for {n} columns")
@@ -710,19 +714,15 @@ def manifolds(
     if int(grid_size) != grid_size or grid_size < 1:
         raise ValueError(f"grid_size must be a positive integer, got {grid_size!r}")
     grid_size = int(grid_size)
-    panels = _check_nonempty(panels, "panels")
     tiles = []
-    for i, entry in enumerate(panels):
-        if len(entry) != 2:
-            raise ValueError(f"panels[{i}]: expected (label, images), got {len(entry)} items")
-        label, images = entry
+    for i, label, images in _labelled(panels, "panels", "images"):
         images = _as_images(images, f"panels[{i}] ({label})")
         if len(images) != grid_size**2:
             raise ValueError(f"panels[{i}] ({label}): {len(images)} images, a {grid_size}x{grid_size} "
                              f"manifold needs {grid_size**2}")
         if tiles and images.shape[1:] != tiles[0][1].shape[1:]:
             raise ValueError(f"panels[{i}] ({label}): image size {images.shape[1:]} differs from the first panel's")
-        tiles.append((str(label), images))
+        tiles.append((label, images))
     m = len(tiles)
     with _style():
         fig = Figure(figsize=(4.6 * m, 4.9 + (0.4 if title else 0.0)), layout="constrained")
