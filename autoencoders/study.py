@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +37,15 @@ OUTCOME_METRICS = ("mse", "ssim", "psnr", "bce_excess")
 PRIOR_SAMPLES = 8  # an 8x8 grid of decoded z ~ N(0, I)
 
 
+@lru_cache(maxsize=None)
 def dataset_floor(name: str) -> dict[str, float]:
-    """BCE's floor on a test set: the mean binary entropy of its pixels (nats)."""
+    """BCE's floor on a test set: the mean binary entropy of its pixels (nats); also the pixel
+    MSE of an all-black output, the value a collapsed model is stuck at."""
     from autoencoders.evaluation import _dataset
 
     x = _dataset(name).x_test.astype(np.float64)
-    return {"floor": float(theory.binary_entropy(x).mean()), "grey_share": float(np.mean((x > 0) & (x < 1)))}
+    return {"floor": float(theory.binary_entropy(x).mean()), "grey_share": float(np.mean((x > 0) & (x < 1))),
+            "zero_mse": float(np.mean(x**2))}
 
 
 def _label(cfg: C.ExperimentConfig) -> str:
@@ -173,15 +177,18 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
            "probe of 1,024 training images, the mean |d loss_pixel / dz| of the run's own loss, and the share of pixels "
            "saturated on the wrong side (p < 0.01 or p > 0.99 with |p − y| > 0.5), the pixels where MSE's gradient vanishes. "
            "Mean over seeds. \"Reach\" is the first epoch (and the training seconds up to it) at which the validation pixel "
-           "MSE falls to the threshold: the largest final validation MSE in the comparison (so every run reaches it) and "
-           "twice that (early training).", "",
-           "| model · dataset | loss | \\|dℓ/dz\\| epoch 1 | \\|dℓ/dz\\| last | wrong-side saturated, epoch 1 | last | reach 2× threshold: epoch (s) | reach threshold: epoch (s) |",
-           "|---|---|---|---|---|---|---|---|"]
+           "MSE falls to the threshold: the largest final validation MSE in the comparison (so every run reaches it; runs stuck "
+           "at an all-black output, whose validation MSE never leaves that of predicting 0 everywhere, are left out of the "
+           "threshold) and twice that (early training).", "",
+           "| model · dataset | loss | \\|dℓ/dz\\| epoch 1 | \\|dℓ/dz\\| last | wrong-side saturated, epoch 1 | last | stuck at an all-black output | reach 2× threshold: epoch (s) | reach threshold: epoch (s) |",
+           "|---|---|---|---|---|---|---|---|---|"]
     grad_panels, sat_panels = [], []
     for g in probed:
         c = g.config
+        zero_mse = dataset_floor(c.dataset.name)["zero_mse"] if not c.dataset.binarize else None
         finals = [ev.run.history[-1]["val_pixel_mse"] for ev in g.members if ev.run.history]
-        threshold = max(finals)
+        stuck = {ev.run.path.name for ev in g.members if zero_mse and ev.run.history[-1]["val_pixel_mse"] >= 0.99 * zero_mse}
+        threshold = max(f for ev, f in zip(g.members, finals) if ev.run.path.name not in stuck) if len(stuck) < len(finals) else max(finals)
         title = f"{c.model.arch} · {c.dataset.name}" + (" · binarized" if c.dataset.binarize else "")
         grads, sats = _curves(g, "logit_grad"), _curves(g, "saturated_wrong")
         grad_panels.append((title, grads))
@@ -198,12 +205,13 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
 
             vals = grads[loss][1]
             sat = sats[loss][1]
-            entry = {"group": g.title, "loss": loss, "threshold": threshold, "grad_first": float(vals[:, 0].mean()), "grad_last": float(vals[:, -1].mean()),
+            n_stuck = sum(ev.run.path.name in stuck for ev in evs)
+            entry = {"group": g.title, "loss": loss, "threshold": threshold, "stuck": n_stuck, "runs": len(evs), "grad_first": float(vals[:, 0].mean()), "grad_last": float(vals[:, -1].mean()),
                      "saturated_first": float(sat[:, 0].mean()), "saturated_last": float(sat[:, -1].mean()),
                      "reach_early": [list(r) for r in reach[2]], "reach": [list(r) for r in reach[1]]}
             summary["measured"].append(entry)
             md.append(f"| {title} | {loss.upper()} | {entry['grad_first']:.3g} | {entry['grad_last']:.3g} | {100 * entry['saturated_first']:.3f}% "
-                      f"| {100 * entry['saturated_last']:.3f}% | {cell(reach[2])} | {cell(reach[1])} |")
+                      f"| {100 * entry['saturated_last']:.3f}% | {n_stuck} of {len(evs)} | {cell(reach[2])} | {cell(reach[1])} |")
     p1 = figs.measured_gradients(grad_panels, fig_dir / "3-measured-gradients.png", "logit_grad", "mean |d loss_pixel / dz| (probe)")
     p2 = figs.measured_gradients(sat_panels, fig_dir / "3-saturated.png", "saturated_wrong", "share of pixels saturated, wrong side")
     md += ["", f"![measured logit gradients](figures/{p1.name})", "", f"![wrong-side saturated pixels](figures/{p2.name})"]
