@@ -77,6 +77,7 @@ def test_minimal_config_gets_all_defaults(tmp_path):
             "jit_compile": "auto",
             "eval_batch_size": 2048,
             "precision": "float32",
+            "probe_gradients": False,
         },
     }
 
@@ -199,7 +200,7 @@ def test_unknown_nested_key_with_suggestion(tmp_path):
     message = error_of(tmp_path, with_section("training", "epoch: 10"))
     assert message == (
         f"{path}: unknown key 'training.epoch' (did you mean 'training.epochs'?); "
-        "allowed in 'training': epochs, batch_size, optimizer, learning_rate, jit_compile, eval_batch_size, precision"
+        "allowed in 'training': epochs, batch_size, optimizer, learning_rate, jit_compile, eval_batch_size, precision, probe_gradients"
     )
 
 
@@ -646,7 +647,7 @@ def test_dump_keeps_declared_order_and_real_latent_dim(tmp_path):
     data = yaml.safe_load(dump_yaml(cfg))
     assert list(data) == ["name", "seed", "dataset", "model", "loss", "training"]
     assert list(data["training"]) == [
-        "epochs", "batch_size", "optimizer", "learning_rate", "jit_compile", "eval_batch_size", "precision",
+        "epochs", "batch_size", "optimizer", "learning_rate", "jit_compile", "eval_batch_size", "precision", "probe_gradients",
     ]
     assert data["model"]["latent_dim"] == 2
     assert data["training"]["jit_compile"] == "auto"
