@@ -706,11 +706,13 @@ def manifolds(
     grid_size: int = 15,
     title: str | None = None,
     latent_axes: bool = True,
+    max_columns: int | None = None,
     dpi: int = DPI,
 ) -> Path:
     """The decoded latent manifold: each entry's grid_size**2 images (in `manifold_grid_points`
     order) tiled into one image; panels side by side, label above each. With
-    `latent_axes=False` the tiles are just images (e.g. samples), with no z axes named."""
+    `latent_axes=False` the tiles are just images (e.g. samples), with no z axes named;
+    `max_columns` wraps the panels into rows."""
     if int(grid_size) != grid_size or grid_size < 1:
         raise ValueError(f"grid_size must be a positive integer, got {grid_size!r}")
     grid_size = int(grid_size)
@@ -724,9 +726,13 @@ def manifolds(
             raise ValueError(f"panels[{i}] ({label}): image size {images.shape[1:]} differs from the first panel's")
         tiles.append((label, images))
     m = len(tiles)
+    cols = m if max_columns is None else max(1, min(m, int(max_columns)))
+    rows = -(-m // cols)
     with _style():
-        fig = Figure(figsize=(4.6 * m, 4.9 + (0.4 if title else 0.0)), layout="constrained")
-        axes = fig.subplots(1, m, squeeze=False)[0]
+        fig = Figure(figsize=(4.6 * cols, 4.9 * rows + (0.4 if title else 0.0)), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        for ax in axes[m:]:
+            ax.set_visible(False)
         for ax, (label, images) in zip(axes, tiles):
             ax.imshow(_tile(images, grid_size), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
             ax.set_xticks([])

@@ -296,9 +296,9 @@ def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[
     first = vaes[0]
     paths = [
         ("reconstructions", plots.reconstruction_grid(first.grid_targets, recon_rows, fig_dir / "5-vae-reconstructions.png", title="Test images and each VAE's reconstruction (posterior mean decoded)")),
-        ("samples from the prior", plots.manifolds(sample_panels, fig_dir / "5-vae-samples.png", grid_size=PRIOR_SAMPLES, latent_axes=False, title="The same 64 draws z ~ N(0, I), decoded by each VAE")),
+        ("samples from the prior", plots.manifolds(sample_panels, fig_dir / "5-vae-samples.png", grid_size=PRIOR_SAMPLES, latent_axes=False, max_columns=3, title="The same 64 draws z ~ N(0, I), decoded by each VAE")),
         ("latent plane", plots.latent_planes(latent_panels, fig_dir / "5-vae-latent.png", title="Test set in latent space (posterior means)")),
-        ("manifold", plots.manifolds(manifold_panels, fig_dir / "5-vae-manifold.png", title="Decoded 15×15 grid of latent points")),
+        ("manifold", plots.manifolds(manifold_panels, fig_dir / "5-vae-manifold.png", max_columns=3, title="Decoded 15×15 grid of latent points")),
     ]
     for subject, path in paths:
         md += ["", f"**{subject.capitalize()}**", "", f"![{subject}](figures/{path.name})"]

@@ -64,12 +64,16 @@ def logit_gradients(path: str | os.PathLike[str], losses: Sequence[str] = ("bce"
 
 
 def measured_gradients(panels: Sequence[tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]]], path: str | os.PathLike[str], key: str, ylabel: str, dpi: int = DPI):
-    """One panel per model: `key` against epoch per loss (mean over seeds, band = min..max)."""
+    """One panel per model, three to a row: `key` against epoch per loss (mean over seeds, band = min..max)."""
     colors = _Colors()
     n = len(panels)
+    cols = min(n, 3)
+    rows = -(-n // cols)
     with _style():
-        fig = Figure(figsize=(3.2 * n, 3.0), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(1, n, sharey=False))
+        fig = Figure(figsize=(3.4 * cols, 2.9 * rows), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(rows, cols, sharey=False, squeeze=False)).ravel()
+        for ax in axes[n:]:
+            ax.set_visible(False)
         for ax, (title, curves) in zip(axes, panels):
             for loss, (epochs, values) in curves.items():
                 ax.plot(epochs, values.mean(0), color=colors(loss), label=LOSS_LABELS.get(loss, loss), lw=1.4)
@@ -81,7 +85,8 @@ def measured_gradients(panels: Sequence[tuple[str, dict[str, tuple[np.ndarray, n
             ax.legend()
             if np.all(np.concatenate([v.ravel() for _, v in curves.values()]) > 0):
                 ax.set_yscale("log")
-        axes[0].set_ylabel(ylabel)
+        for ax in axes[::cols]:
+            ax.set_ylabel(ylabel)
         return _save(fig, path, dpi)
 
 

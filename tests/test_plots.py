@@ -315,7 +315,9 @@ def test_manifolds_tiles_row_major(tmp_path):
     assert w2 > 1.6 * w1 and abs(h2 - h1) < 0.2 * h1  # side by side
     with pytest.raises(ValueError, match="needs 25"):
         plots.manifolds([("VAE", panel[:24])], tmp_path / "bad.png", grid_size=g)
-    assert only_pngs(tmp_path) == ["one.png", "two.png"]
+    (h4, w4), _ = read_png(plots.manifolds([(f"VAE {i}", panel) for i in range(4)], tmp_path / "wrapped.png", grid_size=g, max_columns=2))
+    assert abs(w4 - w2) < 0.2 * w2 and h4 > 1.6 * h1  # 2 x 2 instead of 1 x 4
+    assert only_pngs(tmp_path) == ["one.png", "two.png", "wrapped.png"]
 
 
 def test_import_pulls_in_neither_tensorflow_nor_pyplot():
