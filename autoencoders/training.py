@@ -246,10 +246,18 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: b
         metrics["reason"] = recorder.failure
     else:
         metrics["test"] = test_metrics(model, data, cfg.training.eval_batch_size)
-        with runs.atomic_path(run_dir / runs.MODEL) as tmp:
-            model.save(tmp)
+        save_final_model(model, cfg, run_dir / runs.MODEL)
     runs.write_json(run_dir / runs.METRICS, metrics)
     return RunResult(run_dir, metrics)
+
+
+def save_final_model(model: Autoencoder, cfg: C.ExperimentConfig, path: Path) -> None:
+    """Save the trained weights in an uncompiled twin: no optimizer state (a third of the file;
+    the resume point in checkpoints/ keeps it) and nothing to recompile on load."""
+    twin = build_model(cfg.model, seed=cfg.seed)
+    twin.set_weights(model.get_weights())
+    with runs.atomic_path(path) as tmp:
+        twin.save(tmp)
 
 
 def test_metrics(model: Autoencoder, data: PreparedData, batch_size: int) -> dict:

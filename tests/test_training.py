@@ -186,7 +186,7 @@ def test_the_new_losses_train_save_and_reload(tmp_path, tiny_config, path, loss)
     metrics = runs.read_json(run / runs.METRICS)
     assert metrics["status"] == "completed"
     model = keras.saving.load_model(run / runs.MODEL)
-    assert model.loss.loss == loss and model.loss.reduction_over_pixels == "sum"
+    assert getattr(model, "optimizer", None) is None  # the final model carries weights only
     (row,) = runs.read_history(run / runs.HISTORY)
     assert math.isfinite(row["loss"]) and math.isfinite(row["val_loss"])
 
