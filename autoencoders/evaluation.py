@@ -21,6 +21,7 @@ from autoencoders import metrics as M
 from autoencoders import runs
 
 GRID_CLASSES = tuple(range(10))
+PRIOR_SAMPLES = 64  # decoded draws from the prior, an 8x8 picture
 
 
 @dataclass
@@ -96,12 +97,18 @@ class Evaluation:
     grid_codes: np.ndarray | None = None  # (10, h, w, c) codes of the grid images (conv models)
     latent: np.ndarray | None = None  # 2-d codes of the test set (VAEs with latent_dim 2)
     manifold: np.ndarray | None = None  # decoded 15x15 grid of z values (latent_dim 2)
+    prior_samples: np.ndarray | None = None  # decoded `prior_points(PRIOR_SAMPLES)` (latent_dim 2)
 
     def mean(self, metric: str) -> float:
         return float(np.mean(self.per_image[metric]))
 
     def per_class(self, metric: str = "mse") -> np.ndarray:
         return np.array([self.per_image[metric][self.labels == c].mean() for c in GRID_CLASSES])
+
+
+def prior_points(n: int, latent_dim: int = 2) -> np.ndarray:
+    """n fixed draws z ~ N(0, I) (seed 0): every VAE decodes the same ones."""
+    return np.random.default_rng(0).standard_normal((n, latent_dim)).astype(np.float32)
 
 
 def grid_indices(labels: np.ndarray) -> np.ndarray:
@@ -119,20 +126,24 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
     cfg = run.config
     data = test_set(cfg)
     model = keras.saving.load_model(run.path / runs.MODEL)
-    recon = model.reconstruct(data.x_test, batch_size)
+    vae = cfg.model.arch in C.VAE_ARCHS
+    if vae:  # one encoder pass gives the code (the posterior mean) and the KL term
+        z_mean, z_log_var = (np.asarray(a, np.float32) for a in model.encoder.predict(data.x_test, batch_size=batch_size, verbose=0))
+        codes = z_mean
+    else:
+        codes = model.encode(data.x_test, batch_size)
+    recon = model.decode(codes, batch_size)  # = model.reconstruct(x_test), without encoding twice
     t = data.t_test
     per_image = {name: fn(t, recon) for name, fn in M.PER_IMAGE_METRICS.items()}
     per_image["ssim"] = ssim(t, recon)
     idx = grid_indices(data.y_test)
     ev = Evaluation(run, per_image, data.y_test, recon[idx], data.x_test[idx], t[idx], 0.0)
 
-    if cfg.model.arch not in C.VAE_ARCHS:
-        codes = model.encode(data.x_test, batch_size)
+    if not vae:
         ev.code_mean = float(np.mean(codes))
         if codes.ndim == 4:  # spatial codes of the conv models: the blog draws them
             ev.grid_codes = codes[idx]
     else:
-        z_mean, z_log_var = (np.asarray(a, np.float32) for a in model.encoder.predict(data.x_test, batch_size=batch_size, verbose=0))
         ev.vae = {
             "kl": float(np.mean(kl_divergence(z_mean, z_log_var))),
             "reconstruction": float(np.mean(ReconstructionLoss(cfg.loss.name, cfg.loss.reduction).call(t, recon))),
@@ -141,6 +152,7 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
             from autoencoders.plots import manifold_grid_points
 
             ev.latent = z_mean
-            ev.manifold = np.asarray(model.decoder.predict(manifold_grid_points(15), batch_size=batch_size, verbose=0), np.float32)
+            ev.manifold = model.decode(manifold_grid_points(15), batch_size)
+            ev.prior_samples = model.decode(prior_points(PRIOR_SAMPLES), batch_size)
     ev.seconds = time.perf_counter() - start
     return ev

@@ -46,7 +46,7 @@ def log_cb_normaliser(lam):
     u = 1.0 - 2.0 * lam
     near = ops.abs(u) < 2e-3
     safe = ops.where(near, ops.ones_like(u), u)  # keeps the unused branch (and its gradient) finite
-    exact = ops.log(2.0 * 0.5 * (ops.log1p(safe) - ops.log1p(-safe)) / safe)
+    exact = ops.log((ops.log1p(safe) - ops.log1p(-safe)) / safe)  # 2 artanh(u) = log1p(u) - log1p(-u)
     u2 = ops.square(u)
     series = ops.log(2.0 * (1.0 + u2 / 3.0 + ops.square(u2) / 5.0 + u2 * ops.square(u2) / 7.0))
     return ops.where(near, series, exact)

@@ -96,6 +96,14 @@ def group_figures(group: Group, fig_dir: Path, slug: str) -> dict[str, Path]:
     return figs
 
 
+def not_evaluated_table(skipped: Sequence[Run]) -> list[str]:
+    """Markdown lines listing runs left out of a report with their reason (none: no lines)."""
+    if not skipped:
+        return []
+    return ["## Runs not evaluated", "", "| run | status | reason |", "|---|---|---|",
+            *[f"| `{r.path}` | {r.status} | {r.reason} |" for r in skipped], ""]
+
+
 def _verdict_table(diffs: Sequence[Difference]) -> list[str]:
     lines = ["| metric | BCE-trained | MSE-trained | BCE − MSE | p (paired t) | verdict |", "|---|---|---|---|---|---|"]
     for d in diffs:
@@ -185,10 +193,8 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
             md += ["", f"**{subject.capitalize()}**", "", f"![{subject}](figures/{path.name})"]
         summary["groups"].append(gsum)
 
-    skipped = [r for r in runs if id(r) not in evaluated]
-    if skipped:
-        md += ["", "## Runs not evaluated", "", "| run | status | reason |", "|---|---|---|"]
-        md += [f"| `{r.path}` | {r.status} | {r.reason} |" for r in skipped]
+    if table := not_evaluated_table([r for r in runs if id(r) not in evaluated]):
+        md += ["", *table[:-1]]
 
     text = "\n".join(md) + "\n"
     write_text(out / REPORT_MD, text)

@@ -16,6 +16,7 @@ The analytic parts need no runs; the others use whichever study runs are given (
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -29,12 +30,11 @@ from autoencoders import study_figures as figs
 from autoencoders.atomic import write_text
 from autoencoders.blog import BLOG_RESULTS
 from autoencoders.comparison import METRICS, Group, compare_group, group_runs
-from autoencoders.evaluation import Evaluation, Run
-from autoencoders.report import REPORT_HTML, REPORT_MD, _fmt, _verdict_table, device_description, to_html
+from autoencoders.evaluation import PRIOR_SAMPLES, Evaluation, Run
+from autoencoders.report import REPORT_HTML, REPORT_MD, _fmt, _verdict_table, device_description, not_evaluated_table, to_html
 
 OUTCOME_ARCHS = ("dense", "deep_dense", "conv", "denoising_conv")
 OUTCOME_METRICS = ("mse", "ssim", "psnr", "bce_excess")
-PRIOR_SAMPLES = 8  # an 8x8 grid of decoded z ~ N(0, I)
 
 
 @lru_cache(maxsize=None)
@@ -160,6 +160,13 @@ def _reach(history: list[dict], threshold: float) -> tuple[int | None, float | N
     return None, None
 
 
+def _reach_cell(reached: list[tuple[int | None, float | None]]) -> str:
+    """Mean epoch (and seconds) over seeds, or a note when some seed never got there."""
+    if any(epoch is None for epoch, _ in reached):
+        return "not reached by all"
+    return f"{np.mean([e for e, _ in reached]):.1f} ({np.mean([s for _, s in reached]):.0f} s)"
+
+
 def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str], dict]:
     path = figs.logit_gradients(fig_dir / "3-logit-gradients.png")
     z = np.array([-10.0, -5.0, -2.0, 0.0, 2.0])
@@ -199,11 +206,6 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
                 continue
             reach = {k: [_reach(ev.run.history, k * threshold) for ev in evs] for k in (2, 1)}
 
-            def cell(rs):
-                if any(e is None for e, _ in rs):
-                    return "not reached by all"
-                return f"{np.mean([e for e, _ in rs]):.1f} ({np.mean([s for _, s in rs]):.0f} s)"
-
             vals = grads[loss][1]
             sat = sats[loss][1]
             n_stuck = sum(ev.run.path.name in stuck for ev in evs)
@@ -212,7 +214,7 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
                      "reach_early": [list(r) for r in reach[2]], "reach": [list(r) for r in reach[1]]}
             summary["measured"].append(entry)
             md.append(f"| {title} | {loss.upper()} | {entry['grad_first']:.3g} | {entry['grad_last']:.3g} | {100 * entry['saturated_first']:.3f}% "
-                      f"| {100 * entry['saturated_last']:.3f}% | {n_stuck} of {len(evs)} | {cell(reach[2])} | {cell(reach[1])} |")
+                      f"| {100 * entry['saturated_last']:.3f}% | {n_stuck} of {len(evs)} | {_reach_cell(reach[2])} | {_reach_cell(reach[1])} |")
     p1 = figs.measured_gradients(grad_panels, fig_dir / "3-measured-gradients.png", "logit_grad", "mean |d loss_pixel / dz| (probe)")
     p2 = figs.measured_gradients(sat_panels, fig_dir / "3-saturated.png", "saturated_wrong", "share of pixels saturated, wrong side")
     md += ["", f"![measured logit gradients](figures/{p1.name})", "", f"![wrong-side saturated pixels](figures/{p2.name})"]
@@ -255,11 +257,6 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
 
 
 def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[str], dict]:
-    import keras
-
-    import autoencoders.models  # noqa: F401  (registers the classes load_model needs)
-    from autoencoders import runs
-
     vaes = sorted([ev for ev in evaluations if ev.run.config.model.arch in C.VAE_ARCHS and ev.latent is not None],
                   key=lambda ev: (ev.run.config.loss.reduction != "sum", C.LOSSES.index(ev.run.config.loss.name), ev.run.config.seed))
     md = ["## 5. Why do BCE- and MSE-trained VAEs look different? Likelihoods and the KL weight", ""]
@@ -273,8 +270,6 @@ def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[
            "normalises BCE for grey pixels.", "",
            "| loss (pixel reduction) | KL (nats) | reconstruction term | pixel MSE | SSIM | BCE − floor | active latent dims (var of posterior mean > 0.01) |",
            "|---|---|---|---|---|---|---|"]
-    rng = np.random.default_rng(0)
-    z = rng.standard_normal((PRIOR_SAMPLES**2, 2)).astype(np.float32)
     summary = {}
     recon_rows, sample_panels, latent_panels, manifold_panels = [], [], [], []
     for ev in vaes:
@@ -283,9 +278,7 @@ def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[
         active = int(np.sum(ev.latent.var(0) > 0.01))
         summary[label] = {"kl": ev.vae["kl"], "reconstruction": ev.vae["reconstruction"], **{m: ev.mean(m) for m in ("mse", "ssim", "bce_excess")}, "active_dims": active}
         md.append(f"| {label} | {ev.vae['kl']:.3g} | {ev.vae['reconstruction']:.4g} | {ev.mean('mse'):.4f} | {ev.mean('ssim'):.3f} | {ev.mean('bce_excess'):.4f} | {active} |")
-        model = keras.saving.load_model(ev.run.path / runs.MODEL)
-        samples = np.asarray(model.decoder.predict(z, verbose=0), np.float32)
-        images, manifold = ev.grid_images, ev.manifold
+        images, samples, manifold = ev.grid_images, ev.prior_samples, ev.manifold
         if c.loss.name == "continuous_bernoulli":  # λ is not the mean: show E[x] as the image
             images, samples, manifold = (theory.cb_mean(a).astype(np.float32) for a in (images, samples, manifold))
             label += ", E[x]"
@@ -296,7 +289,7 @@ def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[
     first = vaes[0]
     paths = [
         ("reconstructions", plots.reconstruction_grid(first.grid_targets, recon_rows, fig_dir / "5-vae-reconstructions.png", title="Test images and each VAE's reconstruction (posterior mean decoded)")),
-        ("samples from the prior", plots.manifolds(sample_panels, fig_dir / "5-vae-samples.png", grid_size=PRIOR_SAMPLES, latent_axes=False, max_columns=3, title="The same 64 draws z ~ N(0, I), decoded by each VAE")),
+        ("samples from the prior", plots.manifolds(sample_panels, fig_dir / "5-vae-samples.png", grid_size=math.isqrt(PRIOR_SAMPLES), latent_axes=False, max_columns=3, title="The same 64 draws z ~ N(0, I), decoded by each VAE")),
         ("latent plane", plots.latent_planes(latent_panels, fig_dir / "5-vae-latent.png", title="Test set in latent space (posterior means)")),
         ("manifold", plots.manifolds(manifold_panels, fig_dir / "5-vae-manifold.png", max_columns=3, title="Decoded 15×15 grid of latent points")),
     ]
@@ -331,9 +324,7 @@ def write_study(out: Path, runs: Sequence[Run], evaluations: Sequence[Evaluation
     for key, (lines, data) in sections:
         md += [*lines, ""]
         summary[key] = data
-    skipped = [r for r in runs if r.status != "completed"]
-    if skipped:
-        md += ["## Runs not evaluated", "", "| run | status | reason |", "|---|---|---|", *[f"| `{r.path}` | {r.status} | {r.reason} |" for r in skipped], ""]
+    md += not_evaluated_table([r for r in runs if r.status != "completed"])
     text = "\n".join(md)
     write_text(out / REPORT_MD, text)
     write_text(out / REPORT_HTML, to_html(text, out, "Why BCE and not MSE? The study"))

@@ -32,9 +32,14 @@ class Autoencoder(keras.Model):
         """The code of each image (for a VAE, the posterior mean), as float32 whatever the policy."""
         return np.asarray(self.encoder.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
 
+    def decode(self, code, batch_size: int = 2048):
+        """Images from codes, as float32 whatever the policy."""
+        return np.asarray(self.decoder.predict(code, batch_size=batch_size, verbose=0), dtype=np.float32)
+
     def reconstruct(self, x, batch_size: int = 2048):
-        """Deterministic reconstructions, float32: what every evaluation and figure uses."""
-        return np.asarray(self.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+        """Deterministic reconstructions, float32: what every evaluation and figure uses (for a
+        VAE, the posterior mean decoded: no sampling noise)."""
+        return self.decode(self.encode(x, batch_size), batch_size)
 
     def get_config(self):
         return {
@@ -76,11 +81,9 @@ class VAE(Autoencoder):
         return self.decoder(z, training=training)
 
     def encode(self, x, batch_size: int = 2048):
+        """The posterior mean of each image."""
         return np.asarray(self.encoder.predict(x, batch_size=batch_size, verbose=0)[0], dtype=np.float32)
 
-    def reconstruct(self, x, batch_size: int = 2048):
-        """Decode the posterior mean: no sampling noise in figures and metrics."""
-        return np.asarray(self.decoder.predict(self.encode(x, batch_size), batch_size=batch_size, verbose=0), dtype=np.float32)
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
