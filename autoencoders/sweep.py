@@ -73,6 +73,7 @@ class Outcome:
     status: str  # completed | skipped | failed
     seconds: float
     reason: str | None = None
+    resumed: bool = False  # trained only its missing epochs: too short a sample for the time-left estimate
 
 
 def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False) -> Outcome:
@@ -94,7 +95,7 @@ def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False) -
                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
     if proc.returncode == 0:
-        return Outcome(cfg.name, "completed", seconds)
+        return Outcome(cfg.name, "completed", seconds, resumed=status == "unfinished")
     tail = (out / f".{cfg.name}.log").read_text(errors="replace").strip().splitlines()[-3:]
     return Outcome(cfg.name, "failed", seconds, f"exit code {proc.returncode}: " + " | ".join(tail))
 
@@ -120,7 +121,7 @@ def schedule(configs: Sequence[C.ExperimentConfig], out: Path, *, jobs: int = 1,
             outcome = future.result()
             done[outcome.name] = outcome
             elapsed = time.perf_counter() - start
-            trained = [o.seconds for o in done.values() if o.status == "completed"]
+            trained = [o.seconds for o in done.values() if o.status == "completed" and not o.resumed]
             left = total - len(done)
             eta = (sum(trained) / len(trained)) * left / max(1, jobs) if trained else None
             echo(f"[{len(done)}/{total}] {outcome.status:9s} {outcome.name} ({outcome.seconds:.0f} s) · elapsed {_clock(elapsed)}"

@@ -27,6 +27,13 @@ def test_runs_differing_only_in_loss_and_seed_form_one_pair():
     assert not next(g for g in groups if not g.is_pair).is_pair
 
 
+def test_groups_follow_the_blog_posts_order_of_architectures_then_mnist_before_fashion():
+    evs = [fake_eval("bce", model={"arch": "conv"}), fake_eval("bce", dataset={"name": "fashion_mnist"}),
+           fake_eval("bce", model={"arch": "deep_dense"}), fake_eval("bce")]
+    order = [(g.config.model.arch, g.config.dataset.name) for g in group_runs(evs)]
+    assert order == [("dense", "mnist"), ("dense", "fashion_mnist"), ("deep_dense", "mnist"), ("conv", "mnist")]
+
+
 def test_runs_on_different_datasets_are_never_grouped_and_a_request_with_no_common_test_set_is_refused():
     groups = group_runs([fake_eval("bce"), fake_eval("mse", dataset={"name": "fashion_mnist"})])
     assert len(groups) == 2
