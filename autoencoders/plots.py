@@ -72,6 +72,18 @@ def _save(fig: Figure, path: str | os.PathLike[str], dpi: int) -> Path:
     return path
 
 
+def _panel_grid(n: int, max_columns: int, panel_size: tuple[float, float], extra_height: float = 0.0, **subplot_kw) -> tuple[Figure, list]:
+    """A figure of n equal panels, wrapped `max_columns` to a row, and its n axes (row-major);
+    the unused cells of the last row are hidden. Call it inside `_style()`."""
+    cols = max(1, min(n, int(max_columns)))
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(panel_size[0] * cols, panel_size[1] * rows + extra_height), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, **subplot_kw).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, list(axes[:n])
+
+
 class _Colors:
     """Loss name -> colour, stable within one figure."""
 
@@ -390,14 +402,10 @@ def loss_curves(
             raise ValueError(f"{label}: no 'loss' values in its history rows")
         series.append((label, loss_name, train, _series(rows, "val_loss")))
 
-    n = len(series)
-    ncols = min(4, n)
-    nrows = math.ceil(n / ncols)
     colors = _Colors()
     with _style():
-        fig = Figure(figsize=(3.2 * ncols, 2.6 * nrows + (0.4 if title else 0.0)), layout="constrained")
-        axes = fig.subplots(nrows, ncols, squeeze=False)
-        for ax, (label, loss_name, train, val) in zip(axes.flat, series):
+        fig, axes = _panel_grid(len(series), 4, (3.2, 2.6), 0.4 if title else 0.0)
+        for ax, (label, loss_name, train, val) in zip(axes, series):
             color = colors(loss_name)
             ax.plot(*train, color=color, linestyle="-", linewidth=1.6, marker="o" if len(train[0]) == 1 else None,
                     markersize=3)
@@ -410,11 +418,9 @@ def loss_curves(
             ax.set_ylabel(f"training loss ({loss_name})")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(True, axis="y")
-        for ax in list(axes.flat)[n:]:
-            ax.set_visible(False)
         handles = [Line2D([], [], color="#444444", linestyle="-", label="train"),
                    Line2D([], [], color="#444444", linestyle="--", label="validation")]
-        axes.flat[0].legend(handles=handles, loc="best")
+        axes[0].legend(handles=handles, loc="best")
         if title:
             fig.suptitle(title)
         return _save(fig, path, dpi)
@@ -725,14 +731,8 @@ def manifolds(
         if tiles and images.shape[1:] != tiles[0][1].shape[1:]:
             raise ValueError(f"panels[{i}] ({label}): image size {images.shape[1:]} differs from the first panel's")
         tiles.append((label, images))
-    m = len(tiles)
-    cols = m if max_columns is None else max(1, min(m, int(max_columns)))
-    rows = -(-m // cols)
     with _style():
-        fig = Figure(figsize=(4.6 * cols, 4.9 * rows + (0.4 if title else 0.0)), layout="constrained")
-        axes = fig.subplots(rows, cols, squeeze=False).ravel()
-        for ax in axes[m:]:
-            ax.set_visible(False)
+        fig, axes = _panel_grid(len(tiles), len(tiles) if max_columns is None else max_columns, (4.6, 4.9), 0.4 if title else 0.0)
         for ax, (label, images) in zip(axes, tiles):
             ax.imshow(_tile(images, grid_size), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
             ax.set_xticks([])

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from autoencoders import theory
-from autoencoders.plots import DPI, _Colors, _save, _style
+from autoencoders.plots import DPI, _Colors, _panel_grid, _save, _style
 
 LOSS_LABELS = {"bce": "BCE", "mse": "MSE", "mae": "MAE", "log_cosh": "log-cosh", "continuous_bernoulli": "continuous Bernoulli"}
 
@@ -66,14 +66,8 @@ def logit_gradients(path: str | os.PathLike[str], losses: Sequence[str] = ("bce"
 def measured_gradients(panels: Sequence[tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]]], path: str | os.PathLike[str], key: str, ylabel: str, dpi: int = DPI):
     """One panel per model, three to a row: `key` against epoch per loss (mean over seeds, band = min..max)."""
     colors = _Colors()
-    n = len(panels)
-    cols = min(n, 3)
-    rows = -(-n // cols)
     with _style():
-        fig = Figure(figsize=(3.4 * cols, 2.9 * rows), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(rows, cols, sharey=False, squeeze=False)).ravel()
-        for ax in axes[n:]:
-            ax.set_visible(False)
+        fig, axes = _panel_grid(len(panels), 3, (3.4, 2.9))
         for ax, (title, curves) in zip(axes, panels):
             for loss, (epochs, values) in curves.items():
                 ax.plot(epochs, values.mean(0), color=colors(loss), label=LOSS_LABELS.get(loss, loss), lw=1.4)
@@ -85,8 +79,9 @@ def measured_gradients(panels: Sequence[tuple[str, dict[str, tuple[np.ndarray, n
             ax.legend()
             if np.all(np.concatenate([v.ravel() for _, v in curves.values()]) > 0):
                 ax.set_yscale("log")
-        for ax in axes[::cols]:
-            ax.set_ylabel(ylabel)
+        for ax in axes:
+            if ax.get_subplotspec().is_first_col():
+                ax.set_ylabel(ylabel)
         return _save(fig, path, dpi)
 
 

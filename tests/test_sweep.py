@@ -85,10 +85,13 @@ def test_a_failed_run_does_not_stop_the_sweep_and_progress_is_reported(tmp_path)
 
 def test_time_left_is_estimated_from_whole_runs_not_from_resumed_ones(tmp_path):
     configs = sweep.expand(write(tmp_path, GRID))[:3]
-    seconds = {configs[0].name: (5.0, True), configs[1].name: (600.0, False), configs[2].name: (600.0, False)}
+    resumed = configs[0].name  # finished only its last epochs, in 5 s; the others took 600 s each
+
+    def run(cfg, out):
+        return sweep.Outcome(cfg.name, "completed", 5.0 if cfg.name == resumed else 600.0, resumed=cfg.name == resumed)
+
     lines = []
-    sweep.schedule(configs, tmp_path, run=lambda cfg, out: sweep.Outcome(cfg.name, "completed", *seconds[cfg.name][:1],
-                                                                         resumed=seconds[cfg.name][1]), echo=lines.append)
+    sweep.schedule(configs, tmp_path, run=run, echo=lines.append)
     progress = [line for line in lines if line.startswith("[")]
     assert "left" not in progress[0]  # a 5 s resumed tail says nothing about a whole run
     assert progress[1].endswith("about 0:10:00 left")
