@@ -1,8 +1,8 @@
 """Command-line entry points. Argument parsing and exit codes only: the package does the work.
 
 Exit codes: 0 success, 1 a run failed (e.g. NaN loss), 2 bad input (config, data, run folder).
-The config is validated before TensorFlow is imported, so a typo fails in well under a second
-and leaves nothing on disk.
+The config and the data are checked before TensorFlow is imported (except images that only
+TensorFlow can find undecodable), so a typo fails in well under a second and leaves nothing on disk.
 """
 
 from __future__ import annotations
@@ -93,12 +93,17 @@ def train_main(argv: list[str] | None = None) -> int:
         print(describe([cfg], args.out)[0])
         return 0
     _setup_logging()
-    from autoencoders.data import DataError
+    from autoencoders.data import DataError, load_dataset
+
+    try:  # bad data is refused before TensorFlow is imported and before anything is written
+        dataset = load_dataset(cfg.dataset)
+    except DataError as e:
+        return _fail(str(e))
     from autoencoders.training import RunError, train
 
     run_dir = args.out / cfg.name
     try:
-        result = train(cfg, run_dir, resume=args.resume, overwrite=args.overwrite)
+        result = train(cfg, run_dir, resume=args.resume, overwrite=args.overwrite, dataset=dataset)
     except (RunError, DataError) as e:
         return _fail(str(e))
     m = result.metrics

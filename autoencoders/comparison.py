@@ -1,7 +1,9 @@
 """Which runs compare, and what the numbers over seeds say.
 
 Runs whose configs differ only in `loss.name` and `seed` (and in names or settings that do not
-change results: eval batch size, XLA) form one comparison. Within it, each metric is summarised
+change results: eval batch size, XLA) and that were trained on the same data (the identity in
+their metrics.json, so one file under two paths is one dataset and two files under one path are
+two) form one comparison. Within it, each metric is summarised
 per loss over seeds (mean, standard deviation, 95% t-interval) and the BCE - MSE difference is
 tested paired by seed (a paired t-test, `scipy.stats.ttest_rel`). With one seed there is no
 test: the verdict says so rather than pretend.
@@ -13,16 +15,20 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 from autoencoders import config as C
+from autoencoders.architectures import ARCHITECTURES
+from autoencoders.datasets import DATASETS
 
-# Keys that do not define an experiment: they may differ inside one comparison.
-IGNORED_KEYS = ("name", "seed", "loss.name", "training.eval_batch_size", "training.jit_compile", "training.probe_gradients")
-# Keys that define the test set: runs differing here can never be compared.
-TEST_SET_KEYS = ("dataset.name", "dataset.test_size", "dataset.noise_factor", "dataset.binarize")
+# Keys that do not define an experiment: they may differ inside one comparison (dataset.path
+# is replaced by the data's identity).
+IGNORED_KEYS = ("name", "seed", "loss.name", "dataset.path", "training.eval_batch_size", "training.jit_compile", "training.probe_gradients")
+# Keys that define the test set (with the data's identity): runs differing here can never be compared.
+TEST_SET_KEYS = ("dataset.name", "dataset.test_size", "dataset.noise_factor", "dataset.binarize", "dataset.color_mode", "dataset.image_size")
 
 # metric -> (label, True if higher is better)
 METRICS = {
@@ -40,8 +46,24 @@ class ComparisonError(Exception):
     """The runs given cannot be compared (e.g. different datasets or test subsets)."""
 
 
-def group_key(cfg: C.ExperimentConfig) -> str:
-    return json.dumps({k: v for k, v in C.to_flat_dict(cfg).items() if k not in IGNORED_KEYS}, sort_keys=True)
+def data_identity(run) -> str:
+    """The identity of a run's data: recorded in its metrics.json, or for a run made before that
+    was recorded, its built-in dataset's (fixed by the pinned files)."""
+    if run.data_identity:
+        return run.data_identity
+    source = DATASETS[run.config.dataset.name].source
+    return source.identity() if source is not None else f"unrecorded:{run.config.dataset.path}"
+
+
+def group_key(run) -> str:
+    """What must be equal for runs to be compared: the config minus IGNORED_KEYS, and the data."""
+    key = {k: v for k, v in C.to_flat_dict(run.config).items() if k not in IGNORED_KEYS}
+    return json.dumps({**key, "data": data_identity(run)}, sort_keys=True)
+
+
+def test_set_key(run) -> tuple:
+    flat = C.to_flat_dict(run.config)
+    return (data_identity(run), *(json.dumps(flat[k]) for k in TEST_SET_KEYS))
 
 
 @dataclass
@@ -68,7 +90,10 @@ class Group:
             extras.append(f"{c.training.optimizer} lr {c.training.learning_rate:g}")
         if c.loss.reduction != "mean":
             extras.append(f"{c.loss.reduction} over pixels")
-        return f"{c.model.arch} · {c.dataset.name} · " + ", ".join(extras)
+        data = c.dataset.name if c.dataset.path is None else f"{c.dataset.name} {Path(c.dataset.path).name}"
+        if c.dataset.image_size is not None:
+            extras.insert(0, f"resized to {c.dataset.image_size[0]}x{c.dataset.image_size[1]}")
+        return f"{c.model.arch} · {data} · " + ", ".join(extras)
 
     def by_loss(self) -> dict[str, list]:
         out: dict[str, list] = {}
@@ -86,17 +111,19 @@ def group_runs(evaluations: Sequence) -> list[Group]:
     reads like the post rather than alphabetically."""
     groups: dict[str, Group] = {}
     for ev in evaluations:
-        groups.setdefault(group_key(ev.run.config), Group(group_key(ev.run.config))).members.append(ev)
-    return sorted(groups.values(), key=lambda g: (C.ARCHS.index(g.config.model.arch), C.DATASETS.index(g.config.dataset.name), g.title))
+        key = group_key(ev.run)
+        groups.setdefault(key, Group(key)).members.append(ev)
+    return sorted(groups.values(), key=lambda g: (ARCHITECTURES.position(g.config.model.arch), DATASETS.position(g.config.dataset.name), g.title))
 
 
 def check_comparable(groups: Sequence[Group]) -> None:
     """Refuse a request whose runs share no test set: nothing in it could be compared fairly."""
     if len(groups) < 2 or any(g.is_pair for g in groups):
         return
-    test_sets = {tuple(C.to_flat_dict(g.config)[k] for k in TEST_SET_KEYS) for g in groups}
+    test_sets = {test_set_key(ev.run) for g in groups for ev in g.members}
     if len(test_sets) > 1:
-        lines = [f"  {ev.run.path}: " + ", ".join(f"{k}={C.to_flat_dict(ev.run.config)[k]}" for k in TEST_SET_KEYS) for g in groups for ev in g.members]
+        lines = [f"  {ev.run.path}: " + ", ".join(f"{k}={C.to_flat_dict(ev.run.config)[k]}" for k in TEST_SET_KEYS)
+                 + f", data {data_identity(ev.run)[:12]}" for g in groups for ev in g.members]
         raise ComparisonError(
             "these runs cannot be compared: they were trained or validated on different test sets, and no BCE and MSE "
             "runs share one. Evaluate runs of one dataset and test subset together.\n" + "\n".join(lines)

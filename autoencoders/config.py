@@ -3,9 +3,11 @@
 A config file is parsed with a safe YAML loader and checked against the
 dataclasses below.  Validation is generic: it is driven by the type hints of
 the dataclass fields (``int``, ``float``, ``bool``, ``str``, ``Literal[...]``,
-``X | None``, nested section dataclasses) and by per-field constraints kept in
-``dataclasses.field(metadata=...)`` (``min``, ``max``, ``gt`` (exclusive
-minimum), ``pattern``, ``help``).  Every error is a :class:`ConfigError` whose
+fixed-length ``tuple[int, ...]``, ``X | None``, nested section dataclasses) and by
+per-field constraints kept in ``dataclasses.field(metadata=...)`` (``min``,
+``max``, ``gt`` (exclusive minimum), ``pattern``, ``help``, and ``choices``: a
+function returning the allowed strings, read at validation time, which is how
+``dataset.name`` and ``model.arch`` follow their registries).  Every error is a :class:`ConfigError` whose
 message names the file (or the ``--set`` override), the dotted key, the bad
 value and what is allowed, e.g.::
 
@@ -16,12 +18,15 @@ with a format spec, ``{training.learning_rate:g}``), filled in from the
 resolved config after overrides: ``name: blog-dense-{loss.name}-s{seed}``
 with ``--set loss.name=mse`` gives ``blog-dense-mse-s0``.
 
-The returned config is *resolved*: missing keys hold their defaults and
-``model.latent_dim`` holds the architecture's default when it was left out, so
+The returned config is *resolved*: missing keys hold their defaults,
+``model.latent_dim`` holds the architecture's default when it was left out, and
+``model.input_shape`` the dataset's image shape where the dataset fixes it (for
+the user's own files it is filled in from the data when training starts), so
 ``dump_yaml(cfg)`` is itself a complete config that reproduces the run.
 
-This module deliberately imports only the standard library and PyYAML, so a
-bad config fails in milliseconds, before TensorFlow is imported.
+This module deliberately imports only the standard library, PyYAML and the two
+registries (themselves standard library only), so a bad config fails in
+milliseconds, before TensorFlow is imported.
 """
 
 from __future__ import annotations
@@ -42,19 +47,15 @@ from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
 import yaml
 
+from autoencoders.architectures import ARCHITECTURES, input_shape_problem
+from autoencoders.datasets import DATASETS
+
 __all__ = [
-    "ARCHS",
-    "DATASETS",
-    "DEFAULT_LATENT_DIM",
-    "VAE_ARCHS",
-    "FIXED_CODE_SHAPE",
     "LOSSES",
     "NAME_PATTERN",
     "OPTIMIZERS",
     "REDUCTIONS",
     "SECTIONS",
-    "TEST_SIZE_MAX",
-    "TRAIN_SIZE_MAX",
     "ConfigError",
     "DatasetConfig",
     "ExperimentConfig",
@@ -64,6 +65,7 @@ __all__ = [
     "apply_overrides",
     "dump_yaml",
     "get_value",
+    "known_image_shape",
     "load_config",
     "parse_config",
     "read_yaml",
@@ -73,43 +75,18 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------
-# Choices and per-arch facts, reusable by other modules
+# Choices (datasets and archs are the registries' names, read at validation time)
 # --------------------------------------------------------------------------
 
-Dataset = Literal["mnist", "fashion_mnist"]
-Arch = Literal["dense", "sparse_dense", "deep_dense", "conv", "denoising_conv", "vae", "conv_vae"]
 Loss = Literal["bce", "mse", "mae", "gaussian", "continuous_bernoulli"]
 Reduction = Literal["mean", "sum"]
 Optimizer = Literal["adam", "adadelta", "rmsprop", "sgd"]
 JitCompile = Union[bool, Literal["auto"]]
 Precision = Literal["float32", "mixed_bfloat16"]
 
-DATASETS: tuple[str, ...] = get_args(Dataset)
-ARCHS: tuple[str, ...] = get_args(Arch)
 LOSSES: tuple[str, ...] = get_args(Loss)
 REDUCTIONS: tuple[str, ...] = get_args(Reduction)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
-#: Archs trained as variational autoencoders (reconstruction + KL).
-VAE_ARCHS: frozenset[str] = frozenset({"vae", "conv_vae"})
-
-#: Default code size of the archs whose code is a flat vector of free size.
-DEFAULT_LATENT_DIM: dict[str, int] = {
-    "dense": 32,
-    "sparse_dense": 32,
-    "deep_dense": 32,
-    "vae": 2,
-    "conv_vae": 2,
-}
-#: Archs whose code shape is fixed by their conv/pool stack (latent_dim must stay None).
-FIXED_CODE_SHAPE: dict[str, tuple[int, int, int]] = {
-    "conv": (4, 4, 8),
-    "denoising_conv": (7, 7, 32),
-}
-assert set(DEFAULT_LATENT_DIM) | set(FIXED_CODE_SHAPE) == set(ARCHS)
-assert not set(DEFAULT_LATENT_DIM) & set(FIXED_CODE_SHAPE)
-
-TRAIN_SIZE_MAX = 60000
-TEST_SIZE_MAX = 10000
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
@@ -153,7 +130,7 @@ def _show(value: Any) -> str:
         return "false"
     if value is None:
         return "null"
-    text = repr(value)
+    text = repr(list(value)) if isinstance(value, tuple) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -191,6 +168,19 @@ def _alternatives(tp: Any) -> tuple[list[Any], bool]:
 
 def _is_literal(tp: Any) -> bool:
     return get_origin(tp) is Literal
+
+
+def _is_int_tuple(tp: Any) -> bool:
+    """A fixed-length tuple of ints, e.g. tuple[int, int, int] (written as a YAML list)."""
+    return get_origin(tp) is tuple and all(arg is int for arg in get_args(tp))
+
+
+def _with_choices(tp: Any, meta: Mapping[str, Any]) -> Any:
+    """A str field whose metadata has ``choices`` behaves as a Literal of the choices of now."""
+    if "choices" not in meta:
+        return tp
+    choices = Literal[tuple(meta["choices"]())]  # type: ignore[valid-type]
+    return choices | None if _alternatives(tp)[1] else choices
 
 
 def _is_section(tp: Any) -> bool:
@@ -241,6 +231,11 @@ def _expected(tp: Any, meta: Mapping[str, Any]) -> str:
     for alt in alts:
         if _is_literal(alt):
             parts.append("one of " + ", ".join(_show(a) for a in get_args(alt)))
+        elif _is_int_tuple(alt):
+            text = f"a list of {len(get_args(alt))} integers"
+            if _constraint(meta):
+                text += f", each {_constraint(meta)}"
+            parts.append(text)
         else:
             text = names.get(alt, getattr(alt, "__name__", str(alt)))
             if alt in (int, float) and _constraint(meta):
@@ -273,6 +268,10 @@ def _convert(alt: Any, value: Any) -> tuple[bool, Any]:
         return False, value
     if alt is str:
         return isinstance(value, str), value
+    if _is_int_tuple(alt):
+        ok = (isinstance(value, (list, tuple)) and len(value) == len(get_args(alt))
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+        return ok, tuple(value) if ok else value
     if _is_literal(alt):
         for choice in get_args(alt):
             if type(value) is type(choice) and value == choice:
@@ -283,6 +282,7 @@ def _convert(alt: Any, value: Any) -> tuple[bool, Any]:
 
 def _check(tp: Any, meta: Mapping[str, Any], value: Any, key: str) -> Any:
     """Validate and convert one leaf value; raise _Invalid with a full message."""
+    tp = _with_choices(tp, meta)
     alts, optional = _alternatives(tp)
     if value is None and optional:
         return None
@@ -309,12 +309,13 @@ def _check(tp: Any, meta: Mapping[str, Any], value: Any, key: str) -> Any:
             msg += " (quote it so that YAML reads it as a string)"
         raise _Invalid(msg)
 
-    if isinstance(converted, (int, float)) and not isinstance(converted, bool):
-        lo, hi, gt = meta.get("min"), meta.get("max"), meta.get("gt")
-        if (lo is not None and converted < lo) or (hi is not None and converted > hi) or (
-            gt is not None and converted <= gt
-        ):
-            raise _Invalid(f"{key} = {_show(converted)}: must be {_constraint(meta)}")
+    numbers = converted if isinstance(converted, tuple) else (converted,)
+    for number in numbers:
+        if isinstance(number, (int, float)) and not isinstance(number, bool):
+            lo, hi, gt = meta.get("min"), meta.get("max"), meta.get("gt")
+            if (lo is not None and number < lo) or (hi is not None and number > hi) or (gt is not None and number <= gt):
+                each = "each value " if isinstance(converted, tuple) else ""
+                raise _Invalid(f"{key} = {_show(converted)}: {each}must be {_constraint(meta)}")
     if isinstance(converted, str) and meta.get("pattern") and alt is str:
         if not re.match(meta["pattern"], converted):
             hint = meta.get("pattern_help") or meta.get("help")
@@ -466,24 +467,72 @@ def _meta(help: str, **constraints: Any) -> dict[str, Any]:
 class DatasetConfig(_Validated):
     _section: ClassVar[str] = "dataset"
 
-    name: Dataset = field(default="mnist", metadata=_meta("which dataset"))
-    train_size: int | None = field(
-        default=None, metadata=_meta("training images used (null = all)", min=1, max=TRAIN_SIZE_MAX)
+    name: str = field(default="mnist", metadata=_meta("which dataset", choices=lambda: tuple(DATASETS)))
+    path: str | None = field(
+        default=None, metadata=_meta("your data: the .npz file (npz) or the folder (image_folder); relative to the current folder")
     )
-    test_size: int | None = field(
-        default=None, metadata=_meta("test images used (null = all)", min=1, max=TEST_SIZE_MAX)
+    color_mode: Literal["grayscale", "rgb"] | None = field(
+        default=None, metadata=_meta("image_folder only: read images as grayscale (1 channel) or rgb (3); null = rgb, Keras's default")
     )
+    image_size: tuple[int, int] | None = field(
+        default=None,
+        metadata=_meta("image_folder only: resize every image to [height, width]; null = keep the images' own size (one for all)", min=1),
+    )
+    train_size: int | None = field(default=None, metadata=_meta("the first N training images (null = all)", min=1))
+    test_size: int | None = field(default=None, metadata=_meta("the first N test images (null = all)", min=1))
     noise_factor: float = field(
         default=0.0, metadata=_meta("std of Gaussian noise added to inputs; targets stay clean", min=0)
     )
     binarize: bool = field(default=False, metadata=_meta("threshold pixels at 0.5"))
+
+    @classmethod
+    def _cross_check(cls, values: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        spec = DATASETS[values.get("name", "mnist")]
+        problems = []
+        path = values.get("path")
+        if spec.path_kind and path is None:
+            problems.append((("dataset.path", "dataset.name"),
+                             f"dataset.path is required for dataset {spec.name!r}: the {spec.path_kind} with your images ({spec.description})"))
+        if not spec.path_kind and path is not None:
+            users = " or ".join(name for name, other in DATASETS.items() if other.path_kind)
+            problems.append((("dataset.path", "dataset.name"),
+                             f"dataset.path = {_show(path)}: dataset {spec.name!r} is built in and takes no path; "
+                             f"for your own images set dataset.name to {users}"))
+        for option in ("color_mode", "image_size"):
+            if values.get(option) is not None and option not in spec.options:
+                takers = ", ".join(name for name, other in DATASETS.items() if option in other.options)
+                problems.append(((f"dataset.{option}", "dataset.name"),
+                                 f"dataset.{option} = {_show(values[option])}: only dataset {takers} takes it, not {spec.name!r}; leave it out (null)"))
+        for key, available, what in (("train_size", spec.train_size, "training"), ("test_size", spec.test_size, "test")):
+            if available is not None and values.get(key) is not None and values[key] > available:
+                problems.append(((f"dataset.{key}", "dataset.name"),
+                                 f"dataset.{key} = {values[key]}: must be between 1 and {available} ({spec.name} has {available} {what} images)"))
+        return problems
+
+    def _resolve(self) -> None:
+        if "color_mode" in DATASETS[self.name].options and self.color_mode is None:
+            object.__setattr__(self, "color_mode", "rgb")  # Keras's default for image_dataset_from_directory
+
+
+def known_image_shape(dataset: DatasetConfig) -> tuple[int, int, int] | None:
+    """The (H, W, C) of a dataset's images when its config fixes it; None when only the user's
+    files can tell (an npz, or an image folder kept at its own size)."""
+    spec = DATASETS[dataset.name]
+    if spec.image_shape is not None:
+        return spec.image_shape
+    if dataset.image_size is not None:
+        return (*dataset.image_size, 1 if dataset.color_mode == "grayscale" else 3)
+    return None
 
 
 @dataclass(frozen=True)
 class ModelConfig(_Validated):
     _section: ClassVar[str] = "model"
 
-    arch: Arch = field(default="dense", metadata=_meta("model architecture"))
+    arch: str = field(default="dense", metadata=_meta("model architecture", choices=lambda: tuple(ARCHITECTURES)))
+    input_shape: tuple[int, int, int] | None = field(
+        default=None, metadata=_meta("[height, width, channels] of the images; null = the dataset's", min=1)
+    )
     latent_dim: int | None = field(
         default=None,
         metadata=_meta("code size; null = the arch's default (must stay null for conv archs)", min=1),
@@ -495,28 +544,25 @@ class ModelConfig(_Validated):
 
     @classmethod
     def _cross_check(cls, values: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
-        arch, latent_dim = values.get("arch"), values.get("latent_dim")
-        if arch in FIXED_CODE_SHAPE and latent_dim is not None:
-            shape = FIXED_CODE_SHAPE[arch]
-            return [
-                (
-                    ("model.latent_dim", "model.arch"),
-                    f"model.latent_dim = {_show(latent_dim)}: arch {arch!r} has a fixed code shape "
-                    f"{shape} set by its conv/pool layers, so latent_dim must be left out (null)",
-                )
-            ]
-        return []
+        arch = ARCHITECTURES[values.get("arch", "dense")]
+        latent_dim, shape = values.get("latent_dim"), values.get("input_shape")
+        problems = []
+        if arch.latent_dim is None and latent_dim is not None:
+            problems.append((("model.latent_dim", "model.arch"),
+                             f"model.latent_dim = {_show(latent_dim)}: arch {arch.name!r} has a code shape set by its conv/pool "
+                             "layers (and the image size), so latent_dim must be left out (null)"))
+        if shape is not None and (problem := input_shape_problem(shape)):
+            problems.append((("model.input_shape",), f"model.input_shape = {_show(shape)}: {problem}"))
+        return problems
 
     def _resolve(self) -> None:
-        if self.latent_dim is None and self.arch in DEFAULT_LATENT_DIM:
-            object.__setattr__(self, "latent_dim", DEFAULT_LATENT_DIM[self.arch])
+        if self.latent_dim is None:
+            object.__setattr__(self, "latent_dim", ARCHITECTURES[self.arch].latent_dim)
 
     @property
     def code_shape(self) -> tuple[int, ...]:
-        """Shape of the code (without batch axis)."""
-        if self.arch in FIXED_CODE_SHAPE:
-            return FIXED_CODE_SHAPE[self.arch]
-        return (int(self.latent_dim),)  # type: ignore[arg-type]
+        """Shape of the code (without batch axis); needs the input shape for conv archs."""
+        return ARCHITECTURES[self.arch].code_shape(self)
 
 
 @dataclass(frozen=True)
@@ -573,6 +619,21 @@ class ExperimentConfig(_Validated):
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    @classmethod
+    def _cross_check(cls, values: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        dataset, model = values.get("dataset") or DatasetConfig(), values.get("model") or ModelConfig()
+        known = known_image_shape(dataset)
+        if known is not None and model.input_shape is not None and tuple(model.input_shape) != known:
+            return [(("model.input_shape", "dataset.name"),
+                     f"model.input_shape = {_show(model.input_shape)}: the images of dataset {dataset.name!r} are "
+                     f"{_show(known)}; leave model.input_shape out (null) to take the dataset's")]
+        return []
+
+    def _resolve(self) -> None:
+        known = known_image_shape(self.dataset)
+        if self.model.input_shape is None and known is not None:
+            object.__setattr__(self, "model", dataclasses.replace(self.model, input_shape=known))
 
 
 #: Section name -> section dataclass (top-level keys whose value is a mapping).
@@ -900,8 +961,8 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
 
 
 def to_dict(cfg: ExperimentConfig) -> dict[str, Any]:
-    """Plain nested dict, keys in declaration order."""
-    return dataclasses.asdict(cfg)
+    """Plain nested dict, keys in declaration order; tuples become lists (as YAML writes them)."""
+    return dataclasses.asdict(cfg, dict_factory=lambda items: {k: list(v) if isinstance(v, tuple) else v for k, v in items})
 
 
 def dump_yaml(cfg: ExperimentConfig) -> str:
@@ -934,12 +995,16 @@ def get_value(cfg: ExperimentConfig, dotted: str) -> Any:
 def replace(cfg: ExperimentConfig, changes: Mapping[str, Any]) -> ExperimentConfig:
     """A new, re-validated config with ``{'dotted.key': value}`` changes applied.
 
-    When ``model.arch`` changes and ``model.latent_dim`` is not given, the
-    latent_dim is re-resolved to the new arch's default.
+    Values derived from others are derived again: when ``model.arch`` changes
+    and ``model.latent_dim`` is not given, the latent_dim goes back to the new
+    arch's default; when a ``dataset.*`` key changes and ``model.input_shape``
+    is not given, the input shape is taken from the new data.
     """
     data = to_dict(cfg)
     if "model.arch" in changes and "model.latent_dim" not in changes:
         data["model"]["latent_dim"] = None
+    if any(key.startswith("dataset.") for key in changes) and "model.input_shape" not in changes:
+        data["model"]["input_shape"] = None
     for key, value in changes.items():
         set_value(data, key, value, source=f"replace({key}={value!r})")
     return parse_config(data, source="<replace>")

@@ -2,9 +2,10 @@
 
 A run folder is read without trusting it: a missing, unfinished or failed run comes back as a
 `Run` with its status and reason (it is listed in the report, never silently dropped), and only
-completed runs are evaluated. Evaluation reloads `model.keras`, reconstructs all 10,000 test
-images in large batches, and keeps per-image values so statistics can be taken over images,
-classes and seeds.
+completed runs are evaluated. Evaluation reloads `model.keras`, reconstructs the whole test set
+(whatever its size and image shape) in large batches, and keeps per-image values so statistics
+can be taken over images, classes (when the data has labels) and seeds. A run is evaluated only
+on the data it was trained on: the identity its metrics.json records must match the data's now.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import numpy as np
 from autoencoders import config as C
 from autoencoders import metrics as M
 from autoencoders import runs
+from autoencoders.architectures import ARCHITECTURES
 
-GRID_CLASSES = tuple(range(10))
+GRID_IMAGES = 10  # test images in a reconstruction grid: one per class (up to 10), or evenly spaced
 PRIOR_SAMPLES = 64  # decoded draws from the prior, an 8x8 picture
 
 
@@ -32,6 +34,11 @@ class Run:
     config: C.ExperimentConfig | None = None
     history: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
+
+    @property
+    def data_identity(self) -> str | None:
+        """The identity of the data the run was trained on (None for runs made before it was recorded)."""
+        return (self.metrics.get("data") or {}).get("identity")
 
     @property
     def label(self) -> str:
@@ -62,10 +69,16 @@ def load_run(path: str | Path) -> Run:
 
 
 @lru_cache(maxsize=2)
-def _dataset(name: str):
+def _load(dataset: C.DatasetConfig):
     from autoencoders.data import load_dataset
 
-    return load_dataset(name)
+    return load_dataset(dataset)
+
+
+def source_dataset(d: C.DatasetConfig):
+    """The full dataset a dataset config names (cached: a report evaluates many runs of one
+    dataset). Only the keys that choose the data are part of the cache key, not subsets or noise."""
+    return _load(C.DatasetConfig(name=d.name, path=d.path, color_mode=d.color_mode, image_size=d.image_size))
 
 
 def test_set(cfg: C.ExperimentConfig):
@@ -73,7 +86,7 @@ def test_set(cfg: C.ExperimentConfig):
     from autoencoders.data import prepare
 
     d = cfg.dataset
-    return prepare(_dataset(d.name), train_size=d.train_size, test_size=None, noise_factor=d.noise_factor, binarize=d.binarize, seed=cfg.seed)
+    return prepare(source_dataset(d), train_size=d.train_size, test_size=None, noise_factor=d.noise_factor, binarize=d.binarize, seed=cfg.seed)
 
 
 def ssim(t: np.ndarray, p: np.ndarray, batch: int = 2048) -> np.ndarray:
@@ -87,11 +100,13 @@ def ssim(t: np.ndarray, p: np.ndarray, batch: int = 2048) -> np.ndarray:
 class Evaluation:
     run: Run
     per_image: dict[str, np.ndarray]  # metric -> (n_test,)
-    labels: np.ndarray  # (n_test,) class of each test image
-    grid_images: np.ndarray  # reconstructions of the fixed grid images (one per class)
+    labels: np.ndarray | None  # (n_test,) class of each test image, None when the data has no labels
+    grid_images: np.ndarray  # reconstructions of the fixed grid images (`grid_indices`)
     grid_inputs: np.ndarray  # what the model was given for them (noisy for denoising runs)
     grid_targets: np.ndarray
     seconds: float
+    class_names: tuple[str, ...] | None = None  # names of the label values
+    grid_titles: tuple[str, ...] = ()  # a title per grid column: the class, or the test image's index
     vae: dict[str, float] | None = None
     code_mean: float | None = None  # mean activation of the code over the test set (the blog's sparsity figure)
     grid_codes: np.ndarray | None = None  # (10, h, w, c) codes of the grid images (conv models)
@@ -102,8 +117,15 @@ class Evaluation:
     def mean(self, metric: str) -> float:
         return float(np.mean(self.per_image[metric]))
 
+    @property
+    def classes(self) -> range:
+        """The label values with at least one test image (empty without labels)."""
+        return range(0) if self.labels is None else range(len(self.class_names or ()) or int(self.labels.max()) + 1)
+
     def per_class(self, metric: str = "mse") -> np.ndarray:
-        return np.array([self.per_image[metric][self.labels == c].mean() for c in GRID_CLASSES])
+        """Mean of `metric` over each class's test images (NaN for a class with none)."""
+        values = self.per_image[metric]
+        return np.array([values[self.labels == c].mean() if np.any(self.labels == c) else np.nan for c in self.classes])
 
 
 def prior_points(n: int, latent_dim: int = 2) -> np.ndarray:
@@ -111,22 +133,30 @@ def prior_points(n: int, latent_dim: int = 2) -> np.ndarray:
     return np.random.default_rng(0).standard_normal((n, latent_dim)).astype(np.float32)
 
 
-def grid_indices(labels: np.ndarray) -> np.ndarray:
-    """The first test image of each class: the same images in every grid."""
-    return np.array([int(np.argmax(labels == c)) for c in GRID_CLASSES])
+def grid_indices(labels: np.ndarray | None, n_test: int, n_classes: int = 0) -> np.ndarray:
+    """The same test images in every grid: the first of each class (up to GRID_IMAGES classes that
+    have one), or, without labels, GRID_IMAGES images evenly spaced over the test set."""
+    if labels is not None:
+        present = [c for c in range(max(n_classes, int(labels.max()) + 1)) if np.any(labels == c)][:GRID_IMAGES]
+        return np.array([int(np.argmax(labels == c)) for c in present])
+    return np.unique(np.linspace(0, n_test - 1, min(GRID_IMAGES, n_test)).round().astype(int))
 
 
 def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
     import keras
 
-    import autoencoders.models  # noqa: F401  (registers the classes load_model needs)
+    from autoencoders.data import DataError
     from autoencoders.losses import ReconstructionLoss, kl_divergence
 
     start = time.perf_counter()
     cfg = run.config
+    dataset = source_dataset(cfg.dataset)
+    if run.data_identity and run.data_identity != dataset.identity:
+        raise DataError(f"trained on other data than {dataset.source} holds now (identity {run.data_identity[:16]}..., "
+                        f"now {dataset.identity[:16]}...); evaluate it on the data it was trained on")
     data = test_set(cfg)
     model = keras.saving.load_model(run.path / runs.MODEL)
-    vae = cfg.model.arch in C.VAE_ARCHS
+    vae = ARCHITECTURES[cfg.model.arch].vae
     if vae:  # one encoder pass gives the code (the posterior mean) and the KL term
         z_mean, z_log_var = (np.asarray(a, np.float32) for a in model.encoder.predict(data.x_test, batch_size=batch_size, verbose=0))
         codes = z_mean
@@ -136,8 +166,10 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
     t = data.t_test
     per_image = {name: fn(t, recon) for name, fn in M.PER_IMAGE_METRICS.items()}
     per_image["ssim"] = ssim(t, recon)
-    idx = grid_indices(data.y_test)
-    ev = Evaluation(run, per_image, data.y_test, recon[idx], data.x_test[idx], t[idx], 0.0)
+    names = dataset.class_names
+    idx = grid_indices(data.y_test, len(t), len(names or ()))
+    titles = tuple(names[data.y_test[i]] for i in idx) if data.y_test is not None and names else tuple(f"#{i}" for i in idx)
+    ev = Evaluation(run, per_image, data.y_test, recon[idx], data.x_test[idx], t[idx], 0.0, class_names=names, grid_titles=titles)
 
     if not vae:
         ev.code_mean = float(np.mean(codes))

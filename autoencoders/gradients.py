@@ -43,14 +43,16 @@ def _linear(layer: keras.layers.Layer):
 
 
 def output_logits(model, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-    """Pre-sigmoid outputs z with sigmoid(z) == model.reconstruct(x), shape of the images."""
+    """Pre-sigmoid outputs z with sigmoid(z) == model.reconstruct(x), shape of the images.
+
+    The decoder runs eagerly with its sigmoid layer made linear, so whatever follows that layer
+    (a reshape, the crop of a padded conv arch) shapes the logits as it shapes the images."""
     layer = _sigmoid_layer(model.decoder)
-    before = keras.Model(model.decoder.inputs, layer.input)
     code = model.encode(x, batch_size)  # a VAE's posterior mean, as in reconstruct()
-    h = before.predict(code, batch_size=batch_size, verbose=0)
     with _linear(layer):
-        z = np.concatenate([keras.ops.convert_to_numpy(layer(h[i : i + batch_size])) for i in range(0, len(h), batch_size)])
-    return z.astype(np.float32).reshape(x.shape[0], *model.decoder.output_shape[1:])
+        z = np.concatenate([keras.ops.convert_to_numpy(model.decoder(code[i : i + batch_size], training=False))
+                            for i in range(0, len(code), batch_size)])
+    return z.astype(np.float32)
 
 
 def logit_gradient_stats(loss: str, z: np.ndarray, t: np.ndarray) -> dict[str, float]:

@@ -5,6 +5,9 @@ numpy + matplotlib only (no TensorFlow/Keras), and no pyplot: every function bui
 Every function writes its PNG atomically (through `autoencoders.atomic.atomic_path`) and returns
 the path. Inconsistent or empty input raises ValueError with a message naming what is wrong.
 
+Images are grey (n, H, W) / (n, H, W, 1) or colour (n, H, W, 3) in [0, 1]; colour images are
+drawn in colour, and their error maps show the mean absolute error over the three channels.
+
 Colours: `LOSS_COLORS` for "bce" and "mse" (case-insensitive); any other loss name gets the next
 colour of matplotlib's default cycle that is not one of those two, in order of first appearance
 within the figure. Entries that share a loss share its colour; in bar charts later entries of
@@ -112,17 +115,31 @@ def _color_from_label(label: str) -> str:
 
 
 def _as_images(array, name: str) -> np.ndarray:
-    """(n, H, W) or (n, H, W, 1) -> float (n, H, W); finite, at least one image."""
+    """(n, H, W) or (n, H, W, 1) -> float (n, H, W); (n, H, W, 3) stays colour; finite, at least one image."""
     images = np.asarray(array, dtype=np.float64)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
-    if images.ndim != 3:
-        raise ValueError(f"{name}: expected images of shape (n, H, W) or (n, H, W, 1), got {np.shape(array)}")
+    if images.ndim != 3 and not (images.ndim == 4 and images.shape[-1] == 3):
+        raise ValueError(f"{name}: expected images of shape (n, H, W), (n, H, W, 1) or (n, H, W, 3), got {np.shape(array)}")
     if len(images) == 0:
         raise ValueError(f"{name}: no images")
     if not np.all(np.isfinite(images)):
         raise ValueError(f"{name}: contains NaN or infinite pixels")
     return images
+
+
+def _show_image(ax, image: np.ndarray) -> None:
+    """A grey image on the grey scale 0..1, a colour one as RGB (clipped to [0, 1])."""
+    if image.ndim == 3:
+        ax.imshow(np.clip(image, 0.0, 1.0), interpolation="nearest")
+    else:
+        ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+
+
+def _abs_error(images: np.ndarray, originals: np.ndarray) -> np.ndarray:
+    """|images - originals| per pixel: for colour, the mean over the channels."""
+    error = np.abs(images - originals)
+    return error.mean(axis=-1) if error.ndim == 4 else error
 
 
 def _check_nonempty(items: Sequence, name: str) -> list:
@@ -243,7 +260,7 @@ def _image_rows(
                 if is_error:
                     image = ax.imshow(images[j], cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
                 else:
-                    ax.imshow(images[j], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+                    _show_image(ax, images[j])
                 _no_ticks(ax)
                 if r == 0 and column_titles is not None:
                     ax.set_title(column_titles[j], fontsize=9)
@@ -288,7 +305,7 @@ def reconstruction_grid(
     (`error_vmax`, default the largest error shown) with one colorbar."""
     originals = _as_images(originals, "originals")
     checked = _check_rows(rows, originals, "originals")
-    errors = [(f"|err| {label}", np.abs(images - originals)) for label, images in checked] if error_maps else []
+    errors = [(f"|err| {label}", _abs_error(images, originals)) for label, images in checked] if error_maps else []
     return _image_rows([("original", originals), *checked], errors, path, column_titles=column_titles,
                        title=title, error_vmax=error_vmax, dpi=dpi)
 
@@ -701,8 +718,10 @@ def manifold_grid_points(grid_size: int = 15) -> np.ndarray:
 
 
 def _tile(images: np.ndarray, grid_size: int) -> np.ndarray:
-    _, h, w = images.shape
-    return images.reshape(grid_size, grid_size, h, w).transpose(0, 2, 1, 3).reshape(grid_size * h, grid_size * w)
+    """(g*g, h, w[, c]) -> one (g*h, g*w[, c]) image, row-major."""
+    _, h, w, *channels = images.shape
+    tiled = images.reshape(grid_size, grid_size, h, w, *channels).swapaxes(1, 2)
+    return tiled.reshape(grid_size * h, grid_size * w, *channels)
 
 
 def manifolds(
@@ -734,7 +753,7 @@ def manifolds(
     with _style():
         fig, axes = _panel_grid(len(tiles), len(tiles) if max_columns is None else max_columns, (4.6, 4.9), 0.4 if title else 0.0)
         for ax, (label, images) in zip(axes, tiles):
-            ax.imshow(_tile(images, grid_size), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+            _show_image(ax, _tile(images, grid_size))
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(label, color=_color_from_label(label))

@@ -27,7 +27,6 @@ from autoencoders.comparison import METRICS, Difference, Group, compare_group
 from autoencoders.evaluation import Evaluation, Run
 
 REPORT_MD, REPORT_HTML = "REPORT.md", "REPORT.html"
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 
 def device_description() -> str:
@@ -53,8 +52,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 
 
-def _class_names(group: Group):
-    return FASHION_CLASSES if group.config.dataset.name == "fashion_mnist" else None
+def test_images_phrase(evaluations: Sequence[Evaluation]) -> str:
+    """'the full test set (10,000 images)', or the sizes when the runs' test sets differ."""
+    sizes = sorted({len(next(iter(ev.per_image.values()))) for ev in evaluations})
+    return "the full test set (" + " or ".join(f"{n:,}" for n in sizes) + " images)" if sizes else "the full test set"
 
 
 def group_figures(group: Group, fig_dir: Path, slug: str) -> dict[str, Path]:
@@ -63,12 +64,12 @@ def group_figures(group: Group, fig_dir: Path, slug: str) -> dict[str, Path]:
     first = members[0]
     figs: dict[str, Path] = {}
     rows = [(ev.run.label, ev.grid_images) for ev in members]
-    columns = list(_class_names(group) or [str(c) for c in range(10)])
+    columns = list(first.grid_titles)
     if group.config.dataset.noise_factor > 0:
         figs["denoising"] = plots.noisy_grid(first.grid_inputs, rows, fig_dir / f"{slug}-denoising.png", originals=first.grid_targets, title="Denoising: noisy input, outputs, clean target")
     figs["reconstructions"] = plots.reconstruction_grid(
         first.grid_targets, rows, fig_dir / f"{slug}-grid.png", column_titles=columns,
-        title="Test images (one per class), reconstructions and absolute errors",
+        title=f"Test images ({'one per class' if first.labels is not None else 'evenly spaced, no labels'}), reconstructions and absolute errors",
     )
     coded = [(ev.run.label, ev.grid_codes) for ev in members if ev.grid_codes is not None]
     if coded:
@@ -77,23 +78,36 @@ def group_figures(group: Group, fig_dir: Path, slug: str) -> dict[str, Path]:
     histories = [(ev.run.label, ev.run.config.loss.name, ev.run.history) for ev in members]
     figs["loss curves"] = plots.loss_curves(histories, fig_dir / f"{slug}-loss.png", title="Each run's own training loss")
     figs["common scale"] = plots.common_scale_curves(histories, fig_dir / f"{slug}-common.png", title="Validation error on common scales")
-    per_class = []
-    for loss, evs in group.by_loss().items():
-        values = np.stack([ev.per_class("mse") for ev in evs])
-        if len(evs) > 1:  # 95% t-interval over seeds
-            from scipy import stats
+    if first.labels is not None:  # per-class sections only when the data has labels
+        per_class = []
+        for loss, evs in group.by_loss().items():
+            values = np.stack([ev.per_class("mse") for ev in evs])
+            if len(evs) > 1:  # 95% t-interval over seeds
+                from scipy import stats
 
-            err = stats.t.ppf(0.975, len(evs) - 1) * values.std(0, ddof=1) / np.sqrt(len(evs))
-        else:  # one seed: standard error over the class's test images
-            ev = evs[0]
-            err = np.array([ev.per_image["mse"][ev.labels == c].std(ddof=1) / np.sqrt((ev.labels == c).sum()) for c in range(10)])
-        per_class.append((loss.upper(), loss, values.mean(0), err))
-    figs["per-class error"] = plots.per_class_bars(per_class, fig_dir / f"{slug}-per-class.png", class_names=_class_names(group), metric="pixel MSE", title="Pixel MSE per class")
+                err = stats.t.ppf(0.975, len(evs) - 1) * values.std(0, ddof=1) / np.sqrt(len(evs))
+            else:  # one seed: standard error over the class's test images
+                ev = evs[0]
+                err = np.array([stats_sem(ev.per_image["mse"][ev.labels == c]) for c in ev.classes])
+            per_class.append((loss.upper(), loss, values.mean(0), np.nan_to_num(err)))
+        figs["per-class error"] = plots.per_class_bars(per_class, fig_dir / f"{slug}-per-class.png", class_names=_class_names(first), metric="pixel MSE", title="Pixel MSE per class")
     latent = [(loss.upper(), evs[0]) for loss, evs in group.by_loss().items() if evs[0].latent is not None]
     if latent:
-        figs["latent plane"] = plots.latent_planes([(f"{name} · seed {ev.run.config.seed}", ev.latent, ev.labels) for name, ev in latent], fig_dir / f"{slug}-latent.png", class_names=_class_names(group), title="Test set in the 2-d latent space (posterior means)")
+        panels = [(f"{name} · seed {ev.run.config.seed}", ev.latent, ev.labels if ev.labels is not None else np.zeros(len(ev.latent), int)) for name, ev in latent]
+        figs["latent plane"] = plots.latent_planes(panels, fig_dir / f"{slug}-latent.png", class_names=_class_names(first) if first.labels is not None else ("all test images",), title="Test set in the 2-d latent space (posterior means)")
         figs["manifold"] = plots.manifolds([(f"{name} · seed {ev.run.config.seed}", ev.manifold) for name, ev in latent], fig_dir / f"{slug}-manifold.png", title="Decoded 15×15 grid of latent points")
     return figs
+
+
+def _class_names(ev: Evaluation) -> list[str] | None:
+    return None if ev.class_names is None else list(ev.class_names)
+
+
+def stats_sem(values: np.ndarray) -> float:
+    """Standard error of the mean (NaN for fewer than two values), from scipy."""
+    from scipy import stats
+
+    return float(stats.sem(values)) if len(values) > 1 else float("nan")
 
 
 def not_evaluated_table(skipped: Sequence[Run]) -> list[str]:
@@ -136,7 +150,7 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
                      "train_seconds_total": sum(train_seconds), "runs": [], "groups": []}
 
     md = [f"# {title}", "", *([note, ""] if note else []), f"Made by `{command}` on {created}; device: {device}.",
-          f"Every metric is computed afresh from each saved model on the full test set (10,000 images), whatever loss the model was trained with; "
+          f"Every metric is computed afresh from each saved model on {test_images_phrase(list(evaluated.values()))}, whatever loss the model was trained with; "
           f"evaluation took {eval_seconds:.1f} s for {len(evaluated)} runs ({eval_seconds / max(len(evaluated), 1):.2f} s per run).",
           "↓ lower is better, ↑ higher is better. Intervals are 95% t-intervals over seeds; p is a paired t-test over seeds (BCE and MSE runs with the same seed).", "",
           "## Runs", "", "| run | arch | dataset | loss | seed | epochs | status | train s | eval s |", "|---|---|---|---|---|---|---|---|---|"]

@@ -83,9 +83,10 @@ class Checkpoint:
     epoch: int
     history: list[dict]
     arrays: dict[str, list[np.ndarray]]
+    data_identity: str | None = None  # the data the run trains on (absent in checkpoints of older runs)
 
 
-def save_checkpoint(run_dir: Path, epoch: int, history: Sequence[dict], arrays: dict[str, list[np.ndarray]]) -> None:
+def save_checkpoint(run_dir: Path, epoch: int, history: Sequence[dict], arrays: dict[str, list[np.ndarray]], *, data_identity: str | None = None) -> None:
     """Arrays first, then state.json pointing at them: state.json is the commit point."""
     ckpt_dir = Path(run_dir) / CHECKPOINTS
     name = f"epoch-{epoch:04d}.npz"
@@ -93,7 +94,7 @@ def save_checkpoint(run_dir: Path, epoch: int, history: Sequence[dict], arrays: 
     with atomic_path(ckpt_dir / name) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **flat)
-    write_json(ckpt_dir / STATE, {"epoch": epoch, "arrays": name, "history": list(history)})
+    write_json(ckpt_dir / STATE, {"epoch": epoch, "arrays": name, "history": list(history), "data": data_identity})
     for old in ckpt_dir.glob("epoch-*.npz"):
         if old.name != name:
             old.unlink()
@@ -109,7 +110,7 @@ def load_checkpoint(run_dir: Path) -> Checkpoint | None:
         for key in sorted(npz.files):
             group, _ = key.split("/")
             arrays.setdefault(group, []).append(npz[key])
-    return Checkpoint(epoch=int(state["epoch"]), history=state["history"], arrays=arrays)
+    return Checkpoint(epoch=int(state["epoch"]), history=state["history"], arrays=arrays, data_identity=state.get("data"))
 
 
 def run_status(run_dir: Path) -> str:

@@ -27,25 +27,38 @@ import numpy as np
 from autoencoders import config as C
 from autoencoders import plots, theory
 from autoencoders import study_figures as figs
+from autoencoders.architectures import ARCHITECTURES
 from autoencoders.atomic import write_text
 from autoencoders.blog import BLOG_RESULTS
 from autoencoders.comparison import METRICS, Group, compare_group, group_runs
-from autoencoders.evaluation import PRIOR_SAMPLES, Evaluation, Run
-from autoencoders.report import REPORT_HTML, REPORT_MD, _fmt, _verdict_table, device_description, not_evaluated_table, to_html
+from autoencoders.datasets import builtin
+from autoencoders.evaluation import PRIOR_SAMPLES, Evaluation, Run, source_dataset
+from autoencoders.report import REPORT_HTML, REPORT_MD, _fmt, _verdict_table, device_description, not_evaluated_table, test_images_phrase, to_html
 
 OUTCOME_ARCHS = ("dense", "deep_dense", "conv", "denoising_conv")
 OUTCOME_METRICS = ("mse", "ssim", "psnr", "bce_excess")
 
 
 @lru_cache(maxsize=None)
-def dataset_floor(name: str) -> dict[str, float]:
-    """BCE's floor on a test set: the mean binary entropy of its pixels (nats); also the pixel
-    MSE of an all-black output, the value a collapsed model is stuck at."""
-    from autoencoders.evaluation import _dataset
-
-    x = _dataset(name).x_test.astype(np.float64)
+def dataset_floor(dataset: C.DatasetConfig) -> dict[str, float]:
+    """BCE's floor on a test set: the mean binary entropy of its pixels (nats); the share of its
+    pixels strictly between 0 and 1; the pixel MSE of an all-black output, the value a collapsed
+    model is stuck at; and the set's size and image shape."""
+    data = source_dataset(dataset)
+    x = data.x_test.astype(np.float64)
     return {"floor": float(theory.binary_entropy(x).mean()), "grey_share": float(np.mean((x > 0) & (x < 1))),
-            "zero_mse": float(np.mean(x**2))}
+            "zero_mse": float(np.mean(x**2)), "test_images": len(x), "image_shape": list(data.image_shape),
+            "train_images": len(data.x_train)}
+
+
+def floors_by_dataset(evaluations: Sequence[Evaluation]) -> dict[str, dict[str, float]]:
+    """`dataset_floor` of every built-in dataset, and of the user's data among the runs."""
+    configs = {spec.name: C.DatasetConfig(name=spec.name) for spec in builtin()}
+    for ev in evaluations:
+        d = ev.run.config.dataset
+        if d.path is not None:
+            configs.setdefault(f"{d.name} {d.path}", d)
+    return {name: dataset_floor(d) for name, d in configs.items()}
 
 
 def _label(cfg: C.ExperimentConfig) -> str:
@@ -63,7 +76,7 @@ def landscape_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple
             row[f"{loss}_argmin"], row[f"{loss}_min"] = theory.numerical_minimum(theory.PIXEL_LOSSES[loss], y)
         row["cb_mean_at_argmin"] = float(theory.cb_mean(row["continuous_bernoulli_argmin"]))
         rows.append(row)
-    floors = {name: dataset_floor(name) for name in C.DATASETS}
+    floors = floors_by_dataset(evaluations)
     blog = [{"arch": b.arch, "value": b.value, "text": b.text, "floor_share": floors["mnist"]["floor"] / b.value}
             for b in BLOG_RESULTS if b.quantity == "val_loss"]
     ours = []
@@ -83,9 +96,11 @@ def landscape_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple
            f"| {r['log_cosh_argmin']:.4f} | {r['continuous_bernoulli_argmin']:.4g} | {r['cb_mean_at_argmin']:.4f} |" for r in rows]
     md += ["", "The continuous Bernoulli is the exception: its best λ for a pixel y is not y but the λ whose *mean* is y, "
            "so its outputs λ must be read through E[x] (section 5).", "",
-           "**BCE's floor on the real test sets** (mean binary entropy of the 10,000 × 784 test pixels):", "",
-           "| dataset | BCE floor (nats/pixel) | pixels strictly between 0 and 1 |", "|---|---|---|"]
-    md += [f"| {name} | {f['floor']:.4f} | {100 * f['grey_share']:.1f}% |" for name, f in floors.items()]
+           "**BCE's floor on the real test sets** (mean binary entropy of every pixel of the test set):", "",
+           "| dataset | test images | image shape | BCE floor (nats/pixel) | pixels strictly between 0 and 1 | pixel MSE of an all-black output |",
+           "|---|---|---|---|---|---|"]
+    md += [f"| {name} | {f['test_images']:,} | {'×'.join(map(str, f['image_shape']))} | {f['floor']:.4f} | {100 * f['grey_share']:.1f}% "
+           f"| {f['zero_mse']:.4f} |" for name, f in floors.items()]
     md += ["", "Share of the blog's MNIST BCE numbers that is just this floor (no model can go below it):", "",
            "| blog experiment | blog's BCE | floor | share that is floor |", "|---|---|---|---|"]
     md += [f"| {b['arch']}: {b['text']} | {b['value']:g} | {floors['mnist']['floor']:.4f} | {100 * b['floor_share']:.0f}% |" for b in blog]
@@ -129,7 +144,7 @@ def scale_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[lis
                 panels = [("per test image: BCE vs MSE", pi["mse"], pi["bce"], "pixel MSE", "pixel BCE"),
                           ("BCE − floor vs MSE", pi["mse"], pi["bce_excess"], "pixel MSE", "BCE − target entropy")]
     if summary["real"]:
-        md += ["", "On real reconstructions (each model's 10,000 test images, seed 0): how well does an image's BCE track its MSE?", "",
+        md += ["", "On real reconstructions (each model's whole test set, seed 0): how well does an image's BCE track its MSE?", "",
                "| run | r(BCE, MSE) over images | r(BCE − floor, MSE) | BCE / MSE per image [5%, 95%] |", "|---|---|---|---|"]
         md += [f"| `{r['run']}` | {r['corr_bce_mse']:.2f} | {r['corr_excess_mse']:.2f} | [{r['ratio_p05']:.1f}, {r['ratio_p95']:.1f}] |" for r in summary["real"]]
     if panels:
@@ -192,7 +207,7 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
     grad_panels, sat_panels = [], []
     for g in probed:
         c = g.config
-        zero_mse = dataset_floor(c.dataset.name)["zero_mse"] if not c.dataset.binarize else None
+        zero_mse = dataset_floor(c.dataset)["zero_mse"] if not c.dataset.binarize else None
         stuck = {ev.run.path.name for ev in g.members if zero_mse and ev.run.history[-1]["val_pixel_mse"] >= 0.99 * zero_mse}
         pair = [ev for ev in g.members if ev.run.config.loss.name in ("bce", "mse")]
         finals = [ev.run.history[-1]["val_pixel_mse"] for ev in pair if ev.run.path.name not in stuck] or [ev.run.history[-1]["val_pixel_mse"] for ev in pair]
@@ -257,15 +272,16 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
 
 
 def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[str], dict]:
-    vaes = sorted([ev for ev in evaluations if ev.run.config.model.arch in C.VAE_ARCHS and ev.latent is not None],
+    vaes = sorted([ev for ev in evaluations if ARCHITECTURES[ev.run.config.model.arch].vae and ev.latent is not None],
                   key=lambda ev: (ev.run.config.loss.reduction != "sum", C.LOSSES.index(ev.run.config.loss.name), ev.run.config.seed))
     md = ["## 5. Why do BCE- and MSE-trained VAEs look different? Likelihoods and the KL weight", ""]
     if not vaes:
         return md + ["(No VAE runs with a 2-d latent space were given.)"], {}
+    pixels = " or ".join(sorted({f"{math.prod(ev.run.config.model.input_shape):,}" for ev in vaes}))
     md += ["The same VAE (the blog's, latent 2) trained with different reconstruction terms. The VAE loss is reconstruction + KL, "
-           "so the reconstruction term's scale *is* the weight of the data against the prior: BCE summed over 784 pixels is a "
+           f"so the reconstruction term's scale *is* the weight of the data against the prior: BCE summed over the {pixels} pixels is a "
            "Bernoulli log-likelihood; MSE summed is a Gaussian log-likelihood with σ² = 1/2 up to a constant, i.e. far less "
-           "confident than the pixels' real error; MSE or BCE averaged over pixels divides the data term by 784, so KL wins "
+           f"confident than the pixels' real error; MSE or BCE averaged over pixels divides the data term by {pixels}, so KL wins "
            "and codes collapse toward the prior. The σ-VAE learns σ (σ² = the batch's MSE), the continuous Bernoulli "
            "normalises BCE for grey pixels.", "",
            "| loss (pixel reduction) | KL (nats) | reconstruction term | pixel MSE | SSIM | BCE − floor | active latent dims (var of posterior mean > 0.01) |",
@@ -312,7 +328,7 @@ def write_study(out: Path, runs: Sequence[Run], evaluations: Sequence[Evaluation
     md = ["# Why BCE and not MSE? The study", "",
           f"Made by `{command}` on {created}; device: {device}. {len(evaluations)} runs evaluated; their training took "
           f"{summary['train_seconds_total'] / 60:.0f} min in all (each run's own `train_seconds`). Every metric is computed afresh "
-          "from each saved model on the full 10,000-image test set.", ""]
+          f"from each saved model on {test_images_phrase(evaluations)}.", ""]
     sections = [
         ("landscapes", landscape_section(fig_dir, evaluations)),
         ("scale", scale_section(fig_dir, evaluations)),

@@ -24,24 +24,13 @@ import tensorflow as tf
 
 from autoencoders import config as C
 from autoencoders import runs
-from autoencoders.data import PreparedData, load_dataset, prepare
+from autoencoders.architectures import ARCHITECTURES
+from autoencoders.data import DataError, Dataset, PreparedData, load_dataset, prepare
 from autoencoders.losses import PixelMetric, ReconstructionLoss
 from autoencoders.metrics import summarize
-from autoencoders.models import VAE, VAE_ARCHS, Autoencoder, build_model
+from autoencoders.models import VAE, Autoencoder, build_model
 
 log = logging.getLogger(__name__)
-
-# XLA on this CPU: a clear win for the small dense models, a clear loss for convolutions
-# (see benchmarks/README.md for the measurements behind this table).
-XLA_BY_ARCH = {
-    "dense": True,
-    "sparse_dense": True,
-    "deep_dense": True,
-    "vae": True,
-    "conv": False,
-    "denoising_conv": False,
-    "conv_vae": False,
-}
 
 
 class RunError(Exception):
@@ -49,20 +38,40 @@ class RunError(Exception):
 
 
 def use_xla(cfg: C.ExperimentConfig) -> bool:
+    """'auto': the arch's measured choice (XLA is a clear win for the small dense models on CPU and
+    a clear loss for convolutions; benchmarks/README.md has the measurements)."""
     choice = cfg.training.jit_compile
-    return XLA_BY_ARCH[cfg.model.arch] if choice == "auto" else bool(choice)
+    return ARCHITECTURES[cfg.model.arch].xla_on_cpu if choice == "auto" else bool(choice)
+
+
+def resolve_input_shape(cfg: C.ExperimentConfig, dataset: Dataset) -> C.ExperimentConfig:
+    """The config with `model.input_shape` taken from the data (the user's own files are the only
+    place that says it); a shape given in the config must match the data."""
+    shape = dataset.image_shape
+    if cfg.model.input_shape is None:
+        return C.replace(cfg, {"model.input_shape": list(shape)})
+    if tuple(cfg.model.input_shape) != shape:
+        raise DataError(f"model.input_shape = {list(cfg.model.input_shape)} but the images of {dataset.source} are {list(shape)}; "
+                        "leave model.input_shape out (null) to take the data's")
+    return cfg
+
+
+def prepare_data(cfg: C.ExperimentConfig, dataset: Dataset) -> PreparedData:
+    d = cfg.dataset
+    return prepare(dataset, train_size=d.train_size, test_size=d.test_size, noise_factor=d.noise_factor, binarize=d.binarize, seed=cfg.seed)
 
 
 def load_data(cfg: C.ExperimentConfig) -> PreparedData:
-    d = cfg.dataset
-    return prepare(
-        load_dataset(d.name),
-        train_size=d.train_size,
-        test_size=d.test_size,
-        noise_factor=d.noise_factor,
-        binarize=d.binarize,
-        seed=cfg.seed,
-    )
+    """The config's data, subset, noised and binarized as training sees it."""
+    return prepare_data(cfg, load_dataset(cfg.dataset))
+
+
+def data_record(dataset: Dataset, data: PreparedData) -> dict:
+    """What the run folder says about its data: enough for evaluate.py to tell whether two runs
+    share a test set, and for a resumed run to notice that the data changed under it."""
+    return {"identity": dataset.identity, "source": dataset.source, "image_shape": list(dataset.image_shape),
+            "train_images": len(data.x_train), "test_images": len(data.x_test),
+            "class_names": None if dataset.class_names is None else list(dataset.class_names)}
 
 
 def steps_per_execution(steps_per_epoch: int, most: int = 16) -> int:
@@ -79,7 +88,7 @@ def compile_model(cfg: C.ExperimentConfig, steps_per_epoch: int = 1) -> Autoenco
     keras.config.set_dtype_policy(cfg.training.precision)  # global in Keras: set for every model built here
     model = build_model(cfg.model, seed=cfg.seed)
     metrics = [PixelMetric("mse"), PixelMetric("bce")]
-    if cfg.model.arch in VAE_ARCHS:
+    if ARCHITECTURES[cfg.model.arch].vae:
         metrics.append(PixelMetric(cfg.loss.name, reduction=cfg.loss.reduction, name="reconstruction"))
     optimizer = keras.optimizers.get({"class_name": cfg.training.optimizer, "config": {"learning_rate": cfg.training.learning_rate}})
     model.compile(
@@ -125,10 +134,11 @@ def _restore_arrays(model: Autoencoder, arrays: dict[str, list[np.ndarray]]) -> 
 class EpochRecorder(keras.callbacks.Callback):
     """Times each epoch, appends its row, saves the resume point; stops on a NaN loss."""
 
-    def __init__(self, run_dir: Path, history: list[dict]):
+    def __init__(self, run_dir: Path, history: list[dict], data_identity: str):
         super().__init__()
         self.run_dir = run_dir
         self.history = history
+        self.data_identity = data_identity
         self.failure: str | None = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -144,14 +154,15 @@ class EpochRecorder(keras.callbacks.Callback):
             return
         self.history.append(row)
         runs.write_history(self.run_dir / runs.HISTORY, self.history)
-        runs.save_checkpoint(self.run_dir, epoch + 1, self.history, _state_arrays(self.model))
+        runs.save_checkpoint(self.run_dir, epoch + 1, self.history, _state_arrays(self.model), data_identity=self.data_identity)
 
 
-def prepare_run_dir(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: bool) -> runs.Checkpoint | dict | None:
+def prepare_run_dir(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: bool, data_identity: str | None = None) -> runs.Checkpoint | dict | None:
     """Decide what to do with an existing folder; never overwrite a run silently.
 
     Returns None (start fresh), a Checkpoint (resume from it) or, for `--resume` on a run that
-    already completed with this config, its metrics (nothing left to do).
+    already completed with this config, its metrics (nothing left to do). A run is only resumed
+    on the data it started with (`data_identity`, when the checkpoint recorded one).
     """
     status = runs.run_status(run_dir)
     if status == "absent":
@@ -173,7 +184,12 @@ def prepare_run_dir(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, ove
         raise RunError(f"{run_dir}: this run failed ({reason}); pass --overwrite to start again")
     if status == "completed":
         return runs.read_json(run_dir / runs.METRICS)
-    return runs.load_checkpoint(run_dir)
+    checkpoint = runs.load_checkpoint(run_dir)
+    started_on = checkpoint.data_identity if checkpoint else None
+    if started_on and data_identity and started_on != data_identity:
+        raise RunError(f"{run_dir}: cannot --resume, the data changed since this run started (identity {started_on[:16]}..., "
+                       f"now {data_identity[:16]}...); pass --overwrite to start again on the new data")
+    return checkpoint
 
 
 @dataclass
@@ -182,21 +198,29 @@ class RunResult:
     metrics: dict
 
 
-def train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool = False, overwrite: bool = False, verbose: int | None = None) -> RunResult:
-    """Train `cfg` into `run_dir` (see runs.py for the layout), holding the folder's lock."""
+def train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool = False, overwrite: bool = False, verbose: int | None = None,
+          dataset: Dataset | None = None) -> RunResult:
+    """Train `cfg` into `run_dir` (see runs.py for the layout), holding the folder's lock.
+
+    The data (`dataset`, or loaded here) is checked first: bad data raises DataError before
+    anything is written.
+    """
+    dataset = load_dataset(cfg.dataset) if dataset is None else dataset
+    cfg = resolve_input_shape(cfg, dataset)
+    data = prepare_data(cfg, dataset)
     try:
         with runs.lock(run_dir):
-            return _train(cfg, Path(run_dir), resume=resume, overwrite=overwrite, verbose=verbose)
+            return _train(cfg, Path(run_dir), dataset, data, resume=resume, overwrite=overwrite, verbose=verbose)
     except runs.RunLocked as e:
         raise RunError(str(e)) from None
 
 
-def _train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: bool, verbose: int | None) -> RunResult:
-    checkpoint = prepare_run_dir(cfg, run_dir, resume=resume, overwrite=overwrite)
+def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: PreparedData, *, resume: bool, overwrite: bool, verbose: int | None) -> RunResult:
+    checkpoint = prepare_run_dir(cfg, run_dir, resume=resume, overwrite=overwrite, data_identity=dataset.identity)
     if isinstance(checkpoint, dict):
         log.info("%s: already completed, nothing to resume", run_dir)
         return RunResult(run_dir, checkpoint)
-    data = load_data(cfg)
+    record = data_record(dataset, data)
     steps = math.ceil(len(data.x_train) / cfg.training.batch_size)
     model = compile_model(cfg, steps)
     history: list[dict] = []
@@ -207,7 +231,7 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: b
         log.info("resuming %s after epoch %d of %d", run_dir, start_epoch, cfg.training.epochs)
     runs.write_text(run_dir / runs.CONFIG, C.dump_yaml(cfg))
 
-    recorder = EpochRecorder(run_dir, history)
+    recorder = EpochRecorder(run_dir, history, dataset.identity)
     probe = []  # before the recorder, so its values are in the row it writes
     if cfg.training.probe_gradients:
         from autoencoders.gradients import LogitGradientProbe
@@ -230,7 +254,7 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: b
             )
     except Exception as e:  # a crash is recorded; Ctrl-C / kill is not (the run stays resumable)
         recorder.failure = f"{type(e).__name__}: {e}"
-        runs.write_json(run_dir / runs.METRICS, {"name": cfg.name, "status": "failed", "reason": recorder.failure, "epochs": len(history)})
+        runs.write_json(run_dir / runs.METRICS, {"name": cfg.name, "status": "failed", "reason": recorder.failure, "epochs": len(history), "data": record})
         raise
     seconds = time.perf_counter() - seconds
 
@@ -241,6 +265,7 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: b
         "train_seconds": sum(row["seconds"] for row in history),
         "wall_seconds_this_session": seconds,
         "xla": use_xla(cfg),
+        "data": record,
     }
     if recorder.failure:
         metrics["reason"] = recorder.failure

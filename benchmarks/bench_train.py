@@ -34,6 +34,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from autoencoders import config as C  # noqa: E402
+from autoencoders.architectures import ARCHITECTURES  # noqa: E402
 from autoencoders import runs, training  # noqa: E402
 from autoencoders.losses import ReconstructionLoss  # noqa: E402
 from autoencoders.models import build_model  # noqa: E402
@@ -94,7 +95,7 @@ def load_times() -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--archs", default=",".join(C.ARCHS), help="comma-separated archs (default: all)")
+    p.add_argument("--archs", default=",".join(ARCHITECTURES), help="comma-separated archs (default: all)")
     p.add_argument("--quick", action="store_true", help="10,000 training images, 3 epochs, 1 round")
     p.add_argument("--epochs", type=int, help="epochs per fit, the first is warm-up (default 4, quick 3)")
     p.add_argument("--rounds", type=int, help="alternating rounds per arch (default 2, quick 1)")

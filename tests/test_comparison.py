@@ -10,10 +10,12 @@ from autoencoders import config as C
 from autoencoders.comparison import ComparisonError, check_comparable, compare_metric, group_runs, summarize
 
 
-def fake_eval(loss="bce", seed=0, mse=0.01, **overrides):
+def fake_eval(loss="bce", seed=0, mse=0.01, data=None, **overrides):
+    """An evaluation-like object: a real config, a run recording the identity of its data (`data`,
+    or none recorded as in runs from before identities were)."""
     cfg = C.parse_config({"name": f"r-{loss}-{seed}", "seed": seed, "loss": {"name": loss}, **overrides})
     values = {"mse": np.full(4, mse)}
-    return NS(run=NS(config=cfg, path=f"/runs/{cfg.name}"), mean=lambda m, v=values: float(v[m].mean()))
+    return NS(run=NS(config=cfg, path=f"/runs/{cfg.name}", data_identity=data), mean=lambda m, v=values: float(v[m].mean()))
 
 
 def test_runs_differing_only_in_loss_and_seed_form_one_pair():
@@ -76,3 +78,23 @@ def test_only_seeds_trained_with_both_losses_are_paired():
     d = compare_metric("mse", {0: 0.01, 1: 0.02, 5: 0.03}, {0: 0.011, 1: 0.021})
     assert d.diff.n == 2 and d.bce.n == 3 and d.mse.n == 2
     assert compare_metric("mse", {0: 0.01}, {1: 0.01}).verdict == "no seed trained with both losses"
+
+
+def test_user_data_groups_by_the_identity_of_the_data_not_by_its_path():
+    npz = {"name": "npz", "path": "a/mine.npz"}
+    same_file_elsewhere = {"name": "npz", "path": "b/copy.npz"}
+    groups = group_runs([fake_eval("bce", dataset=npz, data="aaa"), fake_eval("mse", dataset=same_file_elsewhere, data="aaa")])
+    assert len(groups) == 1 and groups[0].is_pair
+    changed = group_runs([fake_eval("bce", dataset=npz, data="aaa"), fake_eval("mse", dataset=npz, data="bbb")])
+    assert len(changed) == 2
+    with pytest.raises(ComparisonError, match="different test sets") as e:
+        check_comparable(changed)
+    assert "data aaa" in str(e.value) and "data bbb" in str(e.value)
+
+
+def test_a_built_in_run_without_a_recorded_identity_pairs_with_one_that_has_it():
+    from autoencoders.datasets import DATASETS
+
+    pinned = DATASETS["mnist"].source.identity()
+    groups = group_runs([fake_eval("bce", data=None), fake_eval("mse", data=pinned)])
+    assert len(groups) == 1 and groups[0].is_pair

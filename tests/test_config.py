@@ -13,10 +13,8 @@ import pytest
 import yaml
 
 from autoencoders import config as C
+from autoencoders.architectures import ARCHITECTURES
 from autoencoders.config import (
-    ARCHS,
-    DEFAULT_LATENT_DIM,
-    FIXED_CODE_SHAPE,
     ConfigError,
     ExperimentConfig,
     apply_overrides,
@@ -27,6 +25,9 @@ from autoencoders.config import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
+ARCHS = tuple(ARCHITECTURES)
+DEFAULT_LATENT_DIM = {"dense": 32, "sparse_dense": 32, "deep_dense": 32, "vae": 2, "conv_vae": 2}
+MNIST_CODE_SHAPE = {"conv": (4, 4, 8), "denoising_conv": (7, 7, 32)}  # the blog's
 # sweeps (configs/sweeps) are expanded and checked in test_sweep.py
 SHIPPED_CONFIGS = sorted(p for p in REPO.glob("configs/**/*.yaml") if p.parent.name != "sweeps")
 
@@ -62,12 +63,15 @@ def test_minimal_config_gets_all_defaults(tmp_path):
         "seed": 0,
         "dataset": {
             "name": "mnist",
+            "path": None,
+            "color_mode": None,
+            "image_size": None,
             "train_size": None,
             "test_size": None,
             "noise_factor": 0.0,
             "binarize": False,
         },
-        "model": {"arch": "dense", "latent_dim": 32, "intermediate_dim": 64, "activity_l1": 1e-4},
+        "model": {"arch": "dense", "input_shape": [28, 28, 1], "latent_dim": 32, "intermediate_dim": 64, "activity_l1": 1e-4},
         "loss": {"name": "bce", "reduction": "mean"},
         "training": {
             "epochs": 50,
@@ -96,8 +100,8 @@ training: {epochs: 3, batch_size: 32, optimizer: rmsprop, learning_rate: 0.01, j
 """,
     )
     assert cfg.seed == 7
-    assert cfg.dataset == C.DatasetConfig("fashion_mnist", 1000, 500, 0.5, True)
-    assert cfg.model == C.ModelConfig("vae", 8, 128, 0.0)
+    assert cfg.dataset == C.DatasetConfig("fashion_mnist", None, None, None, 1000, 500, 0.5, True)
+    assert cfg.model == C.ModelConfig("vae", (28, 28, 1), 8, 128, 0.0)
     assert cfg.loss == C.LossConfig("mse", "sum")
     assert cfg.training == C.TrainingConfig(3, 32, "rmsprop", 0.01, False, 100)
 
@@ -116,25 +120,32 @@ def test_configs_are_frozen(tmp_path):
 
 
 def test_choice_tuples_match_the_type_hints():
-    hints = typing.get_type_hints(C.ModelConfig)
-    assert typing.get_args(hints["arch"]) == ARCHS
-    assert C.LOSSES == ("bce", "mse", "mae", "gaussian", "continuous_bernoulli")
-    assert C.DATASETS == ("mnist", "fashion_mnist")
+    hints = typing.get_type_hints(C.LossConfig)
+    assert typing.get_args(hints["name"]) == C.LOSSES == ("bce", "mse", "mae", "gaussian", "continuous_bernoulli")
     assert C.REDUCTIONS == ("mean", "sum")
     assert C.OPTIMIZERS == ("adam", "adadelta", "rmsprop", "sgd")
-    assert set(DEFAULT_LATENT_DIM) | set(FIXED_CODE_SHAPE) == set(ARCHS)
+
+
+def test_dataset_and_arch_choices_are_the_registries_names():
+    from autoencoders.datasets import DATASETS
+
+    fields = {f.name: f for f in dataclasses.fields(C.DatasetConfig)} | {f.name: f for f in dataclasses.fields(C.ModelConfig)}
+    assert fields["name"].metadata["choices"]() == tuple(DATASETS)
+    assert fields["arch"].metadata["choices"]() == ARCHS
+    assert {"mnist", "fashion_mnist", "natural_patches", "natural_patches_rgb", "npz", "image_folder"} <= set(DATASETS)
 
 
 # ---------------------------------------------------------------- Literal fields
 
 LITERAL_FIELDS = {
-    "dataset.name": ["'mnist'", "'fashion_mnist'"],
+    "dataset.name": ["'mnist'", "'fashion_mnist'", "'natural_patches'", "'npz'", "'image_folder'"],
     "model.arch": [repr(a) for a in ARCHS],
     "loss.name": ["'bce'", "'mse'"],
     "loss.reduction": ["'mean'", "'sum'"],
     "training.optimizer": ["'adam'", "'adadelta'", "'rmsprop'", "'sgd'"],
     "training.precision": ["'float32'", "'mixed_bfloat16'"],
     "training.jit_compile": ["true", "false", "'auto'"],
+    "dataset.color_mode": ["'grayscale'", "'rgb'", "null"],
 }
 
 
@@ -145,7 +156,7 @@ def _literal_fields_in_schema() -> set[str]:
         for f in dataclasses.fields(cls):
             tp = hints[f.name]
             args = typing.get_args(tp) if typing.get_origin(tp) is typing.Union else (tp,)
-            if any(typing.get_origin(a) is typing.Literal for a in args):
+            if any(typing.get_origin(a) is typing.Literal for a in args) or "choices" in f.metadata:
                 found.add(f"{section}.{f.name}")
     return found
 
@@ -306,8 +317,9 @@ def test_all_errors_reported_together(tmp_path):
 
 def test_train_size_range_message(tmp_path):
     path = str(tmp_path / "x.yaml")
-    assert error_of(tmp_path, with_section("dataset", "train_size: 0")) == (
-        f"{path}: dataset.train_size = 0: must be between 1 and 60000"
+    assert error_of(tmp_path, with_section("dataset", "train_size: 0")) == f"{path}: dataset.train_size = 0: must be >= 1"
+    assert error_of(tmp_path, with_section("dataset", "train_size: 70000")) == (
+        f"{path}: dataset.train_size = 70000: must be between 1 and 60000 (mnist has 60000 training images)"
     )
 
 
@@ -593,27 +605,27 @@ def test_override_value_may_contain_equals():
 def test_latent_dim_resolved_to_arch_default(tmp_path, arch):
     cfg = load_text(tmp_path, f"name: t\nmodel: {{arch: {arch}}}\n")
     assert cfg.model.latent_dim == DEFAULT_LATENT_DIM.get(arch)
-    if arch in FIXED_CODE_SHAPE:
+    if arch in MNIST_CODE_SHAPE:
         assert cfg.model.latent_dim is None
-        assert cfg.model.code_shape == FIXED_CODE_SHAPE[arch]
+        assert cfg.model.code_shape == MNIST_CODE_SHAPE[arch]
     else:
         assert cfg.model.code_shape == (DEFAULT_LATENT_DIM[arch],)
 
 
-def test_default_latent_dims():
-    assert DEFAULT_LATENT_DIM == {"dense": 32, "sparse_dense": 32, "deep_dense": 32, "vae": 2, "conv_vae": 2}
-    assert FIXED_CODE_SHAPE == {"conv": (4, 4, 8), "denoising_conv": (7, 7, 32)}
+def test_default_latent_dims_are_the_registry_entries():
+    assert {name: a.latent_dim for name, a in ARCHITECTURES.items() if a.latent_dim} == DEFAULT_LATENT_DIM
+    assert {name for name, a in ARCHITECTURES.items() if a.latent_dim is None} == set(MNIST_CODE_SHAPE)
 
 
 def test_explicit_latent_dim_kept(tmp_path):
     assert load_text(tmp_path, "name: t\nmodel: {arch: conv_vae, latent_dim: 16}\n").model.latent_dim == 16
 
 
-@pytest.mark.parametrize("arch,shape", [("conv", "(4, 4, 8)"), ("denoising_conv", "(7, 7, 32)")])
-def test_latent_dim_rejected_for_conv(tmp_path, arch, shape):
+@pytest.mark.parametrize("arch", ["conv", "denoising_conv"])
+def test_latent_dim_rejected_for_conv(tmp_path, arch):
     message = error_of(tmp_path, f"name: t\nmodel: {{arch: {arch}, latent_dim: 16}}\n")
     assert message.startswith(f"{tmp_path / 'x.yaml'}: model.latent_dim = 16: ")
-    assert f"arch {arch!r} has a fixed code shape {shape}" in message
+    assert f"arch {arch!r} has a code shape set by its conv/pool layers" in message
 
 
 def test_conv_rule_via_override_names_the_override(tmp_path):
@@ -668,7 +680,7 @@ def test_direct_construction_is_validated_and_resolved():
     assert cfg.model.latent_dim == 2
     with pytest.raises(ConfigError, match=r"training.epochs = 0: must be >= 1"):
         C.TrainingConfig(epochs=0)
-    with pytest.raises(ConfigError, match=r"fixed code shape"):
+    with pytest.raises(ConfigError, match=r"code shape set by its conv/pool layers"):
         C.ModelConfig(arch="conv", latent_dim=3)
 
 
@@ -721,3 +733,92 @@ def test_config_module_does_not_import_tensorflow():
 def test_shipped_config_loads(path):
     cfg = load_config(path)
     assert isinstance(cfg, ExperimentConfig)
+
+
+# ---------------------------------------------------------------- datasets, paths and image shapes
+
+
+@pytest.mark.parametrize(
+    ("dataset", "expected"),
+    [
+        ("{name: npz}", "dataset.path is required for dataset 'npz'"),
+        ("{name: image_folder}", "dataset.path is required for dataset 'image_folder'"),
+        ("{name: mnist, path: x.npz}", "dataset 'mnist' is built in and takes no path; for your own images set dataset.name to npz or image_folder"),
+        ("{name: npz, path: x.npz, color_mode: rgb}", "dataset.color_mode = 'rgb': only dataset image_folder takes it, not 'npz'"),
+        ("{name: mnist, image_size: [32, 32]}", "dataset.image_size = [32, 32]: only dataset image_folder takes it"),
+        ("{name: image_folder, path: d, image_size: [32]}", "dataset.image_size = [32] (list): expected a list of 2 integers, each >= 1"),
+        ("{name: image_folder, path: d, image_size: [0, 32]}", "dataset.image_size = [0, 32]: each value must be >= 1"),
+        ("{name: natural_patches, train_size: 40365}", "dataset.train_size = 40365: must be between 1 and 40364 (natural_patches has 40364 training images)"),
+        ("{name: natural_patches_rgb, test_size: 9041}", "dataset.test_size = 9041: must be between 1 and 9040"),
+        ("{name: mnist_rgb}", "dataset.name = 'mnist_rgb': must be one of 'mnist', 'fashion_mnist', 'natural_patches'"),
+    ],
+)
+def test_dataset_keys_are_checked_against_the_dataset_entry(tmp_path, dataset, expected):
+    message = error_of(tmp_path, f"name: t\ndataset: {dataset}\n")
+    assert expected in message
+    assert message.startswith(str(tmp_path / "x.yaml"))
+
+
+def test_user_data_sizes_have_no_upper_bound_until_the_data_is_read(tmp_path):
+    cfg = load_text(tmp_path, "name: t\ndataset: {name: npz, path: mine.npz, train_size: 1000000}\n")
+    assert cfg.dataset.train_size == 1_000_000
+    assert cfg.model.input_shape is None  # only the file can tell; training fills it in
+
+
+@pytest.mark.parametrize(
+    ("dataset", "shape"),
+    [
+        ("{name: mnist}", [28, 28, 1]),
+        ("{name: natural_patches}", [28, 28, 1]),
+        ("{name: natural_patches_rgb}", [32, 32, 3]),
+        ("{name: image_folder, path: d, image_size: [40, 30], color_mode: grayscale}", [40, 30, 1]),
+        ("{name: image_folder, path: d, image_size: [40, 30]}", [40, 30, 3]),  # rgb, Keras's default
+    ],
+)
+def test_input_shape_is_resolved_from_the_dataset_where_the_config_fixes_it(tmp_path, dataset, shape):
+    cfg = load_text(tmp_path, f"name: t\ndataset: {dataset}\n")
+    assert list(cfg.model.input_shape) == shape
+    assert yaml.safe_load(dump_yaml(cfg))["model"]["input_shape"] == shape
+    assert load_config(write(tmp_path, dump_yaml(cfg), "again.yaml")) == cfg
+
+
+def test_image_folder_color_mode_defaults_to_rgb_like_keras(tmp_path):
+    assert load_text(tmp_path, "name: t\ndataset: {name: image_folder, path: d}\n").dataset.color_mode == "rgb"
+    assert load_text(tmp_path, "name: t\ndataset: {name: mnist}\n").dataset.color_mode is None
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("{input_shape: [28, 28, 2]}", "model.input_shape = [28, 28, 2]: 2 channels; allowed: 1 (grey) or 3 (RGB)"),
+        ("{input_shape: [15, 28, 1]}", "model.input_shape = [15, 28, 1]: images of 15x28; height and width must be at least 16"),
+        ("{input_shape: [28, 28]}", "model.input_shape = [28, 28] (list): expected a list of 3 integers"),
+        ("{input_shape: [32, 32, 3]}", "the images of dataset 'mnist' are [28, 28, 1]; leave model.input_shape out (null)"),
+    ],
+)
+def test_bad_input_shapes(tmp_path, model, expected):
+    assert expected in error_of(tmp_path, f"name: t\nmodel: {model}\n")
+
+
+def test_replace_derives_the_input_shape_again_when_the_data_changes(tmp_path):
+    cfg = load_text(tmp_path, "name: t\n")
+    rgb = C.replace(cfg, {"dataset.name": "natural_patches_rgb"})
+    assert rgb.model.input_shape == (32, 32, 3)
+    assert C.replace(rgb, {"model.input_shape": [32, 32, 3], "training.epochs": 2}).model.input_shape == (32, 32, 3)
+
+
+def test_set_override_takes_a_dataset_with_a_path(tmp_path):
+    cfg = load_text(tmp_path, "name: t-{dataset.name}\n", ["dataset.name=npz", "dataset.path=data/mine.npz"])
+    assert (cfg.name, cfg.dataset.path) == ("t-npz", "data/mine.npz")
+
+
+@pytest.mark.parametrize(("shape", "code"), [((28, 28, 1), (4, 4, 8)), ((32, 32, 3), (5, 5, 8)), ((21, 26, 1), (4, 4, 8)), ((20, 20, 1), (3, 3, 8))])
+def test_conv_code_shape_follows_the_padding_rule(shape, code):
+    """conv pads each side up to the next 8k - 4 (28 needs nothing); its code is k x k x 8."""
+    assert C.ModelConfig(arch="conv", input_shape=shape).code_shape == code
+
+
+@pytest.mark.parametrize(("shape", "code"), [((28, 28, 1), (7, 7, 32)), ((32, 32, 3), (8, 8, 32)), ((21, 26, 1), (6, 7, 32))])
+def test_denoising_code_shape_follows_the_padding_rule(shape, code):
+    """denoising_conv pads each side up to a multiple of 4; its code is a quarter of that."""
+    assert C.ModelConfig(arch="denoising_conv", input_shape=shape).code_shape == code

@@ -18,6 +18,7 @@ import pytest
 
 from autoencoders import data
 from autoencoders.data import DataError, Dataset, load_dataset, prepare, read_idx, read_idx_file
+from autoencoders.datasets import DATASETS
 
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -60,7 +61,7 @@ def mnist_idx_dir(mnist: Dataset, tmp_path_factory: pytest.TempPathFactory) -> P
     for key, file in IDX_FILES.items():
         array = getattr(mnist, key)
         if key.startswith("x"):
-            array = np.rint(array * 255)
+            array = np.rint(array[..., 0] * 255)
         write_idx(directory / file, array.astype(np.uint8))
     return directory
 
@@ -72,7 +73,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("AUTOENCODERS_DATA", str(cache))
     monkeypatch.setenv("AUTOENCODERS_OFFLINE", "1")
     monkeypatch.delenv("AUTOENCODERS_IDX_DIR", raising=False)
-    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "no-debian-dir")
+    monkeypatch.setattr(data, "SYSTEM_ROOT", tmp_path / "no-debian-dir")
     return cache
 
 
@@ -183,12 +184,12 @@ def test_idx_dir_of_the_other_dataset_is_skipped(
 
 
 def test_debian_dir_is_a_fashion_source(isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The (monkeypatched) Debian location is tried for Fashion-MNIST and its files are verified too."""
-    debian = tmp_path / "debian"
-    debian.mkdir()
+    """The (moved) Debian location is tried for Fashion-MNIST and its files are verified too."""
+    debian = tmp_path / "root" / "usr/share/datasets/fashion-mnist"
+    debian.mkdir(parents=True)
     for file in IDX_FILES.values():
         write_idx(debian / f"{file}.gz", np.zeros(4, np.uint8))
-    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", debian)
+    monkeypatch.setattr(data, "SYSTEM_ROOT", tmp_path / "root")
     with pytest.raises(DataError, match=f"{debian}/train-labels-idx1-ubyte.gz: SHA-256"):
         load_dataset("fashion_mnist")
 
@@ -214,8 +215,8 @@ def test_cache_without_sidecar_is_rebuilt(isolated: Path, mnist_idx_dir: Path, m
     assert load_dataset("mnist").source.startswith("cache")
 
 
-def offline(name: str) -> dict:
-    raise data._Unavailable("no network")
+def offline(spec) -> dict:
+    raise data.Unavailable("no network")
 
 
 def fake_tool(bin_dir: Path, name: str, script: str) -> None:
@@ -255,7 +256,7 @@ def test_apt_download_is_retried_after_update_as_root(
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     monkeypatch.delenv("AUTOENCODERS_OFFLINE")
     monkeypatch.setattr(data, "_fetch_keras", offline)
-    monkeypatch.setattr(data, "_is_root", lambda: True)
+    monkeypatch.setattr(data, "is_root", lambda: True)
     with pytest.raises(DataError, match="E: unable to locate"):
         load_dataset("fashion_mnist")
     expected = ["download dataset-fashion-mnist", "update", "download dataset-fashion-mnist"]
@@ -266,7 +267,7 @@ def test_cache_with_wrong_arrays_is_named(isolated: Path) -> None:
     """A cache whose hash matches but whose contents are not the dataset is refused."""
     isolated.mkdir()
     cache = isolated / "mnist.npz"
-    np.savez(cache, x_train=np.zeros((5, 28, 28), np.uint8))
+    np.savez(cache, x_train=np.zeros((5, 28, 28), np.uint8), identity=np.array(DATASETS["mnist"].source.identity()))
     digest = hashlib.sha256(cache.read_bytes()).hexdigest()
     (isolated / "mnist.npz.sha256").write_text(f"{digest}  mnist.npz\n")
     with pytest.raises(DataError, match="delete") as info:
@@ -275,7 +276,7 @@ def test_cache_with_wrong_arrays_is_named(isolated: Path) -> None:
 
 
 def test_unknown_dataset() -> None:
-    with pytest.raises(ValueError, match="mnist, fashion_mnist"):
+    with pytest.raises(ValueError, match="dataset.name = 'cifar10': must be one of 'mnist', 'fashion_mnist'"):
         load_dataset("cifar10")
 
 
@@ -295,7 +296,7 @@ def test_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 @pytest.mark.parametrize("name", ["mnist", "fashion"])
 def test_real_shapes_dtypes_and_range(name: str, request: pytest.FixtureRequest) -> None:
     ds: Dataset = request.getfixturevalue(name)
-    assert ds.x_train.shape == (60000, 28, 28) and ds.x_test.shape == (10000, 28, 28)
+    assert ds.x_train.shape == (60000, 28, 28, 1) and ds.x_test.shape == (10000, 28, 28, 1)
     assert ds.y_train.shape == (60000,) and ds.y_test.shape == (10000,)
     assert ds.x_train.dtype == np.float32 and ds.x_test.dtype == np.float32
     assert ds.y_train.dtype == np.int64 and ds.y_test.dtype == np.int64
@@ -332,8 +333,8 @@ def test_prepare_takes_the_first_images(mnist: Dataset) -> None:
     assert p.x_train.shape == p.t_train.shape == (100, 28, 28, 1)
     assert p.x_test.shape == p.t_test.shape == (30, 28, 28, 1)
     assert p.t_train.dtype == np.float32
-    np.testing.assert_array_equal(p.t_train[..., 0], mnist.x_train[:100])
-    np.testing.assert_array_equal(p.t_test[..., 0], mnist.x_test[:30])
+    np.testing.assert_array_equal(p.t_train, mnist.x_train[:100])
+    np.testing.assert_array_equal(p.t_test, mnist.x_test[:30])
     assert p.y_train.tolist() == mnist.y_train[:100].tolist()
     assert p.y_test.tolist() == mnist.y_test[:30].tolist()
     assert p.x_train is p.t_train  # no noise: inputs are the targets
@@ -348,7 +349,7 @@ def test_prepare_binarize(mnist: Dataset) -> None:
     p = prepare(mnist, train_size=200, test_size=50, noise_factor=0.0, binarize=True, seed=0)
     assert set(np.unique(p.t_train)) == {0.0, 1.0}
     assert set(np.unique(p.x_test)) == {0.0, 1.0}
-    np.testing.assert_array_equal(p.t_train[..., 0], (mnist.x_train[:200] > 0.5).astype(np.float32))
+    np.testing.assert_array_equal(p.t_train, (mnist.x_train[:200] > 0.5).astype(np.float32))
 
 
 def test_prepare_noise(mnist: Dataset) -> None:
@@ -356,8 +357,8 @@ def test_prepare_noise(mnist: Dataset) -> None:
     a = prepare(mnist, seed=1, **kwargs)
     b = prepare(mnist, seed=1, **kwargs)
     c = prepare(mnist, seed=2, **kwargs)
-    np.testing.assert_array_equal(a.t_train[..., 0], mnist.x_train[:200])  # targets stay clean
-    np.testing.assert_array_equal(a.t_test[..., 0], mnist.x_test[:50])
+    np.testing.assert_array_equal(a.t_train, mnist.x_train[:200])  # targets stay clean
+    np.testing.assert_array_equal(a.t_test, mnist.x_test[:50])
     assert a.x_train.dtype == np.float32 and a.x_train.shape == (200, 28, 28, 1)
     assert a.x_train.min() >= 0.0 and a.x_train.max() <= 1.0
     assert not np.array_equal(a.x_train, a.t_train)
@@ -368,17 +369,35 @@ def test_prepare_noise(mnist: Dataset) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "error", "message"),
     [
-        (dict(train_size=0), "train_size .* 1..60000"),
-        (dict(train_size=60001), "train_size .* 1..60000"),
-        (dict(test_size=0), "test_size .* 1..10000"),
-        (dict(test_size=10001), "test_size .* 1..10000"),
-        (dict(noise_factor=-0.1), "noise_factor .* >= 0"),
-        (dict(noise_factor=float("nan")), "noise_factor .* >= 0"),
+        (dict(train_size=0), DataError, "dataset.train_size = 0: must be between 1 and 60000, the training images of mnist"),
+        (dict(train_size=60001), DataError, "dataset.train_size = 60001: must be between 1 and 60000"),
+        (dict(test_size=0), DataError, "dataset.test_size = 0: must be between 1 and 10000, the test images of mnist"),
+        (dict(test_size=10001), DataError, "dataset.test_size = 10001: must be between 1 and 10000"),
+        (dict(noise_factor=-0.1), ValueError, "noise_factor .* >= 0"),
+        (dict(noise_factor=float("nan")), ValueError, "noise_factor .* >= 0"),
     ],
 )
-def test_prepare_validates_arguments(mnist: Dataset, kwargs: dict, message: str) -> None:
+def test_prepare_validates_arguments(mnist: Dataset, kwargs: dict, error: type, message: str) -> None:
     args = dict(train_size=10, test_size=10, noise_factor=0.0, binarize=False, seed=0) | kwargs
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         prepare(mnist, **args)
+
+
+def test_a_cache_holding_the_other_dataset_is_rebuilt_not_served(isolated: Path, mnist_idx_dir: Path, fashion: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fashion-MNIST's cache (and its checksum file) copied over MNIST's: the cache says what it
+    holds, so load_dataset("mnist") rebuilds from a real source instead of returning Fashion-MNIST."""
+    isolated.mkdir()
+    monkeypatch.setenv("AUTOENCODERS_IDX_DIR", str(mnist_idx_dir))
+    data.write_cache(isolated / "fashion_mnist.npz", {"x_train": np.zeros((1, 28, 28), np.uint8)}, DATASETS["fashion_mnist"].source.identity())
+    shutil.copy(isolated / "fashion_mnist.npz", isolated / "mnist.npz")
+    shutil.copy(isolated / "fashion_mnist.npz.sha256", isolated / "mnist.npz.sha256")
+    loaded = load_dataset("mnist")
+    assert loaded.source.startswith("IDX dir") and loaded.y_train[:3].tolist() == [5, 0, 4]
+    assert load_dataset("mnist").source.startswith("cache")  # rebuilt, and now it is MNIST's
+
+
+def test_every_idx_dataset_carries_the_identity_of_its_pinned_files(mnist: Dataset, fashion: Dataset) -> None:
+    assert mnist.identity == DATASETS["mnist"].source.identity() != fashion.identity
+    assert mnist.class_names == tuple("0123456789") and fashion.class_names[9] == "Ankle boot"

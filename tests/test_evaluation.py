@@ -19,9 +19,21 @@ def test_ssim_is_one_for_a_perfect_reconstruction_and_lower_otherwise():
 
 def test_grid_images_are_the_first_of_each_class():
     labels = np.array([3, 0, 1, 0, 2, 9, 4, 5, 6, 7, 8, 1])
-    idx = grid_indices(labels)
+    idx = grid_indices(labels, len(labels), 10)
     assert list(labels[idx]) == list(range(10))
     assert idx[0] == 1 and idx[1] == 2
+
+
+def test_grid_images_skip_classes_without_test_images_and_stop_at_ten():
+    labels = np.array([4, 4, 0, 2])  # classes 1 and 3 have no test image
+    assert list(labels[grid_indices(labels, 4, 5)]) == [0, 2, 4]
+    many = np.arange(30) % 15
+    assert len(grid_indices(many, 30, 15)) == 10
+
+
+def test_without_labels_the_grid_images_are_evenly_spaced_and_distinct():
+    assert list(grid_indices(None, 1001)) == [0, 111, 222, 333, 444, 556, 667, 778, 889, 1000]
+    assert list(grid_indices(None, 3)) == [0, 1, 2]
 
 
 @pytest.mark.parametrize(

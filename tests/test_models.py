@@ -1,10 +1,18 @@
+"""The architectures: the blog's graphs on MNIST-shaped input, any other shape, and .keras round trips."""
+
+import json
+import zipfile
+
 import keras
 import numpy as np
 import pytest
+from conftest import ROOT
 
-from autoencoders.config import ARCHS, ModelConfig
+from autoencoders.architectures import ARCHITECTURES
+from autoencoders.config import ModelConfig
 from autoencoders.models import VAE, Autoencoder, build_model
 
+ARCHS = tuple(ARCHITECTURES)
 # Parameter counts of the Keras blog's models (and the keras-io conv VAE), from their summaries.
 BLOG_PARAMS = {
     "dense": 50_992,
@@ -15,11 +23,17 @@ BLOG_PARAMS = {
     "vae": 101_652,
     "conv_vae": 134_165,
 }
+# Image shapes no blog model was made for: colour, non-square, sides that do not pool evenly.
+OTHER_SHAPES = [(32, 32, 3), (21, 26, 3), (16, 16, 1), (17, 45, 1)]
+
+
+def mnist_config(arch: str) -> ModelConfig:
+    return ModelConfig(arch=arch, input_shape=(28, 28, 1))
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_every_arch_matches_the_blog_and_ends_in_a_sigmoid(arch):
-    cfg = ModelConfig(arch=arch)
+    cfg = mnist_config(arch)
     model = build_model(cfg)
     x = np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
     y = model.reconstruct(x)
@@ -31,21 +45,62 @@ def test_every_arch_matches_the_blog_and_ends_in_a_sigmoid(arch):
     assert activations[-1] == "sigmoid"
     code = model.encode(x)
     assert code.shape == (5, *cfg.code_shape)
-    assert isinstance(model, VAE) == (arch in {"vae", "conv_vae"})
+    assert isinstance(model, VAE) == ARCHITECTURES[arch].vae
+
+
+def _layers(functional_config: dict) -> list[tuple[str, str]]:
+    """(class, config without the auto-generated name) of each layer: the graph, minus naming."""
+    out = []
+    for layer in functional_config["layers"]:
+        config = {k: v for k, v in layer["config"].items() if k not in ("name", "dtype")}
+        out.append((layer["class_name"], json.dumps(config, sort_keys=True)))
+    return out
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_mnist_graphs_are_exactly_those_of_the_committed_blog_runs(arch):
+    """The blog runs in results/blog were built before any arch took other shapes; a model built
+    now for 28x28x1 has the same layers, in the same order, with the same settings."""
+    with zipfile.ZipFile(ROOT / "results/blog/runs" / f"blog-{arch}-mnist-bce-s0" / "model.keras") as archive:
+        saved = json.loads(archive.read("config.json"))["config"]
+    model = build_model(mnist_config(arch))
+    for part in ("encoder", "decoder"):
+        built = json.loads(json.dumps(keras.saving.serialize_keras_object(getattr(model, part))))["config"]
+        assert _layers(built) == _layers(saved[part]["config"]), part
+
+
+@pytest.mark.parametrize("shape", OTHER_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("arch", ARCHS)
+def test_every_arch_takes_any_shape_and_gives_it_back(arch, shape):
+    cfg = ModelConfig(arch=arch, input_shape=shape)
+    model = build_model(cfg)
+    x = np.random.default_rng(1).random((3, *shape), dtype=np.float32)
+    y = model.reconstruct(x)
+    assert y.shape == x.shape and np.all((y >= 0) & (y <= 1))
+    assert model.encode(x).shape == (3, *cfg.code_shape)
+    assert model.predict(x, verbose=0).shape == x.shape
+    padded = ARCHITECTURES[arch].padded_shape(shape)
+    names = [layer.name for layer in model.encoder.layers + model.decoder.layers]
+    assert ("pad" in names) == ("crop" in names) == (padded != shape)  # pad and crop come together, only when needed
 
 
 def test_sparse_dense_has_the_l1_activity_regulariser_and_dense_has_none():
-    sparse = build_model(ModelConfig(arch="sparse_dense", activity_l1=1e-4))
-    plain = build_model(ModelConfig(arch="dense"))
+    sparse = build_model(ModelConfig(arch="sparse_dense", activity_l1=1e-4, input_shape=(28, 28, 1)))
+    plain = build_model(mnist_config("dense"))
     assert sparse.encoder.get_layer("code").activity_regularizer.get_config()["l1"] == pytest.approx(1e-4)
     assert plain.encoder.get_layer("code").activity_regularizer is None
 
 
-@pytest.mark.parametrize("arch", ["dense", "vae", "conv_vae"])
-def test_keras_file_round_trip_keeps_class_parts_and_outputs(tmp_path, arch):
-    model = build_model(ModelConfig(arch=arch), seed=3)
+def test_an_unresolved_input_shape_is_refused_with_a_hint():
+    with pytest.raises(ValueError, match="input_shape is not resolved"):
+        build_model(ModelConfig(arch="dense"))
+
+
+@pytest.mark.parametrize(("arch", "shape"), [("dense", (28, 28, 1)), ("vae", (28, 28, 1)), ("conv_vae", (28, 28, 1)), ("conv", (21, 26, 3))])
+def test_keras_file_round_trip_keeps_class_parts_and_outputs(tmp_path, arch, shape):
+    model = build_model(ModelConfig(arch=arch, input_shape=shape), seed=3)
     model.compile("adam", "mse")
-    x = np.random.default_rng(1).random((8, 28, 28, 1), dtype=np.float32)
+    x = np.random.default_rng(1).random((8, *shape), dtype=np.float32)
     model.fit(x, x, epochs=1, verbose=0)
     model.save(tmp_path / "m.keras")
     again = keras.saving.load_model(tmp_path / "m.keras")
@@ -57,7 +112,7 @@ def test_keras_file_round_trip_keeps_class_parts_and_outputs(tmp_path, arch):
 
 
 def test_vae_reconstruct_is_deterministic_but_the_forward_pass_samples():
-    model = build_model(ModelConfig(arch="vae"), seed=0)
+    model = build_model(mnist_config("vae"), seed=0)
     x = np.random.default_rng(2).random((16, 28, 28, 1), dtype=np.float32)
     np.testing.assert_array_equal(model.reconstruct(x), model.reconstruct(x))
     assert not np.allclose(model(x).numpy(), model(x).numpy())

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, TINY
 
+from autoencoders import config as C
 from autoencoders import runs, training
 
 
@@ -30,10 +31,14 @@ def test_without_runs_the_study_has_its_analytic_parts(tmp_path):
     from autoencoders.data import load_dataset
     from autoencoders.metrics import target_entropy
 
-    for name in ("mnist", "fashion_mnist"):
-        x = load_dataset(name).x_test
-        assert summary["landscapes"]["floors"][name]["floor"] == pytest.approx(float(target_entropy(x).mean()), rel=1e-5)
-    assert summary["landscapes"]["floors"]["mnist"]["floor"] < summary["landscapes"]["floors"]["fashion_mnist"]["floor"]
+    floors = summary["landscapes"]["floors"]
+    assert set(floors) == {"mnist", "fashion_mnist", "natural_patches", "natural_patches_rgb"}  # every built-in
+    for name in floors:
+        data = load_dataset(name)
+        assert floors[name]["floor"] == pytest.approx(float(target_entropy(data.x_test).mean()), rel=1e-5)
+        assert (floors[name]["test_images"], floors[name]["image_shape"]) == (len(data.x_test), list(data.image_shape))
+    assert floors["mnist"]["floor"] < floors["fashion_mnist"]["floor"] < floors["natural_patches"]["floor"]
+    assert floors["mnist"]["grey_share"] < 0.2 and floors["natural_patches"]["grey_share"] > 0.95  # natural images are grey
     assert summary["scale"]["random_pairs"]["bce_greater_share"] == 1.0
     html = (tmp_path / "study" / "REPORT.html").read_text()
     assert html.count("data:image/png;base64,") == md.count("![")
@@ -78,7 +83,7 @@ def test_the_measured_parts_use_the_runs(tiny_study_runs, tmp_path):
 
     # the per-image split BCE = floor + excess gives back the dataset's floor (full test set)
     (ours,) = summary["landscapes"]["ours"]
-    assert ours["floor"] == pytest.approx(dataset_floor("mnist")["floor"], rel=1e-4)
+    assert ours["floor"] == pytest.approx(dataset_floor(C.DatasetConfig(name="mnist"))["floor"], rel=1e-4)
     assert ours["bce"] == pytest.approx(ours["floor"] + ours["excess"], rel=1e-6)
 
     assert set(summary["vae"]) == {"BCE (sum)", "MSE (sum)"}

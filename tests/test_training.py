@@ -15,6 +15,7 @@ from conftest import ROOT, SHIPPED_CONFIGS, TINY
 
 from autoencoders import config as C
 from autoencoders import runs, training
+from autoencoders.architectures import ARCHITECTURES
 
 
 def _history_without_time(run_dir):
@@ -131,15 +132,15 @@ def test_vae_resume_restores_optimizer_and_sampling_state(tmp_path, tiny_config,
 
 def test_a_nan_loss_stops_the_run_and_marks_it_failed(tmp_path, tiny_config, monkeypatch):
     cfg = tiny_config("configs/blog/dense.yaml", "training.epochs=3")
-    real = training.load_data
+    real = training.prepare_data
 
-    def poisoned(c):
-        data = real(c)
+    def poisoned(c, dataset):
+        data = real(c, dataset)
         x = data.x_train.copy()
         x[0, 0, 0, 0] = np.nan
         return type(data)(x, x, data.y_train, data.x_test, data.t_test, data.y_test)
 
-    monkeypatch.setattr(training, "load_data", poisoned)
+    monkeypatch.setattr(training, "prepare_data", poisoned)
     result = training.train(cfg, tmp_path / "nan", verbose=0)
     assert result.metrics["status"] == "failed"
     assert "non-finite" in result.metrics["reason"] and "epoch 1" in result.metrics["reason"]
@@ -209,3 +210,35 @@ def test_gradient_probe_logs_what_autodiff_gives_for_the_saved_model(tmp_path, t
     assert stats["logit_grad"] == pytest.approx(history[-1]["logit_grad"], rel=1e-4)
     closed_form = np.mean(np.abs(theory.logit_gradient(loss, z.astype(np.float64), t)))
     assert stats["logit_grad"] == pytest.approx(closed_form, rel=1e-3)
+
+
+@pytest.fixture(scope="module")
+def odd_npz(tmp_path_factory):
+    """A user npz of real images whose sides are odd, unequal and not multiples of 8: MNIST digits
+    cropped to 21x26, as uint8 the way a user would save them."""
+    from autoencoders.data import load_dataset
+
+    mnist = load_dataset("mnist")
+    crop = (slice(None), slice(3, 24), slice(1, 27), 0)
+    path = tmp_path_factory.mktemp("odd") / "digits-21x26.npz"
+    np.savez(path, x_train=np.rint(mnist.x_train[:256][crop] * 255).astype(np.uint8), x_test=np.rint(mnist.x_test[:128][crop] * 255).astype(np.uint8))
+    return path
+
+
+@pytest.mark.parametrize("loss", ["bce", "mse"])
+@pytest.mark.parametrize("arch", list(ARCHITECTURES))
+@pytest.mark.parametrize("data", ["natural_patches_rgb", "npz 21x26"])
+def test_every_arch_and_loss_trains_on_colour_patches_and_on_a_non_square_npz(tmp_path, tiny_config, odd_npz, data, arch, loss):
+    overrides = ["dataset.name=natural_patches_rgb"] if data.startswith("natural") else ["dataset.name=npz", f"dataset.path={odd_npz}"]
+    cfg = tiny_config("configs/blog/dense.yaml", *overrides, f"model.arch={arch}", "model.latent_dim=null", f"loss.name={loss}")
+    result = training.train(cfg, tmp_path / cfg.name, verbose=0)
+    metrics = result.metrics
+    shape = [32, 32, 3] if data.startswith("natural") else [21, 26, 1]
+    assert metrics["status"] == "completed" and metrics["data"]["image_shape"] == shape
+    (row,) = runs.read_history(result.run_dir / runs.HISTORY)
+    assert math.isfinite(row["val_pixel_mse"]) and math.isfinite(row["val_pixel_bce"])
+    model = keras.saving.load_model(result.run_dir / runs.MODEL)
+    data_ = training.load_data(C.load_config(result.run_dir / runs.CONFIG))
+    recon = model.reconstruct(data_.x_test)
+    assert recon.shape == data_.t_test.shape == (128, *shape)
+    assert float(np.mean((recon - data_.t_test) ** 2)) == pytest.approx(metrics["test"]["mse"], rel=1e-4)

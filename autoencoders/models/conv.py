@@ -1,43 +1,53 @@
-"""The blog's convolutional autoencoders: conv (code 4x4x8) and denoising_conv (code 7x7x32)."""
+"""The blog's convolutional autoencoders: conv (code 4x4x8 on MNIST) and denoising_conv (7x7x32)."""
 
 from __future__ import annotations
 
 import keras
 from keras import layers
 
-from autoencoders.models.dense import IMAGE_SHAPE
+from autoencoders.architectures import ARCHITECTURES
+from autoencoders.models.padding import crop, pad
 
 
 def _conv(filters: int, padding: str = "same", activation: str = "relu"):
     return layers.Conv2D(filters, 3, activation=activation, padding=padding)
 
 
-def conv_parts():
-    """Conv 16-8-8 with max-pooling to (4, 4, 8); the decoder's third conv is 'valid' to go
-    from 16x16 back to 14x14, as in the blog."""
-    image = keras.Input(IMAGE_SHAPE, name="image")
-    h = image
+def conv_parts(model_config):
+    """Conv 16-8-8 with max-pooling to (H'/8, W'/8, 8); the decoder's third conv is 'valid', as in
+    the blog, which takes MNIST's 16x16 back to 14x14 (sizes 8k - 4 come back exactly; others are
+    padded to one)."""
+    arch = ARCHITECTURES["conv"]
+    shape = tuple(model_config.input_shape)
+    padded = arch.padded_shape(shape)
+    image = keras.Input(shape, name="image")
+    h = pad(image, shape, padded)
     for filters in (16, 8, 8):
         h = layers.MaxPooling2D(2, padding="same")(_conv(filters)(h))
     encoder = keras.Model(image, h, name="encoder")
 
-    code = keras.Input((4, 4, 8), name="code")
+    code = keras.Input(arch.code_shape(model_config), name="code")
     h = layers.UpSampling2D(2)(_conv(8)(code))
     h = layers.UpSampling2D(2)(_conv(8)(h))
     h = layers.UpSampling2D(2)(_conv(16, padding="valid")(h))
-    decoder = keras.Model(code, _conv(1, activation="sigmoid")(h), name="decoder")
+    out = _conv(shape[-1], activation="sigmoid")(h)
+    decoder = keras.Model(code, crop(out, shape, padded), name="decoder")
     return encoder, decoder
 
 
-def denoising_conv_parts():
-    """Conv 32-32 with max-pooling to (7, 7, 32), mirrored with upsampling."""
-    image = keras.Input(IMAGE_SHAPE, name="image")
-    h = layers.MaxPooling2D(2, padding="same")(_conv(32)(image))
+def denoising_conv_parts(model_config):
+    """Conv 32-32 with max-pooling to (H'/4, W'/4, 32), mirrored with upsampling."""
+    arch = ARCHITECTURES["denoising_conv"]
+    shape = tuple(model_config.input_shape)
+    padded = arch.padded_shape(shape)
+    image = keras.Input(shape, name="image")
+    h = layers.MaxPooling2D(2, padding="same")(_conv(32)(pad(image, shape, padded)))
     h = layers.MaxPooling2D(2, padding="same")(_conv(32)(h))
     encoder = keras.Model(image, h, name="encoder")
 
-    code = keras.Input((7, 7, 32), name="code")
+    code = keras.Input(arch.code_shape(model_config), name="code")
     h = layers.UpSampling2D(2)(_conv(32)(code))
     h = layers.UpSampling2D(2)(_conv(32)(h))
-    decoder = keras.Model(code, _conv(1, activation="sigmoid")(h), name="decoder")
+    out = _conv(shape[-1], activation="sigmoid")(h)
+    decoder = keras.Model(code, crop(out, shape, padded), name="decoder")
     return encoder, decoder

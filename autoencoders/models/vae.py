@@ -2,39 +2,49 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import layers
 
-from autoencoders.models.dense import IMAGE_SHAPE, PIXELS
+from autoencoders.architectures import ARCHITECTURES
+from autoencoders.models.padding import crop, pad
 
 
 def _posterior(h, latent_dim: int):
     return layers.Dense(latent_dim, name="z_mean")(h), layers.Dense(latent_dim, name="z_log_var")(h)
 
 
-def dense_vae_parts(latent_dim: int, intermediate_dim: int):
-    """Blog: 784 -> 64 relu -> (z_mean, z_log_var); z -> 64 relu -> 784 sigmoid."""
-    image = keras.Input(IMAGE_SHAPE, name="image")
+def dense_vae_parts(model_config):
+    """Blog: H·W·C -> 64 relu -> (z_mean, z_log_var); z -> 64 relu -> H·W·C sigmoid."""
+    shape = tuple(model_config.input_shape)
+    latent_dim, intermediate_dim = model_config.latent_dim, model_config.intermediate_dim
+    image = keras.Input(shape, name="image")
     h = layers.Dense(intermediate_dim, activation="relu")(layers.Flatten()(image))
     encoder = keras.Model(image, list(_posterior(h, latent_dim)), name="encoder")
 
     z = keras.Input((latent_dim,), name="z")
     h = layers.Dense(intermediate_dim, activation="relu")(z)
-    out = layers.Reshape(IMAGE_SHAPE)(layers.Dense(PIXELS, activation="sigmoid")(h))
+    out = layers.Reshape(shape)(layers.Dense(math.prod(shape), activation="sigmoid")(h))
     return encoder, keras.Model(z, out, name="decoder")
 
 
-def conv_vae_parts(latent_dim: int):
-    """keras-io 'Variational AutoEncoder': Conv 32/64 stride 2, Dense 16, mirrored transposes."""
-    image = keras.Input(IMAGE_SHAPE, name="image")
-    h = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(image)
+def conv_vae_parts(model_config):
+    """keras-io 'Variational AutoEncoder': Conv 32/64 stride 2, Dense 16, mirrored transposes
+    (sides padded to a multiple of 4; MNIST's 28 is one)."""
+    shape = tuple(model_config.input_shape)
+    padded = ARCHITECTURES["conv_vae"].padded_shape(shape)
+    latent_dim = model_config.latent_dim
+    image = keras.Input(shape, name="image")
+    h = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(pad(image, shape, padded))
     h = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(h)
     h = layers.Dense(16, activation="relu")(layers.Flatten()(h))
     encoder = keras.Model(image, list(_posterior(h, latent_dim)), name="encoder")
 
     z = keras.Input((latent_dim,), name="z")
-    h = layers.Reshape((7, 7, 64))(layers.Dense(7 * 7 * 64, activation="relu")(z))
+    quarter = (padded[0] // 4, padded[1] // 4, 64)
+    h = layers.Reshape(quarter)(layers.Dense(math.prod(quarter), activation="relu")(z))
     h = layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(h)
     h = layers.Conv2DTranspose(32, 3, activation="relu", strides=2, padding="same")(h)
-    out = layers.Conv2DTranspose(1, 3, activation="sigmoid", padding="same")(h)
-    return encoder, keras.Model(z, out, name="decoder")
+    out = layers.Conv2DTranspose(shape[-1], 3, activation="sigmoid", padding="same")(h)
+    return encoder, keras.Model(z, crop(out, shape, padded), name="decoder")
