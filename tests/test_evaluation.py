@@ -53,3 +53,14 @@ def test_broken_runs_come_back_with_a_status_and_a_reason(tmp_path, files, statu
     run = load_run(tmp_path / "r")
     assert run.status == status
     assert reason in run.reason
+
+
+def test_ssim_of_colour_images_averages_the_channels():
+    rng = np.random.default_rng(3)
+    t = rng.random((2, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(ssim(t, t), 1.0, atol=1e-5)
+    spoiled = t.copy()
+    spoiled[..., 0] = rng.random((2, 32, 32)).astype(np.float32)  # one channel replaced by noise
+    per_channel = [ssim(t[..., c : c + 1], spoiled[..., c : c + 1]) for c in range(3)]
+    np.testing.assert_allclose(ssim(t, spoiled), np.mean(per_channel, axis=0), rtol=1e-4)
+    assert np.all(ssim(t, spoiled) < 0.75)

@@ -242,3 +242,20 @@ def test_every_arch_and_loss_trains_on_colour_patches_and_on_a_non_square_npz(tm
     recon = model.reconstruct(data_.x_test)
     assert recon.shape == data_.t_test.shape == (128, *shape)
     assert float(np.mean((recon - data_.t_test) ** 2)) == pytest.approx(metrics["test"]["mse"], rel=1e-4)
+
+
+def test_gradient_probe_sees_through_the_crop_of_a_padded_conv_model(tmp_path, tiny_config):
+    """conv pads 32x32 to 36x36 and crops its output back: the probe's logits are the cropped ones."""
+    from autoencoders import gradients, theory
+
+    cfg = tiny_config("configs/blog/conv.yaml", "dataset.name=natural_patches_rgb", "training.probe_gradients=true")
+    run = training.train(cfg, tmp_path / cfg.name, verbose=0).run_dir
+    model = keras.saving.load_model(run / runs.MODEL)
+    assert "crop" in [layer.name for layer in model.decoder.layers]
+    data = training.load_data(cfg)
+    x = data.x_train[: gradients.PROBE_SIZE]
+    z = gradients.output_logits(model, x)
+    assert z.shape == x.shape == (256, 32, 32, 3)
+    np.testing.assert_allclose(theory.sigmoid(z), model.reconstruct(x), atol=1e-5)
+    (row,) = runs.read_history(run / runs.HISTORY)
+    assert row["logit_grad"] == pytest.approx(gradients.logit_gradient_stats("bce", z, data.t_train[: gradients.PROBE_SIZE])["logit_grad"], rel=1e-4)
