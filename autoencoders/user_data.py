@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import zipfile
 import zlib
 from pathlib import Path
@@ -149,11 +150,13 @@ def _class_folders(split: Path) -> list[str]:
 
 
 def _image_files(split: Path, classes: list[str]) -> list[Path]:
-    """The files Keras will read, in its order (per class folder, sorted), for checks and the manifest."""
+    """The files Keras will read, in its order, for the checks and the manifest: per class folder,
+    its sub-folders walked in sorted order, the files of each sorted (Keras's iter_valid_files)."""
     folders = [split / c for c in classes] if classes else [split]
     files = []
     for folder in folders:
-        files += sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        for root, _, names in sorted(os.walk(folder), key=lambda walked: walked[0]):
+            files += [Path(root) / name for name in sorted(names) if name.lower().endswith(IMAGE_SUFFIXES)]
     return files
 
 

@@ -35,6 +35,13 @@ def mnist_uint8(mnist):
             "x_test": as_uint8(mnist.x_test[:N_TEST]), "y_test": mnist.y_test[:N_TEST]}
 
 
+@pytest.fixture(autouse=True)
+def private_cache(mnist_uint8, tmp_path, monkeypatch):
+    """Image folders are cached after the first read: each test gets its own cache folder (MNIST,
+    which the fixtures read first, comes from the shared one)."""
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "private-cache"))
+
+
 def write_png_folder(root: Path, arrays: dict, *, classes: bool) -> Path:
     from PIL import Image
 
@@ -303,3 +310,19 @@ def test_a_user_npz_trains_through_train_py_and_the_run_records_its_data(tmp_pat
     np.savez(tmp_path / "digits.npz", **dict(mnist_uint8, x_test=mnist_uint8["x_test"][::-1]))
     again = subprocess.run([*args, "--resume"], capture_output=True, text=True)
     assert again.returncode == 2 and "the data changed since this run started" in again.stderr
+
+
+def test_nested_folders_are_read_in_keras_order(tmp_path, mnist_uint8):
+    """Files in a class folder and in its sub-folder: the manifest lists exactly what Keras reads."""
+    from PIL import Image
+
+    root = tmp_path / "nested"
+    for part in ("train", "test"):
+        for i, name in enumerate(["z.png", "sub/a.png", "sub/deeper/m.png", "b.png"]):
+            path = root / part / "digits" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(mnist_uint8["x_train"][i]).save(path)
+    got = load("image_folder", root, color_mode="grayscale")
+    # Keras: folder "digits" (b.png, z.png), then "digits/sub" (a.png), then "digits/sub/deeper" (m.png)
+    expected = mnist_uint8["x_train"][[3, 0, 1, 2]] / np.float32(255)
+    np.testing.assert_array_equal(got.x_train[..., 0], expected)
