@@ -118,14 +118,19 @@ class Evaluation:
         return float(np.mean(self.per_image[metric]))
 
     @property
-    def classes(self) -> range:
-        """The label values with at least one test image (empty without labels)."""
-        return range(0) if self.labels is None else range(len(self.class_names or ()) or int(self.labels.max()) + 1)
+    def classes(self) -> list[int]:
+        """The classes (label values) that have test images, in order; none without labels."""
+        return [] if self.labels is None else np.unique(self.labels).tolist()
+
+    @property
+    def class_labels(self) -> list[str]:
+        """The name of each of `classes` (the value itself when the data names none)."""
+        return [self.class_names[c] if self.class_names else str(c) for c in self.classes]
 
     def per_class(self, metric: str = "mse") -> np.ndarray:
-        """Mean of `metric` over each class's test images (NaN for a class with none)."""
+        """Mean of `metric` over the test images of each of `classes`."""
         values = self.per_image[metric]
-        return np.array([values[self.labels == c].mean() if np.any(self.labels == c) else np.nan for c in self.classes])
+        return np.array([values[self.labels == c].mean() for c in self.classes])
 
 
 def prior_points(n: int, latent_dim: int = 2) -> np.ndarray:

@@ -88,22 +88,26 @@ def group_figures(group: Group, fig_dir: Path, slug: str) -> dict[str, Path]:
                 err = stats.t.ppf(0.975, len(evs) - 1) * values.std(0, ddof=1) / np.sqrt(len(evs))
             else:  # one seed: standard error over the class's test images
                 ev = evs[0]
-                err = np.array([stats_sem(ev.per_image["mse"][ev.labels == c]) for c in ev.classes])
+                err = np.array([_sem(ev.per_image["mse"][ev.labels == c]) for c in ev.classes])
             per_class.append((loss.upper(), loss, values.mean(0), np.nan_to_num(err)))
-        figs["per-class error"] = plots.per_class_bars(per_class, fig_dir / f"{slug}-per-class.png", class_names=_class_names(first), metric="pixel MSE", title="Pixel MSE per class")
+        figs["per-class error"] = plots.per_class_bars(per_class, fig_dir / f"{slug}-per-class.png", class_names=first.class_labels, metric="pixel MSE", title="Pixel MSE per class")
     latent = [(loss.upper(), evs[0]) for loss, evs in group.by_loss().items() if evs[0].latent is not None]
     if latent:
         panels = [(f"{name} · seed {ev.run.config.seed}", ev.latent, ev.labels if ev.labels is not None else np.zeros(len(ev.latent), int)) for name, ev in latent]
-        figs["latent plane"] = plots.latent_planes(panels, fig_dir / f"{slug}-latent.png", class_names=_class_names(first) if first.labels is not None else ("all test images",), title="Test set in the 2-d latent space (posterior means)")
+        figs["latent plane"] = plots.latent_planes(panels, fig_dir / f"{slug}-latent.png", class_names=_latent_class_names(first), title="Test set in the 2-d latent space (posterior means)")
         figs["manifold"] = plots.manifolds([(f"{name} · seed {ev.run.config.seed}", ev.manifold) for name, ev in latent], fig_dir / f"{slug}-manifold.png", title="Decoded 15×15 grid of latent points")
     return figs
 
 
-def _class_names(ev: Evaluation) -> list[str] | None:
-    return None if ev.class_names is None else list(ev.class_names)
+def _latent_class_names(ev: Evaluation) -> list[str]:
+    """Colour key of the latent plane: every class name (points are coloured by label value), or
+    one entry when the data has no labels."""
+    if ev.labels is None:
+        return ["all test images"]
+    return list(ev.class_names) if ev.class_names else [str(c) for c in range(int(ev.labels.max()) + 1)]
 
 
-def stats_sem(values: np.ndarray) -> float:
+def _sem(values: np.ndarray) -> float:
     """Standard error of the mean (NaN for fewer than two values), from scipy."""
     from scipy import stats
 

@@ -99,3 +99,35 @@ def test_out_that_is_a_file_is_refused(tiny_runs, tmp_path):
     done = evaluate(tiny_runs["bce"], tiny_runs["mse"], "--out", tmp_path / "a-file")
     assert done.returncode == 2 and "not a folder" in done.stderr
     assert (tmp_path / "a-file").read_text() == "x"
+
+
+def test_a_report_on_user_data_names_its_classes_and_skips_what_the_data_lacks(tmp_path):
+    """An npz with string labels whose test set lacks a class, next to unlabelled colour patches:
+    per-class bars name the classes present, the unlabelled data gets no per-class section, and the
+    report states each test set's true size."""
+    import numpy as np
+
+    from autoencoders.config import load_config
+    from autoencoders.data import load_dataset
+
+    mnist = load_dataset("mnist")
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    keep = mnist.y_test[:300] != 7  # no sevens among the test images
+    np.savez(tmp_path / "digits.npz", x_train=mnist.x_train[:400], y_train=names[mnist.y_train[:400]],
+             x_test=mnist.x_test[:300][keep], y_test=names[mnist.y_test[:300][keep]])
+    made = []
+    for overrides in (["dataset.name=npz", f"dataset.path={tmp_path / 'digits.npz'}"], ["dataset.name=natural_patches_rgb", "dataset.train_size=300", "dataset.test_size=200"]):
+        for loss in ("bce", "mse"):
+            cfg = load_config(ROOT / "configs/blog/dense.yaml", [*overrides, f"loss.name={loss}", "training.epochs=1", "training.batch_size=64"])
+            made.append(training.train(cfg, tmp_path / "runs" / cfg.name, verbose=0).run_dir)
+    done = evaluate(*made, "--out", tmp_path / "report")
+    assert done.returncode == 0, done.stderr
+    md = (tmp_path / "report" / "REPORT.md").read_text()
+    assert f"the full test set ({int(keep.sum()):,} or {9040:,} images)" in md  # evaluation uses every test image
+    assert "10,000" not in md and "784" not in md
+    figures = sorted(p.name for p in (tmp_path / "report" / "figures").iterdir())
+    assert [f for f in figures if f.endswith("per-class.png")] == ["02-dense-npz-digits-npz-1-epochs-per-class.png"]
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    by_name = {r["config"]: r for r in summary["runs"]}
+    assert len(by_name["blog-dense-npz-bce-s0"]["per_class_mse"]) == 9  # every class but seven
+    assert by_name["blog-dense-natural_patches_rgb-bce-s0"]["per_class_mse"] == []
