@@ -1,8 +1,11 @@
 """Command-line entry points. Argument parsing and exit codes only: the package does the work.
 
-Exit codes: 0 success, 1 a run failed (e.g. NaN loss), 2 bad input (config, data, run folder).
-The config and the data are checked before TensorFlow is imported (except images that only
-TensorFlow can find undecodable), so a typo fails in well under a second and leaves nothing on disk.
+Exit codes (see `autoencoders.errors`): 0 success, 1 a run failed (e.g. NaN loss), 2 bad input
+(config, data, run folder, output location: nothing written), 74 an I/O error such as a full disk
+(the run stays resumable), 75 the run folder is busy, 128 + N stopped by signal N (130 Ctrl-C,
+143 SIGTERM; resumable). The config, the data, the output location and an existing run folder
+are checked before TensorFlow is imported (except images only TensorFlow can find undecodable),
+so a mistake fails in well under a second and leaves nothing on disk.
 """
 
 from __future__ import annotations
@@ -10,13 +13,17 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
+from autoencoders import runs
 from autoencoders.config import ConfigError, load_config
-
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
+from autoencoders.errors import (EXIT_BAD_INPUT, EXIT_BUSY, EXIT_FAILED, EXIT_IO, exit_code_of, os_error_message, stop_signals,
+                                 writable_folder_problem)
 
 
 def _setup_logging() -> None:
@@ -25,9 +32,9 @@ def _setup_logging() -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes when evaluating many models
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     print(f"error: {message}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+    return code
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -49,6 +56,35 @@ def train_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _watch_parent() -> None:
+    """In a training process started by a sweep: stop (as on SIGTERM: checkpoint intact) as soon
+    as the sweep is gone, so a sweep killed with kill -9 leaves no orphans training on."""
+    from autoencoders.sweep import PARENT_PID_ENV
+
+    parent = os.environ.get(PARENT_PID_ENV)
+    if not parent:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(parent):
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="watch-sweep", daemon=True).start()
+
+
+def _resume_command(argv: list[str]) -> str:
+    kept = [a for a in argv if a not in ("--resume", "--overwrite")]
+    return "python train.py " + " ".join(shlex.quote(a) for a in [*kept, "--resume"])
+
+
+def _finished_epochs(run_dir: Path) -> int:
+    try:
+        return int(runs.read_json(run_dir / runs.CHECKPOINTS / runs.STATE).get("epoch", 0))
+    except (OSError, runs.CorruptFile, ValueError, TypeError):
+        return 0
+
+
 def sweep_main(args) -> int:
     from functools import partial
 
@@ -56,8 +92,6 @@ def sweep_main(args) -> int:
 
     if args.overwrite:
         return _fail(f"{args.config}: --overwrite is not available for sweeps; delete the run folders to train them again")
-    if args.jobs < 1:
-        return _fail(f"--jobs {args.jobs}: must be >= 1")
     try:
         configs = sweep.expand(args.config, args.overrides)
     except ConfigError as e:
@@ -66,32 +100,73 @@ def sweep_main(args) -> int:
         print("\n".join(sweep.describe(configs, args.out)))
         print(f"{len(configs)} runs")
         return 0
-    outcomes = sweep.schedule(configs, args.out, jobs=args.jobs, run=partial(sweep.run_one, retry_failed=args.retry_failed))
-    failed = [o for o in outcomes if o.status == "failed"]
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("completed", "skipped", "failed")}
-    print(f"sweep done: {counts['completed']} trained, {counts['skipped']} already complete, {counts['failed']} failed")
-    for o in failed:
-        print(f"  failed: {o.name}: {o.reason}", file=sys.stderr)
-    return EXIT_FAILED if failed else 0
+    result = sweep.schedule(configs, args.out, jobs=args.jobs, run=partial(sweep.run_one, retry_failed=args.retry_failed))
+    counts = {s: sum(o.status == s for o in result.outcomes) for s in ("completed", "skipped", "failed", *sweep.RESUMABLE)}
+    summary = (f"{counts['completed']} trained, {counts['skipped']} already complete, {counts['failed']} failed"
+               + "".join(f", {counts[s]} {s}" for s in sweep.RESUMABLE if counts[s]))
+    for o in result.outcomes:
+        if o.status == "failed" or (o.status in sweep.RESUMABLE and o.reason):
+            print(f"  {o.status}: {o.name}: {o.reason}", file=sys.stderr)
+    if result.interrupted_by is not None:
+        print(f"sweep interrupted ({signal.Signals(result.interrupted_by).name}): {summary}; every run folder is intact, "
+              "the same command continues where this one stopped", file=sys.stderr)
+        return 128 + result.interrupted_by
+    print(f"sweep done: {summary}")
+    if counts["failed"]:
+        return EXIT_FAILED
+    return EXIT_IO if counts["stopped"] else EXIT_BUSY if counts["busy"] else 0
 
 
 def train_main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = train_parser().parse_args(argv)
+    with stop_signals():
+        try:
+            return _train_command(args, argv)
+        except KeyboardInterrupt as interrupt:  # before or after training (a run itself says more, below)
+            print(f"interrupted ({signal.Signals(exit_code_of(interrupt) - 128).name}); nothing was left half-written", file=sys.stderr)
+            return exit_code_of(interrupt)
+        except OSError as e:  # anything not said more precisely below: a sweep's bookkeeping, a log
+            return _fail(os_error_message(e), EXIT_IO)
+
+
+def _train_command(args, argv: list[str]) -> int:
     from autoencoders.sweep import is_sweep
 
+    if args.jobs < 1:
+        return _fail(f"--jobs {args.jobs}: must be >= 1")
+    if args.resume and args.overwrite:
+        return _fail("--resume and --overwrite exclude each other")
     try:
         if is_sweep(args.config):
+            if problem := writable_folder_problem(args.out):
+                return _fail(f"--out {problem}")
             return sweep_main(args)
         cfg = load_config(args.config, args.overrides)
     except ConfigError as e:
         return _fail(str(e))
-    if args.resume and args.overwrite:
-        return _fail("--resume and --overwrite exclude each other")
+    run_dir = args.out / cfg.name
     if args.dry_run:
         from autoencoders.sweep import describe
 
         print(describe([cfg], args.out)[0])
         return 0
+    if problem := writable_folder_problem(args.out):
+        return _fail(f"--out {problem}")
+    if run_dir.exists() and not run_dir.is_dir():
+        return _fail(f"{run_dir}: is a file, where the run's folder would go; move it away or choose another --out")
+    try:  # an existing run folder is judged before TensorFlow is imported (again, holding its lock, by train())
+        status = "absent" if args.overwrite else runs.run_status(run_dir)  # --overwrite replaces even a damaged one
+        if status == "unfinished" and args.resume:
+            runs.load_checkpoint(run_dir)  # a damaged resume point is named now, not after a minute of imports
+    except runs.CorruptFile as e:
+        return _fail(str(e))
+    except OSError as e:
+        return _fail(os_error_message(e))
+    if status != "absent" and not (args.resume or args.overwrite):
+        return _fail(runs.existing_run_message(run_dir, status))
+    if status == "failed" and args.resume:
+        return _fail(runs.failed_run_message(run_dir))
     _setup_logging()
     from autoencoders.data import DataError, load_dataset
 
@@ -99,13 +174,25 @@ def train_main(argv: list[str] | None = None) -> int:
         dataset = load_dataset(cfg.dataset)
     except DataError as e:
         return _fail(str(e))
+    _watch_parent()
     from autoencoders.training import RunError, train
 
-    run_dir = args.out / cfg.name
     try:
         result = train(cfg, run_dir, resume=args.resume, overwrite=args.overwrite, dataset=dataset)
-    except (RunError, DataError) as e:
+    except runs.RunLocked as e:
+        return _fail(str(e), EXIT_BUSY)
+    except (RunError, DataError, runs.CorruptFile) as e:
         return _fail(str(e))
+    except OSError as e:
+        epochs = _finished_epochs(run_dir)
+        return _fail(f"{os_error_message(e)}; the run stopped after epoch {epochs} of {cfg.training.epochs}, which is saved. "
+                     f"Once the cause is fixed, resume with: {_resume_command(argv)}", EXIT_IO)
+    except KeyboardInterrupt as interrupt:
+        epochs = _finished_epochs(run_dir)
+        name = signal.Signals(exit_code_of(interrupt) - 128).name
+        print(f"interrupted ({name}) after epoch {epochs} of {cfg.training.epochs}, which is saved; resume with: {_resume_command(argv)}",
+              file=sys.stderr)
+        return exit_code_of(interrupt)
     m = result.metrics
     if m["status"] != "completed":
         print(f"run failed: {m.get('reason')} ({run_dir})", file=sys.stderr)
@@ -135,34 +222,53 @@ def evaluate_parser() -> argparse.ArgumentParser:
     return p
 
 
-def evaluate_main(argv: list[str] | None = None) -> int:
-    import shlex
+def _distinct_runs(paths: list[Path]) -> list[Path]:
+    """The run folders, each once: two spellings of one folder (relative, absolute, a trailing
+    slash, a symlink) are one run."""
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        seen.setdefault(path.resolve(), path)
+    return sorted(seen.values(), key=lambda p: str(p))
 
-    argv = sys.argv[1:] if argv is None else argv
+
+def evaluate_main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = evaluate_parser().parse_args(argv)
+    with stop_signals():
+        try:
+            return _evaluate_command(args, argv)
+        except KeyboardInterrupt as interrupt:
+            print("interrupted; no report was written (a previous one in --out is unchanged)", file=sys.stderr)
+            return exit_code_of(interrupt)
+        except OSError as e:
+            return _fail(f"{os_error_message(e)}; no report was written (a previous one in --out is unchanged)", EXIT_IO)
+
+
+def _evaluate_command(args, argv: list[str]) -> int:
     if not args.runs and not args.study:
         return _fail("give at least one RUN_DIR (only --study works without runs)")
     missing = [str(p) for p in args.runs if not p.is_dir()]
     if missing:
         return _fail(f"no such run folder: {', '.join(missing)}")
-    if args.out.exists() and not args.out.is_dir():
-        return _fail(f"--out {args.out}: exists and is not a folder")
+    if problem := writable_folder_problem(args.out):
+        return _fail(f"--out {problem}")
     _setup_logging()
-    from autoencoders.comparison import ComparisonError, check_comparable, group_runs
+    from autoencoders.comparison import ComparisonError, check_comparable, drop_repeats, group_runs
     from autoencoders.evaluation import evaluate_run, load_run
     from autoencoders.report import write_report
 
-    runs = [load_run(p) for p in sorted(set(args.runs))]
+    runs_ = [load_run(p) for p in _distinct_runs(args.runs)]
     evaluations = []
-    for run in runs:
+    for run in runs_:
         if run.status != "completed":
             continue
         try:
             evaluations.append(evaluate_run(run))
         except Exception as e:  # a broken model file is reported, not fatal
             run.status, run.reason = "invalid", f"could not be evaluated: {type(e).__name__}: {e}"
+    evaluations = drop_repeats(evaluations)
     if not evaluations and not args.study:
-        return _fail("none of the runs can be evaluated:\n" + "\n".join(f"  {r.path}: {r.status}, {r.reason}" for r in runs))
+        return _fail("none of the runs can be evaluated:\n" + "\n".join(f"  {r.path}: {r.status}, {r.reason}" for r in runs_))
     groups = group_runs(evaluations)
     if not args.study:
         try:
@@ -189,13 +295,13 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         if args.study:
             from autoencoders.study import write_study
 
-            write_study(staging, runs, evaluations, command=command)
+            write_study(staging, runs_, evaluations, command=command)
         else:
-            write_report(staging, runs, groups, command=command, title=args.title, note=args.note)
+            write_report(staging, runs_, groups, command=command, title=args.title, note=args.note)
         publish(staging, out, last=REPORT_MD)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     n_pairs = sum(g.is_pair for g in groups)
     print(f"report: {out / REPORT_MD} and {out / REPORT_HTML} ({len(evaluations)} runs, {n_pairs} BCE-vs-MSE comparisons, "
-          f"{len(runs) - len(evaluations)} not evaluated)")
+          f"{len(runs_) - len(evaluations)} not evaluated)")
     return 0

@@ -116,6 +116,21 @@ def group_runs(evaluations: Sequence) -> list[Group]:
     return sorted(groups.values(), key=lambda g: (ARCHITECTURES.position(g.config.model.arch), DATASETS.position(g.config.dataset.name), g.title))
 
 
+def drop_repeats(evaluations: Sequence) -> list:
+    """One evaluation per experiment, loss and seed. A second run of the same experiment and seed
+    (trained twice into two folders) cannot be paired: it is set aside with its reason (it is
+    listed among the runs not evaluated), never silently merged into the statistics."""
+    kept, first = [], {}
+    for ev in evaluations:
+        key = (group_key(ev.run), ev.run.config.loss.name, ev.run.config.seed)
+        if key in first:
+            ev.run.status, ev.run.reason = "invalid", f"the same experiment, loss and seed as {first[key]}; only one run per seed is compared"
+            continue
+        first[key] = ev.run.path
+        kept.append(ev)
+    return kept
+
+
 def check_comparable(groups: Sequence[Group]) -> None:
     """Refuse a request whose runs share no test set: nothing in it could be compared fairly."""
     if len(groups) < 2 or any(g.is_pair for g in groups):

@@ -37,6 +37,7 @@ import difflib
 import functools
 import math
 import re
+import reprlib
 import string
 import types
 import typing
@@ -87,7 +88,9 @@ Precision = Literal["float32", "mixed_bfloat16"]
 LOSSES: tuple[str, ...] = get_args(Loss)
 REDUCTIONS: tuple[str, ...] = get_args(Reduction)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+#: A run's folder name: the lock, log and config files beside it add a few characters, and file
+#: systems allow 255 bytes, so at most 128.
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 
 
 # --------------------------------------------------------------------------
@@ -102,8 +105,12 @@ class ConfigError(ValueError):
     are reported together, one per line).
     """
 
+    MAX_LINES = 20  # a file with thousands of bad keys is told about the first ones
+
     def __init__(self, message: str | Sequence[str]):
         lines = [message] if isinstance(message, str) else list(message)
+        if len(lines) > self.MAX_LINES:
+            lines = [*lines[: self.MAX_LINES], f"... and {len(lines) - self.MAX_LINES} more problems"]
         self.errors: list[str] = lines
         super().__init__("\n".join(lines))
 
@@ -122,16 +129,25 @@ class _Invalid(Exception):
 _NUMERIC_STRING = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
-def _show(value: Any) -> str:
-    """Render a value the way the user wrote it (YAML spelling for bool/null)."""
+#: Renders values of any size or depth in bounded time: a YAML file of a few hundred bytes can
+#: hold a "billion laughs" of nested aliases, whose full repr would never finish.
+_BOUNDED_REPR = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+for _limit, _value in {"maxlevel": 3, "maxtuple": 6, "maxlist": 6, "maxdict": 4, "maxset": 4, "maxstring": 80, "maxother": 80, "maxlong": 40}.items():
+    setattr(_BOUNDED_REPR, _limit, _value)
+SHOWN_LENGTH = 80
+
+
+def show(value: Any) -> str:
+    """Render a value the way the user wrote it (YAML spelling for bool/null), at most
+    SHOWN_LENGTH characters, in time bounded whatever the value holds."""
     if value is True:
         return "true"
     if value is False:
         return "false"
     if value is None:
         return "null"
-    text = repr(list(value)) if isinstance(value, tuple) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    text = _BOUNDED_REPR.repr(list(value) if isinstance(value, tuple) else value)
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
 
 
 def _type_name(value: Any) -> str:
@@ -143,7 +159,7 @@ def _type_name(value: Any) -> str:
 def _shown_with_type(value: Any) -> str:
     if value is None:
         return "null"
-    return f"{_show(value)} ({_type_name(value)})"
+    return f"{show(value)} ({_type_name(value)})"
 
 
 def _is_union(tp: Any) -> bool:
@@ -219,7 +235,7 @@ def _choices(alts: Sequence[Any]) -> list[str]:
         if alt is bool:
             out += ["true", "false"]
         else:
-            out += [_show(a) for a in get_args(alt)]
+            out += [show(a) for a in get_args(alt)]
     return out
 
 
@@ -230,7 +246,7 @@ def _expected(tp: Any, meta: Mapping[str, Any]) -> str:
     parts = []
     for alt in alts:
         if _is_literal(alt):
-            parts.append("one of " + ", ".join(_show(a) for a in get_args(alt)))
+            parts.append("one of " + ", ".join(show(a) for a in get_args(alt)))
         elif _is_int_tuple(alt):
             text = f"a list of {len(get_args(alt))} integers"
             if _constraint(meta):
@@ -293,7 +309,7 @@ def _check(tp: Any, meta: Mapping[str, Any], value: Any, key: str) -> Any:
     else:
         if any(_is_literal(a) for a in alts) and all(_is_literal(a) or a is bool for a in alts):
             choices = _choices(alts) + (["null"] if optional else [])
-            shown = _show(value) if isinstance(value, str) else _shown_with_type(value)
+            shown = show(value) if isinstance(value, str) else _shown_with_type(value)
             phrase = ("one of " + ", ".join(choices)) if len(alts) == 1 else _join_or(choices)
             msg = f"{key} = {shown}: must be {phrase}"
             if isinstance(value, str):
@@ -303,7 +319,7 @@ def _check(tp: Any, meta: Mapping[str, Any], value: Any, key: str) -> Any:
                     msg += f" (did you mean {close[0]!r}?)"
             raise _Invalid(msg)
         if float in alts and isinstance(value, float) and not math.isfinite(value):
-            raise _Invalid(f"{key} = {_show(value)}: must be a finite number {_constraint(meta)}".rstrip())
+            raise _Invalid(f"{key} = {show(value)}: must be a finite number {_constraint(meta)}".rstrip())
         msg = f"{key} = {_shown_with_type(value)}: expected {_expected(tp, meta)}"
         if str in alts and isinstance(value, (int, float, bool)):
             msg += " (quote it so that YAML reads it as a string)"
@@ -315,12 +331,12 @@ def _check(tp: Any, meta: Mapping[str, Any], value: Any, key: str) -> Any:
             lo, hi, gt = meta.get("min"), meta.get("max"), meta.get("gt")
             if (lo is not None and number < lo) or (hi is not None and number > hi) or (gt is not None and number <= gt):
                 each = "each value " if isinstance(converted, tuple) else ""
-                raise _Invalid(f"{key} = {_show(converted)}: {each}must be {_constraint(meta)}")
+                raise _Invalid(f"{key} = {show(converted)}: {each}must be {_constraint(meta)}")
     if isinstance(converted, str) and meta.get("pattern") and alt is str:
-        if not re.match(meta["pattern"], converted):
+        if not re.fullmatch(meta["pattern"], converted):
             hint = meta.get("pattern_help") or meta.get("help")
             hint = f" ({hint})" if hint else ""
-            raise _Invalid(f"{key} = {_show(converted)}: must match {meta['pattern']}{hint}")
+            raise _Invalid(f"{key} = {show(converted)}: must match {meta['pattern']}{hint}")
     return converted
 
 
@@ -341,7 +357,7 @@ def _format_for_name(value: Any, spec: str) -> str:
     if spec:
         return format(value, spec)
     if isinstance(value, bool) or value is None:
-        return _show(value)
+        return show(value)
     return repr(value) if isinstance(value, float) else str(value)
 
 
@@ -357,14 +373,14 @@ def _expand_template(template: str, lookup: Any, key: str, choices: Sequence[str
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise _Invalid(f"{key} = {_show(template)}: bad placeholder syntax ({exc}); "
+        raise _Invalid(f"{key} = {show(template)}: bad placeholder syntax ({exc}); "
                        "write placeholders as {dotted.key}, e.g. {loss.name}") from None
     for literal, placeholder, spec, conversion in parsed:
         out.append(literal)
         if placeholder is None:
             continue
         if placeholder not in choices or conversion:
-            msg = f"{key} = {_show(template)}: unknown placeholder {{{placeholder}}}"
+            msg = f"{key} = {show(template)}: unknown placeholder {{{placeholder}}}"
             close = difflib.get_close_matches(placeholder, choices, n=1, cutoff=0.6)
             if close:
                 msg += f" (did you mean {{{close[0]}}}?)"
@@ -372,7 +388,7 @@ def _expand_template(template: str, lookup: Any, key: str, choices: Sequence[str
         try:
             out.append(_format_for_name(lookup(placeholder), spec or ""))
         except (ValueError, TypeError) as exc:
-            raise _Invalid(f"{key} = {_show(template)}: cannot format {{{placeholder}:{spec}}}: {exc}") from None
+            raise _Invalid(f"{key} = {show(template)}: cannot format {{{placeholder}:{spec}}}: {exc}") from None
     return "".join(out)
 
 
@@ -450,7 +466,7 @@ def _check_templated(cls: type, f: dataclasses.Field, tp: Any, raw: str, lookup:
         return _check(tp, f.metadata, expanded, key)
     except _Invalid as exc:
         if expanded != raw:
-            raise _Invalid(f"{exc} (expanded from {_show(raw)})") from None
+            raise _Invalid(f"{exc} (expanded from {show(raw)})") from None
         raise
 
 
@@ -496,13 +512,13 @@ class DatasetConfig(_Validated):
         if not spec.path_kind and path is not None:
             users = " or ".join(name for name, other in DATASETS.items() if other.path_kind)
             problems.append((("dataset.path", "dataset.name"),
-                             f"dataset.path = {_show(path)}: dataset {spec.name!r} is built in and takes no path; "
+                             f"dataset.path = {show(path)}: dataset {spec.name!r} is built in and takes no path; "
                              f"for your own images set dataset.name to {users}"))
         for option in ("color_mode", "image_size"):
             if values.get(option) is not None and option not in spec.options:
                 takers = ", ".join(name for name, other in DATASETS.items() if option in other.options)
                 problems.append(((f"dataset.{option}", "dataset.name"),
-                                 f"dataset.{option} = {_show(values[option])}: only dataset {takers} takes it, not {spec.name!r}; leave it out (null)"))
+                                 f"dataset.{option} = {show(values[option])}: only dataset {takers} takes it, not {spec.name!r}; leave it out (null)"))
         for key, available, what in (("train_size", spec.train_size, "training"), ("test_size", spec.test_size, "test")):
             if available is not None and values.get(key) is not None and values[key] > available:
                 problems.append(((f"dataset.{key}", "dataset.name"),
@@ -549,10 +565,10 @@ class ModelConfig(_Validated):
         problems = []
         if arch.latent_dim is None and latent_dim is not None:
             problems.append((("model.latent_dim", "model.arch"),
-                             f"model.latent_dim = {_show(latent_dim)}: arch {arch.name!r} has a code shape set by its conv/pool "
+                             f"model.latent_dim = {show(latent_dim)}: arch {arch.name!r} has a code shape set by its conv/pool "
                              "layers (and the image size), so latent_dim must be left out (null)"))
         if shape is not None and (problem := input_shape_problem(shape)):
-            problems.append((("model.input_shape",), f"model.input_shape = {_show(shape)}: {problem}"))
+            problems.append((("model.input_shape",), f"model.input_shape = {show(shape)}: {problem}"))
         return problems
 
     def _resolve(self) -> None:
@@ -609,7 +625,7 @@ class ExperimentConfig(_Validated):
             "starting with a letter or digit; {dotted.key} placeholders are filled in "
             "from the resolved config, e.g. blog-dense-{loss.name}-s{seed}",
             pattern=NAME_PATTERN,
-            pattern_help="letters, digits, '.', '_', '-', starting with a letter or digit; "
+            pattern_help="letters, digits, '.', '_', '-', starting with a letter or digit, at most 128 characters; "
             "it is used as a folder name",
             template=True,
         )
@@ -626,8 +642,8 @@ class ExperimentConfig(_Validated):
         known = known_image_shape(dataset)
         if known is not None and model.input_shape is not None and tuple(model.input_shape) != known:
             return [(("model.input_shape", "dataset.name"),
-                     f"model.input_shape = {_show(model.input_shape)}: the images of dataset {dataset.name!r} are "
-                     f"{_show(known)}; leave model.input_shape out (null) to take the dataset's")]
+                     f"model.input_shape = {show(model.input_shape)}: the images of dataset {dataset.name!r} are "
+                     f"{show(known)}; leave model.input_shape out (null) to take the dataset's")]
         return []
 
     def _resolve(self) -> None:
@@ -688,9 +704,11 @@ def _fields_by_key(cls: type = ExperimentConfig, prefix: str = "") -> dict[str, 
 def _unknown_key_message(cls: type, prefix: str, key: Any) -> str:
     """'unknown key 'training.epoch' (did you mean 'training.epochs'?); allowed in ...'."""
     names = list(_fields(cls))
+    if not isinstance(key, str):  # YAML allows any value as a key
+        return f"key {show(key)} ({_type_name(key)}) {'in ' + repr(prefix[:-1]) if prefix else 'at the top level'}: keys are names, one of {', '.join(names)}"
     dotted = f"{prefix}{key}"
-    msg = f"unknown key {dotted!r}"
-    close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+    msg = f"unknown key {show(dotted)}"
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) if len(key) <= SHOWN_LENGTH else []
     if close:
         msg += f" (did you mean {prefix + close[0]!r}?)"
     else:
@@ -828,22 +846,62 @@ def _yaml_error(source: str, exc: yaml.YAMLError) -> ConfigError:
     return ConfigError(f"{source}: invalid YAML{where}: {detail}")
 
 
+#: Configs are small files of plain values (the shipped ones are under 1 KiB). Anything larger is
+#: refused before parsing, which bounds the time (PyYAML reads about a MiB a second) and memory
+#: any file can cost: see benchmarks/bench_hostile_config.py.
+MAX_CONFIG_BYTES = 32 * 1024
+
+
+#: PyYAML's scanner slows down with the square of the flow nesting ([[[...]]]), so deeper files are
+#: refused before parsing (a config needs two or three levels).
+MAX_FLOW_DEPTH = 32
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of [ ] and { } outside quoted strings: one pass, no parsing."""
+    depth = deepest = 0
+    quote = ""
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a config file into a plain mapping; no schema validation yet."""
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:  # at most one byte past the limit, whatever the file is (/dev/zero included)
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{source}: config file not found") from None
     except IsADirectoryError:
         raise ConfigError(f"{source}: is a directory, not a config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: cannot read config file: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read config file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: the file is over {MAX_CONFIG_BYTES // 1024} KiB; a config is a few lines of plain values")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not a text file (not UTF-8 at byte {exc.start})") from None
+    if _flow_depth(text) > MAX_FLOW_DEPTH:
+        raise ConfigError(f"{source}: values nested more than {MAX_FLOW_DEPTH} levels deep; a config is a few lines of plain values")
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise _yaml_error(source, exc) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: values nested too deeply to be a config") from None
     if data is None:
         raise ConfigError(f"{source}: config file is empty (it needs at least 'name: ...')")
     if not isinstance(data, dict):

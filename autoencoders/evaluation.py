@@ -21,6 +21,7 @@ from autoencoders import config as C
 from autoencoders import metrics as M
 from autoencoders import runs
 from autoencoders.architectures import ARCHITECTURES
+from autoencoders.errors import os_error_message
 
 GRID_IMAGES = 10  # test images in a reconstruction grid: one per class (up to 10), or evenly spaced
 PRIOR_SAMPLES = 64  # decoded draws from the prior, an 8x8 picture
@@ -48,7 +49,8 @@ class Run:
 
 
 def load_run(path: str | Path) -> Run:
-    """Read a run folder; problems become a status and a reason, never an exception."""
+    """Read a run folder; problems become a status and a reason, never an exception: a damaged
+    file of one run is listed in the report with its name, and the other runs are evaluated."""
     path = Path(path)
     if not (path / runs.CONFIG).exists():
         return Run(path, "invalid", f"not a run folder (no {runs.CONFIG})")
@@ -56,11 +58,19 @@ def load_run(path: str | Path) -> Run:
         cfg = C.load_config(path / runs.CONFIG)
     except C.ConfigError as e:
         return Run(path, "invalid", f"unreadable config: {e}")
-    history = runs.read_history(path / runs.HISTORY) if (path / runs.HISTORY).exists() else []
-    status = runs.run_status(path)
+    try:
+        history = runs.read_history(path / runs.HISTORY) if (path / runs.HISTORY).exists() else []
+        status = runs.run_status(path)
+        metrics = runs.read_json(path / runs.METRICS) if status != "unfinished" else {}
+    except runs.CorruptFile as e:
+        return Run(path, "invalid", f"damaged: {e}", cfg)
+    except OSError as e:
+        return Run(path, "invalid", f"unreadable: {os_error_message(e)}", cfg)
     if status == "unfinished":
-        return Run(path, status, f"unfinished: {len(history)} of {cfg.training.epochs} epochs", cfg, history)
-    metrics = runs.read_json(path / runs.METRICS)
+        trained = f"{len(history)} of {cfg.training.epochs} epochs trained"
+        if len(history) >= cfg.training.epochs:
+            trained = f"all {cfg.training.epochs} epochs trained but the final evaluation and save did not finish"
+        return Run(path, status, f"{trained}; resume it with train.py --resume", cfg, history)
     if status != "completed":
         return Run(path, status, metrics.get("reason", "failed"), cfg, history, metrics)
     if not (path / runs.MODEL).exists():

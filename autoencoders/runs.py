@@ -9,16 +9,24 @@ Layout of `<out>/<name>/`:
     tensorboard/      TensorBoard logs
 
 Every file is written to a temporary name in the same folder and renamed into place, so a
-killed process leaves either the old file or the new one, never half of one.
+killed process leaves either the old file or the new one, never half of one (at worst a stray
+temporary file, which the next run of the folder removes).
+
+Every file is also read through one guarded reader per kind: whatever is wrong with it (bytes
+that are not JSON, a CSV row that is not numbers, a truncated or missing checkpoint), the reader
+raises `CorruptFile` naming the file and what to do, never a bare traceback.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import fcntl
 import io
 import json
 import math
+import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from autoencoders.atomic import atomic_path, write_text
+from autoencoders.errors import os_error_message
 
 CONFIG = "config.yaml"
 HISTORY = "history.csv"
@@ -35,6 +44,14 @@ MODEL = "model.keras"
 CHECKPOINTS = "checkpoints"
 TENSORBOARD = "tensorboard"
 STATE = "state.json"
+
+
+class CorruptFile(Exception):
+    """A run-folder file exists but cannot be used: `str(e)` names it, says why and what to do."""
+
+    def __init__(self, path: Path, problem: str, hint: str = ""):
+        self.path = Path(path)
+        super().__init__(f"{path}: {problem}" + (f"; {hint}" if hint else ""))
 
 
 def _json_default(value):
@@ -56,8 +73,17 @@ def write_json(path: Path, data: dict) -> None:
     write_text(path, json.dumps(_finite_or_none(data), indent=2, default=_json_default) + "\n")
 
 
-def read_json(path: Path) -> dict:
-    return json.loads(Path(path).read_text())
+def read_json(path: Path, hint: str = "") -> dict:
+    """A JSON object from a run-folder file; anything else is a CorruptFile (OSError, e.g. a
+    file that cannot be opened, propagates as it is: it is not the file's fault)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CorruptFile(path, f"not valid JSON ({exc})", hint) from None
+    if not isinstance(data, dict):
+        raise CorruptFile(path, f"holds a JSON {type(data).__name__}, not an object", hint)
+    return data
 
 
 def write_history(path: Path, rows: Sequence[dict]) -> None:
@@ -72,8 +98,23 @@ def write_history(path: Path, rows: Sequence[dict]) -> None:
 
 
 def read_history(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+    """history.csv rows as {column: number}; a row that is not numbers is a CorruptFile."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = []
+            for line, row in enumerate(csv.DictReader(f, strict=True), start=2):
+                if None in row or None in row.values():
+                    raise CorruptFile(path, f"line {line} has {'more' if None in row else 'fewer'} values than the header has columns")
+                try:
+                    rows.append({k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""})
+                except ValueError as exc:
+                    raise CorruptFile(path, f"line {line} is not numbers ({exc})") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise CorruptFile(path, f"not a readable CSV file ({exc})") from None
+    if rows and "epoch" not in rows[0]:
+        raise CorruptFile(path, "has no 'epoch' column")
+    return rows
 
 
 @dataclass(frozen=True)
@@ -100,32 +141,106 @@ def save_checkpoint(run_dir: Path, epoch: int, history: Sequence[dict], arrays: 
             old.unlink()
 
 
+RESTART_HINT = "the resume point is damaged; pass --overwrite to train the run again from the start"
+
+
 def load_checkpoint(run_dir: Path) -> Checkpoint | None:
+    """The resume point, or None if the run has none; a damaged one is a CorruptFile."""
     state_path = Path(run_dir) / CHECKPOINTS / STATE
     if not state_path.exists():
         return None
-    state = read_json(state_path)
+    state = read_json(state_path, RESTART_HINT)
+    epoch, name, history = state.get("epoch"), state.get("arrays"), state.get("history")
+    if not (isinstance(epoch, int) and epoch >= 1 and isinstance(name, str) and "/" not in name
+            and isinstance(history, list) and len(history) == epoch and all(isinstance(r, dict) for r in history)):
+        raise CorruptFile(state_path, "does not hold an epoch >= 1, an arrays file name and that many history rows", RESTART_HINT)
+    arrays_path = state_path.parent / name
+    if not arrays_path.is_file():
+        raise CorruptFile(arrays_path, f"is missing (named by {state_path})", RESTART_HINT)
     arrays: dict[str, list[np.ndarray]] = {}
-    with np.load(state_path.parent / state["arrays"]) as npz:
-        for key in sorted(npz.files):
-            group, _ = key.split("/")
-            arrays.setdefault(group, []).append(npz[key])
-    return Checkpoint(epoch=int(state["epoch"]), history=state["history"], arrays=arrays, data_identity=state.get("data"))
+    try:
+        with np.load(arrays_path, allow_pickle=False) as npz:
+            for key in sorted(npz.files):
+                group, _ = key.split("/")
+                arrays.setdefault(group, []).append(npz[key])
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, AttributeError) as exc:
+        raise CorruptFile(arrays_path, f"not a readable checkpoint ({type(exc).__name__}: {exc})", RESTART_HINT) from None
+    if not {"model", "optimizer"} <= set(arrays):
+        raise CorruptFile(arrays_path, "holds no model or optimizer arrays", RESTART_HINT)
+    return Checkpoint(epoch=epoch, history=history, arrays=arrays, data_identity=state.get("data"))
 
 
 def run_status(run_dir: Path) -> str:
-    """'completed', 'failed', 'unfinished' (has a resume point or files) or 'absent'."""
+    """'completed', 'failed', 'unfinished' (has a resume point or files) or 'absent'; a damaged
+    metrics.json raises CorruptFile, a run path taken by a file NotADirectoryError."""
     run_dir = Path(run_dir)
     metrics = run_dir / METRICS
+    if run_dir.exists() and not run_dir.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a run folder", str(run_dir))
     if metrics.exists():
-        return read_json(metrics).get("status", "failed")
+        status = read_json(metrics, "delete the run folder, or pass --overwrite to train it again").get("status")
+        if status not in ("completed", "failed"):
+            raise CorruptFile(metrics, f"status {status!r} is neither 'completed' nor 'failed'")
+        return status
     if run_dir.exists() and any(run_dir.iterdir()):
         return "unfinished"
     return "absent"
 
 
+def existing_run_message(run_dir: Path, status: str) -> str:
+    """Why a new run does not start in a folder that holds one (and what to pass instead)."""
+    hint = "--overwrite to train it again" if status == "completed" else "--resume to continue it or --overwrite to start again"
+    article = "an" if status[0] in "aeiou" else "a"
+    return f"{run_dir}: {article} {status} run is already there; pass {hint}"
+
+
+def failed_run_message(run_dir: Path) -> str:
+    """Why a failed run is not resumed: its reason, and what to pass instead."""
+    reason = read_json(Path(run_dir) / METRICS).get("reason")
+    return f"{run_dir}: this run failed ({reason}); pass --overwrite to start again"
+
+
+def status_or_problem(run_dir: Path) -> tuple[str, str | None]:
+    """`run_status`, or ('corrupt', why) when a file of the run cannot be read: for listings that
+    go on past one damaged run."""
+    try:
+        return run_status(run_dir), None
+    except CorruptFile as exc:
+        return "corrupt", str(exc)
+    except OSError as exc:
+        return "corrupt", os_error_message(exc)
+
+
+def remove_stale_temporaries(run_dir: Path) -> list[Path]:
+    """Delete the temporary files a killed writer left (`.NAME.*.tmp*`, see atomic.py); call it
+    holding the run's lock, when no writer of this folder can be alive."""
+    stale = [p for folder in (Path(run_dir), Path(run_dir) / CHECKPOINTS) if folder.is_dir()
+             for p in folder.glob(".*.tmp*") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 class RunLocked(Exception):
     """Another process is training this run folder right now."""
+
+
+def lock_path(run_dir: Path) -> Path:
+    return Path(run_dir).parent / f".{Path(run_dir).name}.lock"
+
+
+def is_locked(run_dir: Path) -> bool:
+    """Whether a process holds the run's lock now (checked without keeping it)."""
+    path = lock_path(run_dir)
+    if not path.exists():
+        return False
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return False
 
 
 @contextmanager
@@ -134,7 +249,7 @@ def lock(run_dir: Path) -> Iterator[None]:
     dies), so that two processes - parallel sweep jobs, two terminals - never write one run."""
     run_dir = Path(run_dir)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(run_dir.parent / f".{run_dir.name}.lock", "w") as f:
+    with open(lock_path(run_dir), "w") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -11,18 +11,28 @@ Two processes never write the same run folder: names are unique within a sweep, 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
+import signal
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from autoencoders import config as C
 from autoencoders import runs
+from autoencoders.atomic import write_text
+from autoencoders.errors import EXIT_BUSY, EXIT_IO, exit_code_of, os_error_message
+
+#: More runs than this in one grid is a mistake (and expanding them would take minutes).
+MAX_RUNS = 10_000
+#: Set in a training process started by a sweep: the sweep's pid, which the process watches.
+PARENT_PID_ENV = "AUTOENCODERS_SWEEP_PID"
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
 
@@ -38,13 +48,17 @@ def expand(path: str | Path, overrides: Sequence[str] = ()) -> list[C.Experiment
     grid = data.pop("grid", None)
     if not isinstance(grid, dict) or not grid:
         raise C.ConfigError(f"{source}: grid must be a mapping of dotted keys to lists of values, e.g. grid: {{loss.name: [bce, mse], seed: [0, 1, 2]}}")
+    points = 1
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
-            raise C.ConfigError(f"{source}: grid.{key} = {values!r}: must be a non-empty list of values")
-        if len(values) != len({repr(v) for v in values}):
-            raise C.ConfigError(f"{source}: grid.{key} lists a value twice: {values!r}")
+            raise C.ConfigError(f"{source}: grid.{key} = {C.show(values)}: must be a non-empty list of values")
         for value in values:
-            C.set_value({}, key, value, source=f"{source}: grid.{key}")  # key and value valid
+            C.set_value({}, key, value, source=f"{source}: grid.{key}")  # key and value valid (so plain scalars)
+        if len(values) != len({repr(v) for v in values}):
+            raise C.ConfigError(f"{source}: grid.{key} lists a value twice: {C.show(values)}")
+        points *= len(values)
+    if points > MAX_RUNS:
+        raise C.ConfigError(f"{source}: the grid makes {points:,} runs; a sweep has at most {MAX_RUNS:,} (split it into several sweeps)")
     swept = [o.split("=", 1)[0].strip() for o in overrides if o.split("=", 1)[0].strip() in grid]
     if swept:
         raise C.ConfigError(f"--set {swept[0]}=...: {swept[0]} is swept by the grid of {source}; change the grid instead")
@@ -70,34 +84,97 @@ def expand(path: str | Path, overrides: Sequence[str] = ()) -> list[C.Experiment
 @dataclass(frozen=True)
 class Outcome:
     name: str
-    status: str  # completed | skipped | failed
+    status: str  # completed | skipped | failed | busy | stopped | interrupted | not started
     seconds: float
     reason: str | None = None
     resumed: bool = False  # trained only its missing epochs: too short a sample for the time-left estimate
 
 
+#: Outcomes after which the run folder is intact and the same command continues it.
+RESUMABLE = ("busy", "stopped", "interrupted", "not started")
+
+# The training processes running now, so that a stop signal to the sweep can stop them too.
+_children: set[subprocess.Popen] = set()
+_children_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def _log_tail(log: Path, lines: int = 3) -> str:
+    try:
+        return " | ".join(log.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError as exc:
+        return f"(no log: {os_error_message(exc)})"
+
+
 def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False) -> Outcome:
-    """Train one config in a fresh process (TensorFlow state, memory and crashes stay there)."""
+    """Train one config in a fresh process (TensorFlow state, memory and crashes stay there).
+
+    The process gets its own session, so a Ctrl-C at the terminal reaches the sweep alone, which
+    then stops its children with SIGTERM (`schedule`); and it watches this process, stopping (its
+    checkpoint intact) if the sweep dies without a word (kill -9). A run folder that another
+    process is training is left alone ('busy'), its log untouched."""
     run_dir = out / cfg.name
-    status = runs.run_status(run_dir)
+    status, problem = runs.status_or_problem(run_dir)
     if status == "completed":
         return Outcome(cfg.name, "skipped", 0.0)
     if status == "failed" and not retry_failed:
-        return Outcome(cfg.name, "failed", 0.0, f"failed earlier: {runs.read_json(run_dir / runs.METRICS).get('reason')}")
+        reason = runs.read_json(run_dir / runs.METRICS).get("reason")
+        return Outcome(cfg.name, "failed", 0.0, f"failed earlier: {reason} (--retry-failed trains it again)")
+    if status == "corrupt" and not retry_failed:
+        return Outcome(cfg.name, "failed", 0.0, f"{problem} (--retry-failed trains it again)")
+    if _stopping.is_set():
+        return Outcome(cfg.name, "not started", 0.0)
+    if runs.is_locked(run_dir):
+        return Outcome(cfg.name, "busy", 0.0, "another process is training it right now")
+    config_file, log_file = out / f".{cfg.name}.config.yaml", out / f".{cfg.name}.log"
+    mode = "--overwrite" if status in ("failed", "corrupt") else "--resume"
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        config_file = Path(tmp) / "config.yaml"
-        config_file.write_text(C.dump_yaml(cfg))
-        mode = "--overwrite" if status == "failed" else "--resume"
-        out.mkdir(parents=True, exist_ok=True)
-        with open(out / f".{cfg.name}.log", "w") as log:
-            proc = subprocess.run([sys.executable, str(TRAIN_SCRIPT), "--config", str(config_file), "--out", str(out), mode],
-                                  stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        write_text(config_file, C.dump_yaml(cfg))
+        log = open(log_file, "w")
+    except OSError as exc:  # a full disk before the run even starts: the run is untouched
+        return Outcome(cfg.name, "stopped", 0.0, f"I/O error, run intact: {os_error_message(exc)}")
+    with log:
+        proc = subprocess.Popen([sys.executable, str(TRAIN_SCRIPT), "--config", str(config_file), "--out", str(out), mode],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, PARENT_PID_ENV: str(os.getpid())})
+        with _children_lock:
+            if _stopping.is_set():  # the sweep was told to stop while this one was starting
+                proc.send_signal(signal.SIGTERM)
+            _children.add(proc)
+        try:
+            returncode = proc.wait()
+        finally:
+            with _children_lock:
+                _children.discard(proc)
     seconds = time.perf_counter() - start
-    if proc.returncode == 0:
+    if returncode == 0:
         return Outcome(cfg.name, "completed", seconds, resumed=status == "unfinished")
-    tail = (out / f".{cfg.name}.log").read_text(errors="replace").strip().splitlines()[-3:]
-    return Outcome(cfg.name, "failed", seconds, f"exit code {proc.returncode}: " + " | ".join(tail))
+    tail = _log_tail(log_file)
+    if returncode == EXIT_BUSY:
+        return Outcome(cfg.name, "busy", seconds, tail)
+    if returncode == EXIT_IO:
+        return Outcome(cfg.name, "stopped", seconds, f"I/O error, run intact: {tail}")
+    if returncode > 128 or returncode < 0:  # ended by a signal (ours or anyone's): its checkpoint is intact
+        return Outcome(cfg.name, "interrupted", seconds, tail)
+    return Outcome(cfg.name, "failed", seconds, f"exit code {returncode}: {tail}")
+
+
+def stop_children(signum: int = signal.SIGTERM, grace_s: float = 60.0) -> None:
+    """Ask every running training process to stop (each finishes its step, keeps its last
+    checkpoint and exits); kill the ones still there after `grace_s`."""
+    _stopping.set()
+    with _children_lock:
+        children = list(_children)
+    for proc in children:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum)
+    deadline = time.monotonic() + grace_s
+    for proc in children:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _clock(seconds: float) -> str:
@@ -105,18 +182,37 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+@dataclass(frozen=True)
+class SweepResult:
+    outcomes: list[Outcome]  # in config order
+    interrupted_by: int | None = None  # the stop signal, when the sweep was interrupted
+
+
 def schedule(configs: Sequence[C.ExperimentConfig], out: Path, *, jobs: int = 1,
-             run: Callable[[C.ExperimentConfig, Path], Outcome] = run_one, echo: Callable[[str], None] = print) -> list[Outcome]:
-    """Run every config, `jobs` at a time, printing progress; returns the outcomes in config order."""
+             run: Callable[[C.ExperimentConfig, Path], Outcome] = run_one, echo: Callable[[str], None] = print) -> SweepResult:
+    """Run every config, `jobs` at a time, printing progress. A stop signal (Ctrl-C, SIGTERM:
+    see `errors.stop_signals`) starts no further run, stops the running ones (their checkpoints
+    intact) and returns what happened to each, so the caller can say it and exit."""
     start = time.perf_counter()
     done: dict[str, Outcome] = {}
     total = len(configs)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # threads only wait: the work is in subprocesses
-        def task(position: int, cfg: C.ExperimentConfig) -> Outcome:
-            echo(f"run {position}/{total}: {cfg.name} ...")
-            return run(cfg, out)
+    lock = threading.Lock()
+    _stopping.clear()
 
-        futures = {pool.submit(task, i, cfg): cfg for i, cfg in enumerate(configs, 1)}
+    def say(line: str) -> None:  # one write per line: progress from several threads never interleaves
+        with lock:
+            echo(line)
+
+    def task(position: int, cfg: C.ExperimentConfig) -> Outcome:
+        if _stopping.is_set():
+            return Outcome(cfg.name, "not started", 0.0)
+        say(f"run {position}/{total}: {cfg.name} ...")
+        return run(cfg, out)
+
+    interrupted_by = None
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))  # threads only wait: the work is in subprocesses
+    futures = {pool.submit(task, i, cfg): cfg for i, cfg in enumerate(configs, 1)}
+    try:
         for future in as_completed(futures):
             outcome = future.result()
             done[outcome.name] = outcome
@@ -124,12 +220,30 @@ def schedule(configs: Sequence[C.ExperimentConfig], out: Path, *, jobs: int = 1,
             trained = [o.seconds for o in done.values() if o.status == "completed" and not o.resumed]
             left = total - len(done)
             eta = (sum(trained) / len(trained)) * left / max(1, jobs) if trained else None
-            echo(f"[{len(done)}/{total}] {outcome.status:9s} {outcome.name} ({outcome.seconds:.0f} s) · elapsed {_clock(elapsed)}"
-                 + (f" · about {_clock(eta)} left" if eta is not None and left else "") + (f" · {outcome.reason}" if outcome.reason else ""))
-    return [done[cfg.name] for cfg in configs]
+            say(f"[{len(done)}/{total}] {outcome.status:9s} {outcome.name} ({outcome.seconds:.0f} s) · elapsed {_clock(elapsed)}"
+                + (f" · about {_clock(eta)} left" if eta is not None and left else "") + (f" · {outcome.reason}" if outcome.reason else ""))
+    except KeyboardInterrupt as interrupt:
+        interrupted_by = exit_code_of(interrupt) - 128
+        say(f"stopping: {signal.Signals(interrupted_by).name}; no new run starts, the running ones stop at their next step")
+        for future in futures:
+            future.cancel()  # those not started yet
+        stop_children()
+        wait(futures)  # the running ones return as soon as their processes have stopped
+        for future, cfg in futures.items():
+            if not future.cancelled() and cfg.name not in done:
+                done[cfg.name] = future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    outcomes = [done.get(cfg.name) or Outcome(cfg.name, "not started", 0.0) for cfg in configs]
+    return SweepResult(outcomes, interrupted_by)
 
 
 def describe(configs: Sequence[C.ExperimentConfig], out: Path) -> list[str]:
-    """What a sweep would do with each run: the --dry-run listing."""
-    action = {"absent": "train", "unfinished": "resume", "completed": "skip (completed)", "failed": "skip (failed)"}
-    return [f"{action[runs.run_status(out / c.name)]:17s} {out / c.name}" for c in configs]
+    """What a sweep would do with each run: the --dry-run listing (a damaged run says why)."""
+    action = {"absent": "train", "unfinished": "resume", "completed": "skip (completed)", "failed": "skip (failed)", "corrupt": "skip (damaged)"}
+    lines = []
+    for cfg in configs:
+        status, problem = runs.status_or_problem(out / cfg.name)
+        busy = " (busy: another process is training it)" if status in ("absent", "unfinished") and runs.is_locked(out / cfg.name) else ""
+        lines.append(f"{action[status]:17s} {out / cfg.name}{busy}" + (f"  [{problem}]" if problem else ""))
+    return lines

@@ -37,6 +37,7 @@ class RunError(Exception):
     """A run folder that cannot be used as asked (exists, differs, nothing to resume)."""
 
 
+
 def use_xla(cfg: C.ExperimentConfig) -> bool:
     """'auto': the arch's measured choice (XLA is a clear win for the small dense models on CPU and
     a clear loss for convolutions; benchmarks/README.md has the measurements)."""
@@ -123,9 +124,17 @@ def _state_arrays(model: Autoencoder) -> dict[str, list[np.ndarray]]:
     return arrays
 
 
-def _restore_arrays(model: Autoencoder, arrays: dict[str, list[np.ndarray]]) -> None:
+def _restore_arrays(model: Autoencoder, checkpoint: runs.Checkpoint, run_dir: Path) -> None:
+    """Put the checkpoint's weights, optimizer and sampling state into the model; arrays that do
+    not fit it (another arch's, a damaged file's) are a CorruptFile, never half-restored."""
+    arrays = checkpoint.arrays
+    weights, slots = model.get_weights(), model.optimizer.variables
+    fits = (len(arrays["model"]) == len(weights) and all(a.shape == w.shape for a, w in zip(arrays["model"], weights))
+            and len(arrays["optimizer"]) == len(slots) and all(a.shape == tuple(v.shape) for a, v in zip(arrays["optimizer"], slots)))
+    if not fits:
+        raise runs.CorruptFile(run_dir / runs.CHECKPOINTS, f"the checkpoint of epoch {checkpoint.epoch} does not fit this model", runs.RESTART_HINT)
     model.set_weights(arrays["model"])
-    for var, value in zip(model.optimizer.variables, arrays["optimizer"], strict=True):
+    for var, value in zip(slots, arrays["optimizer"], strict=True):
         var.assign(value)
     if "seed" in arrays:
         model.seed_generator.state.assign(arrays["seed"][0])
@@ -164,24 +173,26 @@ def prepare_run_dir(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, ove
     already completed with this config, its metrics (nothing left to do). A run is only resumed
     on the data it started with (`data_identity`, when the checkpoint recorded one).
     """
+    if overwrite:  # even a damaged run: it is replaced, not read
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        return None
     status = runs.run_status(run_dir)
     if status == "absent":
         return None
-    if overwrite:
-        shutil.rmtree(run_dir)
-        return None
     if not resume:
-        hint = "--overwrite to train it again" if status == "completed" else "--resume to continue it or --overwrite to start again"
-        raise RunError(f"{run_dir}: a {status} run is already there; pass {hint}")
+        raise RunError(runs.existing_run_message(run_dir, status))
     if (run_dir / runs.CONFIG).exists():
-        saved = C.load_config(run_dir / runs.CONFIG)
+        try:
+            saved = C.load_config(run_dir / runs.CONFIG)
+        except C.ConfigError as e:
+            raise runs.CorruptFile(run_dir / runs.CONFIG, f"not a valid config any more ({e.errors[0]})", runs.RESTART_HINT) from None
         if saved != cfg:
             new, old = C.to_flat_dict(cfg), C.to_flat_dict(saved)
             differ = [f"{k} ({old.get(k)!r} -> {v!r})" for k, v in new.items() if old.get(k) != v]
             raise RunError(f"{run_dir}: cannot --resume, the config differs from the saved one in {', '.join(differ)}")
     if status == "failed":
-        reason = runs.read_json(run_dir / runs.METRICS).get("reason")
-        raise RunError(f"{run_dir}: this run failed ({reason}); pass --overwrite to start again")
+        raise RunError(runs.failed_run_message(run_dir))
     if status == "completed":
         return runs.read_json(run_dir / runs.METRICS)
     checkpoint = runs.load_checkpoint(run_dir)
@@ -216,6 +227,7 @@ def train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool = False, overw
 
 
 def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: PreparedData, *, resume: bool, overwrite: bool, verbose: int | None) -> RunResult:
+    runs.remove_stale_temporaries(run_dir)  # we hold the lock: whoever wrote them is gone
     checkpoint = prepare_run_dir(cfg, run_dir, resume=resume, overwrite=overwrite, data_identity=dataset.identity)
     if isinstance(checkpoint, dict):
         log.info("%s: already completed, nothing to resume", run_dir)
@@ -226,7 +238,7 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
     history: list[dict] = []
     start_epoch = 0
     if checkpoint is not None:
-        _restore_arrays(model, checkpoint.arrays)
+        _restore_arrays(model, checkpoint, run_dir)
         history, start_epoch = list(checkpoint.history), checkpoint.epoch
         log.info("resuming %s after epoch %d of %d", run_dir, start_epoch, cfg.training.epochs)
     runs.write_text(run_dir / runs.CONFIG, C.dump_yaml(cfg))
@@ -252,6 +264,8 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
                 callbacks=[*probe, recorder, keras.callbacks.TensorBoard(run_dir / runs.TENSORBOARD, write_graph=False, profile_batch=0)],
                 verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose,
             )
+    except OSError:  # disk full, a file that cannot be written: not the run's fault, it stays resumable
+        raise
     except Exception as e:  # a crash is recorded; Ctrl-C / kill is not (the run stays resumable)
         recorder.failure = f"{type(e).__name__}: {e}"
         runs.write_json(run_dir / runs.METRICS, {"name": cfg.name, "status": "failed", "reason": recorder.failure, "epochs": len(history), "data": record})

@@ -50,6 +50,8 @@ def _user_path(config: DatasetConfig, kind: str) -> Path:
         raise DataError(f"{path}: no such {kind} (dataset.path of dataset {config.name!r})")
     if kind == "file" and path.is_dir():
         raise DataError(f"{path}: is a folder; dataset npz needs one .npz file (for a folder of images set dataset.name: {other})")
+    if kind == "file" and not path.is_file():  # a device (/dev/zero), a pipe: reading it might never end
+        raise DataError(f"{path}: not a regular file; dataset npz needs an .npz file")
     if kind == "folder" and not path.is_dir():
         raise DataError(f"{path}: is a file; dataset image_folder needs a folder with train/ and test/ (for an .npz set dataset.name: {other})")
     return path

@@ -118,7 +118,7 @@ def test_a_report_on_user_data_names_its_classes_and_skips_what_the_data_lacks(t
     made = []
     for overrides in (["dataset.name=npz", f"dataset.path={tmp_path / 'digits.npz'}"], ["dataset.name=natural_patches_rgb", "dataset.train_size=300", "dataset.test_size=200"]):
         for loss in ("bce", "mse"):
-            cfg = load_config(ROOT / "configs/blog/dense.yaml", [*overrides, f"loss.name={loss}", "training.epochs=1", "training.batch_size=64"])
+            cfg = load_config(ROOT / "configs/blog/dense.yaml", [*overrides, f"loss.name={loss}", "training.epochs=1", "training.batch_size=64", "training.jit_compile=false"])
             made.append(training.train(cfg, tmp_path / "runs" / cfg.name, verbose=0).run_dir)
     done = evaluate(*made, "--out", tmp_path / "report")
     assert done.returncode == 0, done.stderr
