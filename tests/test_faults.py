@@ -148,16 +148,22 @@ def live_training_processes(out: Path) -> list[int]:
     return pids
 
 
-def test_ctrl_c_stops_a_sweep_at_once_and_the_same_command_finishes_it(tmp_path, undisturbed):
-    """Ctrl-C at a terminal (SIGINT to the sweep's process group; SIGTERM takes the same path): no
-    further run starts, the running one stops with its checkpoint, nothing is marked failed."""
-    signum = signal.SIGINT
-    out = tmp_path / "runs"
-    tmp = tmp_path / "tmpdir"
+def start_sweep_and_wait(tmp_path: Path) -> tuple[subprocess.Popen, Path, Path, dict]:
+    """The SWEEP started as from a terminal (its own process group), with a TMPDIR of its own to
+    check for leftovers, once its first run has saved epoch 2: (process, out, tmpdir, env)."""
+    out, tmp = tmp_path / "runs", tmp_path / "tmpdir"
     tmp.mkdir()
     env = {**ENV, "TMPDIR": str(tmp)}
     proc = subprocess.Popen(sweep_args(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     wait_for_epoch(out / "f-0", 2, proc)
+    return proc, out, tmp, env
+
+
+def test_ctrl_c_stops_a_sweep_at_once_and_the_same_command_finishes_it(tmp_path, undisturbed):
+    """Ctrl-C at a terminal (SIGINT to the sweep's process group; SIGTERM takes the same path): no
+    further run starts, the running one stops with its checkpoint, nothing is marked failed."""
+    signum = signal.SIGINT
+    proc, out, tmp, env = start_sweep_and_wait(tmp_path)
     os.killpg(proc.pid, signum)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signum, stderr
@@ -173,14 +179,9 @@ def test_ctrl_c_stops_a_sweep_at_once_and_the_same_command_finishes_it(tmp_path,
 
 
 def test_a_sweep_killed_with_sigkill_leaves_no_orphan_and_the_rerun_finishes(tmp_path, undisturbed):
-    out = tmp_path / "runs"
-    tmp = tmp_path / "tmpdir"
-    tmp.mkdir()
-    env = {**ENV, "TMPDIR": str(tmp)}
-    proc = subprocess.Popen(sweep_args(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-    wait_for_epoch(out / "f-0", 2, proc)
+    proc, out, tmp, env = start_sweep_and_wait(tmp_path)
     proc.kill()
-    proc.wait()
+    proc.communicate()
     deadline = time.monotonic() + 60
     while live_training_processes(out) and time.monotonic() < deadline:  # the child notices and stops
         time.sleep(0.1)
