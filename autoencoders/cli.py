@@ -100,7 +100,7 @@ def sweep_main(args) -> int:
         print("\n".join(sweep.describe(configs, args.out)))
         print(f"{len(configs)} runs")
         return 0
-    result = sweep.schedule(configs, args.out, jobs=args.jobs, run=partial(sweep.run_one, retry_failed=args.retry_failed))
+    result = sweep.schedule(configs, args.out, jobs=args.jobs, run=partial(sweep.run_one, retry_failed=args.retry_failed, jobs=args.jobs))
     counts = {s: sum(o.status == s for o in result.outcomes) for s in ("completed", "skipped", "failed", *sweep.RESUMABLE)}
     summary = (f"{counts['completed']} trained, {counts['skipped']} already complete, {counts['failed']} failed"
                + "".join(f", {counts[s]} {s}" for s in sweep.RESUMABLE if counts[s]))

@@ -10,8 +10,6 @@ import base64
 import csv
 import io
 import json
-import os
-import platform
 import re
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -24,28 +22,21 @@ from autoencoders import plots
 from autoencoders.atomic import write_text
 from autoencoders.blog import blog_rows
 from autoencoders.comparison import METRICS, Difference, Group, compare_group
+from autoencoders.device import here as device_here
+from autoencoders.device import phrase_counts
 from autoencoders.evaluation import Evaluation, Run
 
 REPORT_MD, REPORT_HTML = "REPORT.md", "REPORT.html"
 
 
-def device_description() -> str:
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return f"{len(gpus)} GPU ({', '.join(tf.config.experimental.get_device_details(g).get('device_name', 'GPU') for g in gpus)})"
-    return f"CPU only ({os.cpu_count()} cores, {platform.machine()})"
-
-
-def _fmt(x: float | None, digits: int = 4) -> str:
+def fmt(x: float | None, digits: int = 4) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "–"
     return f"{x:.{digits}g}"
 
 
 def _ci(s) -> str:
-    return _fmt(s.mean) + (f" [{_fmt(s.ci_low)}, {_fmt(s.ci_high)}]" if s.ci_low is not None else "")
+    return fmt(s.mean) + (f" [{fmt(s.ci_low)}, {fmt(s.ci_high)}]" if s.ci_low is not None else "")
 
 
 def _slug(text: str) -> str:
@@ -122,12 +113,12 @@ def not_evaluated_table(skipped: Sequence[Run]) -> list[str]:
             *[f"| `{r.path}` | {r.status} | {r.reason} |" for r in skipped], ""]
 
 
-def _verdict_table(diffs: Sequence[Difference]) -> list[str]:
+def verdict_table(diffs: Sequence[Difference]) -> list[str]:
     lines = ["| metric | BCE-trained | MSE-trained | BCE − MSE | p (paired t) | verdict |", "|---|---|---|---|---|---|"]
     for d in diffs:
         label, higher = METRICS[d.metric]
         arrow = "↑" if higher else "↓"
-        lines.append(f"| {label} {arrow} | {_ci(d.bce)} | {_ci(d.mse)} | {_ci(d.diff)} | {_fmt(d.p_value, 2)} | {d.verdict} |")
+        lines.append(f"| {label} {arrow} | {_ci(d.bce)} | {_ci(d.mse)} | {_ci(d.diff)} | {fmt(d.p_value, 2)} | {d.verdict} |")
     return lines
 
 
@@ -138,7 +129,7 @@ def _run_row(run: Run, ev: Evaluation | None) -> str:
     train_s = run.metrics.get("train_seconds")
     return (
         f"| `{run.path.name}` | {c.model.arch} | {c.dataset.name} | {c.loss.name} | {c.seed} | {len(run.history)}/{c.training.epochs} "
-        f"| {run.status} | {_fmt(train_s, 3)} | {_fmt(ev.seconds, 2) if ev else '–'} |"
+        f"| {run.status} | {fmt(train_s, 3)} | {fmt(ev.seconds, 2) if ev else '–'} |"
     )
 
 
@@ -147,7 +138,7 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
     fig_dir = out / "figures"
     evaluated = {id(ev.run): ev for g in groups for ev in g.members}
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    device = device_description()
+    device = device_here()
     eval_seconds = sum(ev.seconds for ev in evaluated.values())
     train_seconds = [s for r in runs if (s := r.metrics.get("train_seconds")) is not None]
     summary: dict = {"command": command, "created": created, "device": device, "eval_seconds": eval_seconds,
@@ -166,6 +157,7 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
             "config": None if run.config is None else run.config.name,
             "eval_seconds": ev.seconds if ev else None,
             "train_seconds": run.metrics.get("train_seconds"),
+            "device": run.metrics.get("device"),
             "metrics": {m: ev.mean(m) for m in METRICS} if ev else None,
             "per_class_mse": ev.per_class("mse").tolist() if ev else None,
             "vae": ev.vae if ev else None,
@@ -175,7 +167,7 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
         total = sum(train_seconds)
         md += ["", f"Training wall time, all {len(train_seconds)} runs: **{total:.0f} s ({total / 3600:.2f} h)**, the sum of each run's own "
                    f"time (`train_seconds` in its metrics.json: epochs, validation and checkpoints, on the device that trained it). "
-                   f"Evaluation: {eval_seconds:.0f} s."]
+                   f"Evaluation: {eval_seconds:.0f} s. Trained on: {phrase_counts(r.metrics.get('device') for r in runs)}."]
 
     blog = blog_rows(list(evaluated.values()))
     if blog:
@@ -184,7 +176,7 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
                "BCE-trained runs on MNIST at the blog's epochs; \"loss\" is Keras's loss as the blog saw it (for sparse_dense it includes the L1 penalty). "
                "The post's 2016 code trained with Adadelta (Keras 1's learning rate 1.0), its later revision with Adam; where runs of both exist, both are shown.", "",
                "| arch | the blog reports | blog | ours (mean ± sd over seeds) | optimizer | seeds |", "|---|---|---|---|---|---|"]
-        md += [f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {_fmt(r['ours_mean'])}" + (f" ± {_fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
+        md += [f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {fmt(r['ours_mean'])}" + (f" ± {fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
                + f" | {r['optimizer']} | {r['seeds']} |" for r in blog]
 
     for i, group in enumerate(groups, 1):
@@ -195,18 +187,18 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
         gsum = {"title": group.title, "runs": [str(ev.run.path) for evs in by_loss.values() for ev in evs], "differences": []}
         if group.is_pair:
             diffs = compare_group(group)
-            md += ["", *_verdict_table(diffs)]
+            md += ["", *verdict_table(diffs)]
             gsum["differences"] = [asdict(d) for d in diffs]
         else:
             only = ", ".join(by_loss)
             md += ["", f"Only {only}-trained runs here, so there is no BCE-vs-MSE comparison; their metrics:", "",
                    "| run | " + " | ".join(METRICS[m][0] for m in METRICS) + " |", "|---|" + "---|" * len(METRICS)]
-            md += [f"| `{ev.run.path.name}` | " + " | ".join(_fmt(ev.mean(m)) for m in METRICS) + " |" for evs in by_loss.values() for ev in evs]
+            md += [f"| `{ev.run.path.name}` | " + " | ".join(fmt(ev.mean(m)) for m in METRICS) + " |" for evs in by_loss.values() for ev in evs]
         vae_rows = [ev for evs in by_loss.values() for ev in evs if ev.vae]
         if vae_rows:
             md += ["", "VAE terms on the test set (posterior mean decoded; reconstruction in each run's own loss, so not comparable across losses):", "",
                    "| run | reconstruction | KL |", "|---|---|---|"]
-            md += [f"| `{ev.run.path.name}` | {_fmt(ev.vae['reconstruction'])} | {_fmt(ev.vae['kl'])} |" for ev in vae_rows]
+            md += [f"| `{ev.run.path.name}` | {fmt(ev.vae['reconstruction'])} | {fmt(ev.vae['kl'])} |" for ev in vae_rows]
         for subject, path in group_figures(group, fig_dir, slug).items():
             md += ["", f"**{subject.capitalize()}**", "", f"![{subject}](figures/{path.name})"]
         summary["groups"].append(gsum)

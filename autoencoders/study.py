@@ -33,7 +33,8 @@ from autoencoders.blog import BLOG_RESULTS
 from autoencoders.comparison import METRICS, Group, compare_group, group_runs
 from autoencoders.datasets import builtin
 from autoencoders.evaluation import PRIOR_SAMPLES, Evaluation, Run, source_dataset
-from autoencoders.report import REPORT_HTML, REPORT_MD, _fmt, _verdict_table, device_description, not_evaluated_table, test_images_phrase, to_html
+from autoencoders.device import here as device_here
+from autoencoders.report import REPORT_HTML, REPORT_MD, fmt, verdict_table, not_evaluated_table, test_images_phrase, to_html
 
 OUTCOME_ARCHS = ("dense", "deep_dense", "conv", "denoising_conv")
 OUTCOME_METRICS = ("mse", "ssim", "psnr", "bce_excess")
@@ -255,12 +256,12 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
     wins: dict[str, int] = {"bce": 0, "mse": 0, "none": 0}
     for g in chosen:
         diffs = compare_group(g, metrics)
-        md += ["", f"**{g.title}** ({', '.join(f'{len(v)} {k.upper()}' for k, v in g.by_loss().items())} runs)", "", *_verdict_table(diffs)]
+        md += ["", f"**{g.title}** ({', '.join(f'{len(v)} {k.upper()}' for k, v in g.by_loss().items())} runs)", "", *verdict_table(diffs)]
         for d in diffs:
             wins[d.winner or "none"] += 1
         others = {k: v for k, v in g.by_loss().items() if k not in ("bce", "mse")}
         for loss, evs in others.items():
-            md += ["", f"{loss.upper()}-trained runs of the same model: " + ", ".join(f"{METRICS[m][0]} {_fmt(float(np.mean([ev.mean(m) for ev in evs])))}" for m in metrics) + "."]
+            md += ["", f"{loss.upper()}-trained runs of the same model: " + ", ".join(f"{METRICS[m][0]} {fmt(float(np.mean([ev.mean(m) for ev in evs])))}" for m in metrics) + "."]
         summary.append({"title": g.title, "differences": [{"metric": d.metric, "bce": d.bce.mean, "mse": d.mse.mean, "diff": d.diff.mean,
                                                             "ci": [d.diff.ci_low, d.diff.ci_high], "p": d.p_value, "winner": d.winner} for d in diffs]})
     md += ["", f"Tally over these comparisons and metrics: BCE significantly better {wins['bce']} times, MSE {wins['mse']} times, "
@@ -322,7 +323,7 @@ def write_study(out: Path, runs: Sequence[Run], evaluations: Sequence[Evaluation
     fig_dir.mkdir(parents=True, exist_ok=True)
     groups = group_runs(evaluations)
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    device = device_description()
+    device = device_here()
     summary: dict = {"command": command, "created": created, "device": device, "runs": len(evaluations),
                      "train_seconds_total": sum(r.metrics.get("train_seconds") or 0 for r in runs)}
     md = ["# Why BCE and not MSE? The study", "",

@@ -2,7 +2,8 @@
 
 Three separate pieces, so a cluster engine (Ray, Slurm, ...) can replace only the scheduling:
 - `expand`: the grid -> one validated config per combination, each with a stable, unique name;
-- `run_one`: one config -> one run folder, in its own process (`train.py --resume`): finished
+- `run_one`: one config -> one run folder, in its own process (`python -m autoencoders train
+  --resume`, the package's own entry, never a path into a checkout): finished
   runs are skipped, unfinished ones resumed, a crash is recorded and never stops the sweep;
 - `schedule`: runs `run_one` over the configs, `jobs` at a time, reporting progress.
 Two processes never write the same run folder: names are unique within a sweep, and
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autoencoders import config as C
-from autoencoders import runs
+from autoencoders import device, runs
 from autoencoders.atomic import write_text
 from autoencoders.errors import EXIT_BUSY, EXIT_IO, exit_code_of, os_error_message
 
@@ -34,7 +35,8 @@ MAX_RUNS = 10_000
 #: Set in a training process started by a sweep: the sweep's pid, which the process watches.
 PARENT_PID_ENV = "AUTOENCODERS_SWEEP_PID"
 
-TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
+#: The folder this package was imported from: a run's process imports the same code as its sweep.
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 
 
 def is_sweep(path: str | Path) -> bool:
@@ -106,7 +108,20 @@ def _log_tail(log: Path, lines: int = 3) -> str:
         return f"(no log: {os_error_message(exc)})"
 
 
-def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False) -> Outcome:
+def train_command(config_file: Path, out: Path, mode: str) -> list[str]:
+    return [sys.executable, "-m", "autoencoders", "train", "--config", str(config_file), "--out", str(out), mode]
+
+
+def run_env(jobs: int) -> dict[str, str]:
+    """A run's environment: its share of the cores (`device.thread_env`), the sweep's pid to watch,
+    and this package first on the import path."""
+    env = device.thread_env(jobs)
+    env["PYTHONPATH"] = os.pathsep.join([PACKAGE_ROOT, *filter(None, [env.get("PYTHONPATH")])])
+    env[PARENT_PID_ENV] = str(os.getpid())
+    return env
+
+
+def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False, jobs: int = 1) -> Outcome:
     """Train one config in a fresh process (TensorFlow state, memory and crashes stay there).
 
     The process gets its own session, so a Ctrl-C at the terminal reaches the sweep alone, which
@@ -135,9 +150,8 @@ def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False) -
     except OSError as exc:  # a full disk before the run even starts: the run is untouched
         return Outcome(cfg.name, "stopped", 0.0, f"I/O error, run intact: {os_error_message(exc)}")
     with log:
-        proc = subprocess.Popen([sys.executable, str(TRAIN_SCRIPT), "--config", str(config_file), "--out", str(out), mode],
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                                env={**os.environ, PARENT_PID_ENV: str(os.getpid())})
+        proc = subprocess.Popen(train_command(config_file, out, mode), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, env=run_env(jobs))
         with _children_lock:
             if _stopping.is_set():  # the sweep was told to stop while this one was starting
                 proc.send_signal(signal.SIGTERM)

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from autoencoders import config as C
-from autoencoders import runs
+from autoencoders import device, runs
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.data import DataError, Dataset, PreparedData, load_dataset, prepare
 from autoencoders.losses import PixelMetric, ReconstructionLoss
@@ -38,11 +38,14 @@ class RunError(Exception):
 
 
 
-def use_xla(cfg: C.ExperimentConfig) -> bool:
-    """'auto': the arch's measured choice (XLA is a clear win for the small dense models on CPU and
-    a clear loss for convolutions; benchmarks/README.md has the measurements)."""
+def use_xla(cfg: C.ExperimentConfig, gpu: bool = False) -> bool | str:
+    """'auto': on CPU the arch's measured choice (XLA is a clear win for the small dense models and
+    a clear loss for convolutions; benchmarks/README.md has the measurements); on a GPU, where
+    nothing was measured, Keras's own default ('auto')."""
     choice = cfg.training.jit_compile
-    return ARCHITECTURES[cfg.model.arch].xla_on_cpu if choice == "auto" else bool(choice)
+    if choice != "auto":
+        return bool(choice)
+    return "auto" if gpu else ARCHITECTURES[cfg.model.arch].xla_on_cpu
 
 
 def resolve_input_shape(cfg: C.ExperimentConfig, dataset: Dataset) -> C.ExperimentConfig:
@@ -84,7 +87,7 @@ def steps_per_execution(steps_per_epoch: int, most: int = 16) -> int:
     return max(k for k in range(1, most + 1) if steps_per_epoch % k == 0)
 
 
-def compile_model(cfg: C.ExperimentConfig, steps_per_epoch: int = 1) -> Autoencoder:
+def compile_model(cfg: C.ExperimentConfig, steps_per_epoch: int = 1, gpu: bool = False) -> Autoencoder:
     keras.utils.set_random_seed(cfg.seed)
     keras.config.set_dtype_policy(cfg.training.precision)  # global in Keras: set for every model built here
     model = build_model(cfg.model, seed=cfg.seed)
@@ -96,7 +99,7 @@ def compile_model(cfg: C.ExperimentConfig, steps_per_epoch: int = 1) -> Autoenco
         optimizer=optimizer,
         loss=ReconstructionLoss(cfg.loss.name, cfg.loss.reduction),
         metrics=metrics,
-        jit_compile=use_xla(cfg),
+        jit_compile=use_xla(cfg, gpu),
         steps_per_execution=steps_per_execution(steps_per_epoch),
     )
     model.optimizer.build(model.trainable_variables)
@@ -234,7 +237,8 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
         return RunResult(run_dir, checkpoint)
     record = data_record(dataset, data)
     steps = math.ceil(len(data.x_train) / cfg.training.batch_size)
-    model = compile_model(cfg, steps)
+    machine = device.describe()
+    model = compile_model(cfg, steps, gpu=machine["kind"] == "gpu")
     history: list[dict] = []
     start_epoch = 0
     if checkpoint is not None:
@@ -268,7 +272,8 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
         raise
     except Exception as e:  # a crash is recorded; Ctrl-C / kill is not (the run stays resumable)
         recorder.failure = f"{type(e).__name__}: {e}"
-        runs.write_json(run_dir / runs.METRICS, {"name": cfg.name, "status": "failed", "reason": recorder.failure, "epochs": len(history), "data": record})
+        runs.write_json(run_dir / runs.METRICS, {"name": cfg.name, "status": "failed", "reason": recorder.failure, "epochs": len(history),
+                                                 "device": machine, "data": record})
         raise
     seconds = time.perf_counter() - seconds
 
@@ -278,7 +283,8 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
         "epochs": len(history),
         "train_seconds": sum(row["seconds"] for row in history),
         "wall_seconds_this_session": seconds,
-        "xla": use_xla(cfg),
+        "xla": bool(model.jit_compile),
+        "device": machine,
         "data": record,
     }
     if recorder.failure:

@@ -43,6 +43,8 @@ def test_a_full_evaluate_of_two_real_runs_writes_every_file(tiny_runs, tmp_path)
     assert "python evaluate.py" in md  # the command that made it
     assert "| pixel MSE ↓ |" in md and "| SSIM ↑ |" in md and "one seed: cannot tell" in md
     assert "non-finite loss at epoch 2" in md  # a failed run is listed with its reason
+    trained_on = next(line for line in md.splitlines() if "Trained on:" in line)  # the device behind each run
+    assert "CPU only" in trained_on and "(2 runs)" in trained_on and "not recorded (1 run)" in trained_on
     html = (out / "REPORT.html").read_text()
     assert html.count("data:image/png;base64,") == md.count("![")  # every figure embedded
     assert 'src="figures/' not in html  # self-contained: no links to files beside it
@@ -56,6 +58,7 @@ def test_a_full_evaluate_of_two_real_runs_writes_every_file(tiny_runs, tmp_path)
     bce_run = by_path[str(tiny_runs["bce"])]
     assert 0 < bce_run["metrics"]["ssim"] < 1 and bce_run["metrics"]["bce_excess"] > 0
     assert len(bce_run["per_class_mse"]) == 10
+    assert bce_run["device"]["kind"] == "cpu" and bce_run["device"]["backend"] == "tensorflow"
     assert metrics["mse"]["bce"]["mean"] == pytest.approx(bce_run["metrics"]["mse"])
     assert "mse,bce-mse" in (out / "summary.csv").read_text().replace('"', "")
 
