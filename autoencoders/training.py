@@ -292,6 +292,7 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
     else:
         metrics["test"] = test_metrics(model, data, cfg.training.eval_batch_size)
         save_final_model(model, cfg, run_dir / runs.MODEL)
+        write_hparams(run_dir / runs.TENSORBOARD, cfg, metrics["test"], step=len(history))
     runs.write_json(run_dir / runs.METRICS, metrics)
     return RunResult(run_dir, metrics)
 
@@ -303,6 +304,19 @@ def save_final_model(model: Autoencoder, cfg: C.ExperimentConfig, path: Path) ->
     twin.set_weights(model.get_weights())
     with runs.atomic_path(path) as tmp:
         twin.save(tmp)
+
+
+def write_hparams(logdir: Path, cfg: C.ExperimentConfig, test: dict, step: int) -> None:
+    """The run's config as TensorBoard HParams and its test metrics as scalars ('test/mse', ...),
+    beside the epoch curves, so `tensorboard --logdir RUNS` shows a sweep as one table and a
+    parallel-coordinates view (the HParams dashboard finds the metrics on its own)."""
+    from tensorboard.plugins.hparams import api as hp
+
+    values = {key: value if isinstance(value, (bool, int, float, str)) else str(value) for key, value in C.to_flat_dict(cfg).items()}
+    with tf.summary.create_file_writer(str(logdir)).as_default():
+        hp.hparams(values, trial_id=cfg.name)
+        for key, value in test.items():
+            tf.summary.scalar(f"test/{key}", value, step=step)
 
 
 def test_metrics(model: Autoencoder, data: PreparedData, batch_size: int) -> dict:

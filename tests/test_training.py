@@ -260,3 +260,22 @@ def test_gradient_probe_sees_through_the_crop_of_a_padded_conv_model(tmp_path, t
     np.testing.assert_allclose(theory.sigmoid(z), model.reconstruct(x), atol=1e-5)
     (row,) = runs.read_history(run / runs.HISTORY)
     assert row["logit_grad"] == pytest.approx(gradients.logit_gradient_stats("bce", z, data.t_train[: gradients.PROBE_SIZE])["logit_grad"], rel=1e-4)
+
+
+def test_a_finished_run_writes_its_config_as_tensorboard_hparams_and_its_test_metrics(tmp_path, tiny_config):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import metadata
+    from tensorboard.util import tensor_util
+
+    cfg = tiny_config("configs/blog/dense.yaml", "loss.name=mse")
+    run = training.train(cfg, tmp_path / cfg.name, verbose=0).run_dir
+    events = EventAccumulator(str(run / runs.TENSORBOARD), size_guidance={"tensors": 0})
+    events.Reload()
+    start = metadata.parse_session_start_info_plugin_data(
+        events.PluginTagToContent(metadata.PLUGIN_NAME)[metadata.SESSION_START_INFO_TAG])
+    assert start.group_name == cfg.name
+    assert start.hparams["loss.name"].string_value == "mse" and start.hparams["training.epochs"].number_value == 1
+    assert start.hparams["model.input_shape"].string_value == "[28, 28, 1]"
+    test = runs.read_json(run / runs.METRICS)["test"]
+    (mse,) = events.Tensors("test/mse")
+    assert mse.step == 1 and float(tensor_util.make_ndarray(mse.tensor_proto)) == pytest.approx(test["mse"], rel=1e-6)
