@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import platform
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
 INTRA_ENV, INTER_ENV = "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"
@@ -67,7 +68,7 @@ def here() -> str:
 
 
 def phrase(record: Mapping | None) -> str:
-    """One device record in words: 'NVIDIA H100 (tensorflow)' or 'CPU only: Intel Xeon ... (2 cores, tensorflow)'."""
+    """One device record in words: '1 GPU (NVIDIA H100; jax)' or 'CPU only: AMD EPYC ... (2 cores, tensorflow)'."""
     if not record:
         return "not recorded"
     threads = f", {record['intra_op_threads']} threads" if record.get("intra_op_threads") else ""
@@ -78,10 +79,7 @@ def phrase(record: Mapping | None) -> str:
 
 def phrase_counts(records: Iterable[Mapping | None]) -> str:
     """'CPU only: ... (6 runs)' for the runs of a report, each device once, most runs first."""
-    counts: dict[str, int] = {}
-    for record in records:
-        counts[phrase(record)] = counts.get(phrase(record), 0) + 1
-    return "; ".join(f"{text} ({n} run{'s' if n != 1 else ''})" for text, n in sorted(counts.items(), key=lambda item: -item[1]))
+    return "; ".join(f"{text} ({n} run{'s' if n != 1 else ''})" for text, n in Counter(map(phrase, records)).most_common())
 
 
 def thread_env(jobs: int, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
