@@ -22,8 +22,7 @@ from autoencoders import plots
 from autoencoders.atomic import write_text
 from autoencoders.blog import blog_rows
 from autoencoders.comparison import METRICS, Difference, Group, compare_group
-from autoencoders.device import here as device_here
-from autoencoders.device import phrase_counts
+from autoencoders.device import here as device_here, phrase_counts
 from autoencoders.evaluation import Evaluation, Run
 
 REPORT_MD, REPORT_HTML = "REPORT.md", "REPORT.html"

@@ -67,7 +67,7 @@ def throughput(sweep: Path, jobs: int, out: Path, tf_default_threads: bool = Fal
     wall = timed([sys.executable, "-m", "autoencoders", "train", "--config", str(sweep), "--jobs", str(jobs), "--out", str(folder)], env)
     finished = [runs.read_json(m) for m in folder.glob("*/" + runs.METRICS)]
     fit = sum(m["train_seconds"] for m in finished)
-    return {"sweep": str(sweep.relative_to(ROOT)), "jobs": jobs, "threads": "TensorFlow defaults" if tf_default_threads else "shared out",
+    return {"sweep": str(sweep), "jobs": jobs, "threads": "TensorFlow defaults" if tf_default_threads else "shared out",
             "runs": len(finished), "wall_s": wall, "fit_s_sum": fit, "runs_per_hour": len(finished) / wall * 3600}
 
 
@@ -75,7 +75,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--archs", default=",".join(ARCHITECTURES), help="comma-separated archs (default: all)")
     p.add_argument("--epochs", type=int, default=2, help="epochs per overhead run (default 2: one to compile, one steady)")
-    p.add_argument("--sweep", type=Path, default=ROOT / "configs/sweeps/quick_dense.yaml")
+    p.add_argument("--sweep", type=Path, default=Path("configs/sweeps/quick_dense.yaml"), help="a sweep config (relative to the repository root, or absolute)")
     p.add_argument("--sweep-jobs", default="1,2", help="--jobs values to time the sweep with ('' for none)")
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/bench_sweep.json")
     args = p.parse_args()
