@@ -1,12 +1,14 @@
 """`python -m autoencoders train ARGS` and `python -m autoencoders evaluate ARGS`: train.py and
-evaluate.py for any install, with no checkout. A sweep starts each of its runs this way, so it
-works on a non-editable install and on a worker that has the package but not the repository."""
+evaluate.py for any install, with no checkout. A sweep starts its runs this way (`worker`: a warm
+process that trains run after run, see `autoencoders.worker`), so it works on a non-editable
+install and on a worker that has the package but not the repository."""
 
 import sys
 
 from autoencoders.cli import evaluate_main, train_main
+from autoencoders.worker import worker_main
 
-COMMANDS = {"train": train_main, "evaluate": evaluate_main}
+COMMANDS = {"train": train_main, "evaluate": evaluate_main, "worker": worker_main}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,17 +52,19 @@ def train_parser() -> argparse.ArgumentParser:
     sweep = p.add_argument_group("sweeps (a config with a grid: of dotted keys -> lists of values)")
     sweep.add_argument("--jobs", type=int, default=1, help="runs trained in parallel processes (default 1)")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs and what would be done with each, then stop")
+    sweep.add_argument("--fresh-processes", action="store_true",
+                       help="start a new process for every run (default: warm workers, one per job, train run after run)")
     sweep.add_argument("--retry-failed", action="store_true", help="train failed runs of a sweep again (default: report and skip them)")
     return p
 
 
-def _watch_parent() -> None:
+def watch_parent() -> None:
     """In a training process started by a sweep: stop (as on SIGTERM: checkpoint intact) as soon
     as the sweep is gone, so a sweep killed with kill -9 leaves no orphans training on."""
     from autoencoders.sweep import PARENT_PID_ENV
 
     parent = os.environ.get(PARENT_PID_ENV)
-    if not parent:
+    if not parent or any(t.name == "watch-sweep" for t in threading.enumerate()):  # once per process (a warm worker trains many runs)
         return
 
     def watch() -> None:
@@ -100,7 +102,8 @@ def sweep_main(args) -> int:
         print("\n".join(sweep.describe(configs, args.out)))
         print(f"{len(configs)} runs")
         return 0
-    result = sweep.schedule(configs, args.out, jobs=args.jobs, run=partial(sweep.run_one, retry_failed=args.retry_failed, jobs=args.jobs))
+    result = sweep.schedule(configs, args.out, jobs=args.jobs, run=partial(sweep.run_one, retry_failed=args.retry_failed, jobs=args.jobs,
+                                                                      warm=not args.fresh_processes))
     counts = {s: sum(o.status == s for o in result.outcomes) for s in ("completed", "skipped", "failed", *sweep.RESUMABLE)}
     summary = (f"{counts['completed']} trained, {counts['skipped']} already complete, {counts['failed']} failed"
                + "".join(f", {counts[s]} {s}" for s in sweep.RESUMABLE if counts[s]))
@@ -174,7 +177,7 @@ def _train_command(args, argv: list[str]) -> int:
         dataset = load_dataset(cfg.dataset)
     except DataError as e:
         return _fail(str(e))
-    _watch_parent()
+    watch_parent()
     from autoencoders.training import RunError, train
 
     try:

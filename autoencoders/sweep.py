@@ -2,9 +2,10 @@
 
 Three separate pieces, so a cluster engine (Ray, Slurm, ...) can replace only the scheduling:
 - `expand`: the grid -> one validated config per combination, each with a stable, unique name;
-- `run_one`: one config -> one run folder, in its own process (`python -m autoencoders train
-  --resume`, the package's own entry, never a path into a checkout): finished
-  runs are skipped, unfinished ones resumed, a crash is recorded and never stops the sweep;
+- `run_one`: one config -> one run folder, in another process (`python -m autoencoders train
+  --resume`, the package's own entry, never a path into a checkout), by default a warm `Worker`
+  that trains run after run (`autoencoders.worker`): finished runs are skipped, unfinished ones
+  resumed, a crash is recorded and never stops the sweep;
 - `schedule`: runs `run_one` over the configs, `jobs` at a time, reporting progress.
 Two processes never write the same run folder: names are unique within a sweep, and
 `train.py` holds a lock on the folder while it trains (see `runs.lock`).
@@ -12,8 +13,10 @@ Two processes never write the same run folder: names are unique within a sweep, 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -108,8 +111,13 @@ def _log_tail(log: Path, lines: int = 3) -> str:
         return f"(no log: {os_error_message(exc)})"
 
 
+def train_arguments(config_file: Path, out: Path, mode: str) -> list[str]:
+    """What a sweep asks of `python -m autoencoders train` for one run (mode: --resume or --overwrite)."""
+    return ["--config", str(config_file), "--out", str(out), mode]
+
+
 def train_command(config_file: Path, out: Path, mode: str) -> list[str]:
-    return [sys.executable, "-m", "autoencoders", "train", "--config", str(config_file), "--out", str(out), mode]
+    return [sys.executable, "-m", "autoencoders", "train", *train_arguments(config_file, out, mode)]
 
 
 def run_env(jobs: int) -> dict[str, str]:
@@ -121,8 +129,72 @@ def run_env(jobs: int) -> dict[str, str]:
     return env
 
 
-def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False, jobs: int = 1) -> Outcome:
-    """Train one config in a fresh process (TensorFlow state, memory and crashes stay there).
+class Worker:
+    """A warm training process (`python -m autoencoders worker`): Python and TensorFlow start once,
+    then it trains the runs it is given one after another, each exactly as `train_command`
+    would. Its stderr outside runs (a start-up failure) goes to OUT/.workers.log."""
+
+    def __init__(self, jobs: int, out: Path):
+        with open(out / ".workers.log", "a") as errors:
+            self.proc = subprocess.Popen([sys.executable, "-m", "autoencoders", "worker", "--out", str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=errors, text=True, start_new_session=True, env=run_env(jobs))
+
+    def train(self, argv: list[str], log_file: Path) -> int:
+        """The run's exit code; if the worker died during it, the worker's (negative: its signal)."""
+        try:
+            self.proc.stdin.write(json.dumps({"argv": argv, "log": str(log_file)}) + "\n")
+            self.proc.stdin.flush()
+            answer = self.proc.stdout.readline()
+        except OSError:  # the worker was gone before the request reached it
+            answer = ""
+        if not answer:
+            return self.proc.wait()
+        return int(json.loads(answer)["code"])
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self, grace_s: float = 30.0) -> None:
+        """End of input: the worker exits after the run it is on (there is none between runs)."""
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# One warm worker per scheduling thread (so per --jobs slot, or per Ray worker process) and sweep.
+_workers: dict[tuple[int, Path, int], Worker] = {}
+_workers_lock = threading.Lock()
+
+
+def worker_for_this_thread(jobs: int, out: Path) -> Worker:
+    key = (threading.get_ident(), out, jobs)
+    with _workers_lock:
+        worker = _workers.get(key)
+    if worker is None or not worker.alive():
+        worker = Worker(jobs, out)
+        with _workers_lock:
+            _workers[key] = worker
+    return worker
+
+
+def close_workers() -> None:
+    with _workers_lock:
+        workers = list(_workers.values())
+        _workers.clear()
+    for worker in workers:
+        worker.close()
+
+
+atexit.register(close_workers)
+
+
+def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False, jobs: int = 1, warm: bool = True) -> Outcome:
+    """Train one config in another process (TensorFlow state, memory and crashes stay there): this
+    thread's warm `Worker`, or with `warm=False` a fresh process for this run alone.
 
     The process gets its own session, so a Ctrl-C at the terminal reaches the sweep alone, which
     then stops its children with SIGTERM (`schedule`); and it watches this process, stopping (its
@@ -150,14 +222,18 @@ def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False, j
     except OSError as exc:  # a full disk before the run even starts: the run is untouched
         return Outcome(cfg.name, "stopped", 0.0, f"I/O error, run intact: {os_error_message(exc)}")
     with log:
-        proc = subprocess.Popen(train_command(config_file, out, mode), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, env=run_env(jobs))
+        if warm:
+            worker = worker_for_this_thread(jobs, out)
+            proc = worker.proc
+        else:
+            proc = subprocess.Popen(train_command(config_file, out, mode), stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True, env=run_env(jobs))
         with _children_lock:
             if _stopping.is_set():  # the sweep was told to stop while this one was starting
                 proc.send_signal(signal.SIGTERM)
             _children.add(proc)
         try:
-            returncode = proc.wait()
+            returncode = worker.train(train_arguments(config_file, out, mode), log_file) if warm else proc.wait()
         finally:
             with _children_lock:
                 _children.discard(proc)
@@ -248,6 +324,7 @@ def schedule(configs: Sequence[C.ExperimentConfig], out: Path, *, jobs: int = 1,
                 done[cfg.name] = future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        close_workers()
     outcomes = [done.get(cfg.name) or Outcome(cfg.name, "not started", 0.0) for cfg in configs]
     return SweepResult(outcomes, interrupted_by)
 

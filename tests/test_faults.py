@@ -194,6 +194,25 @@ def test_a_sweep_killed_with_sigkill_leaves_no_orphan_and_the_rerun_finishes(tmp
     assert_same_history(out / "f-0", undisturbed)
 
 
+def test_a_killed_worker_leaves_its_run_resumable_and_the_sweep_goes_on(tmp_path, undisturbed):
+    """kill -9 of the warm worker mid-run (out of memory, a node lost): that run is reported
+    interrupted with its finished epochs kept, a new worker trains the next run, and the same
+    command then finishes the first to the undisturbed history."""
+    proc, out, tmp, env = start_sweep_and_wait(tmp_path)
+    workers = [pid for pid in live_training_processes(out) if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+    assert len(workers) == 1  # the worker's command line names the sweep's --out
+    os.kill(workers[0], signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert "1 trained, 0 already complete, 0 failed, 1 interrupted" in stdout, stderr
+    assert "Traceback" not in stderr
+    assert runs.run_status(out / "f-0") == "unfinished" and runs.run_status(out / "f-1") == "completed"
+    assert live_training_processes(out) == []
+    again = run(sweep_args(tmp_path), env=env)
+    assert again.returncode == 0, again.stderr
+    assert "1 trained, 1 already complete" in again.stdout
+    assert_same_history(out / "f-0", undisturbed)
+
+
 def test_a_run_another_process_is_training_is_left_alone_by_a_sweep(tmp_path):
     path = tmp_path / "sweep.yaml"
     path.write_text("name: b-{seed}\nmodel: {arch: dense}\ngrid: {seed: [0, 1]}\n")

@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, SHIPPED_SWEEPS, TINY
 
@@ -142,6 +143,27 @@ def test_real_sweep_trains_skips_finished_runs_and_records_a_failure(tmp_path):
     assert (out / "t-bce" / runs.METRICS).read_text() == before  # skipped, not retrained
     dry = subprocess.run([*cmd, "--dry-run"], capture_output=True, text=True)
     assert "skip (completed)" in dry.stdout and "skip (failed)" in dry.stdout
+
+
+def test_runs_trained_one_after_another_by_a_warm_worker_are_the_bits_of_fresh_processes(tmp_path):
+    """The default warm worker trains both runs in one process (XLA on, as the quick comparison
+    runs): every history value, the resume point and the saved weights equal those of
+    --fresh-processes, so reusing a process changes no result."""
+    path = write(tmp_path, "name: w-{loss.name}\nmodel: {arch: dense}\ngrid: {loss.name: [bce, mse]}\n")
+    sets = [x for o in TINY for x in ("--set", o)]
+    for mode, extra in (("warm", []), ("fresh", ["--fresh-processes"])):
+        cmd = [sys.executable, "-m", "autoencoders", "train", "--config", str(path), "--out", str(tmp_path / mode), *sets, *extra]
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        assert "2 trained" in done.stdout
+    for name in ("w-bce", "w-mse"):
+        warm, fresh = tmp_path / "warm" / name, tmp_path / "fresh" / name
+        without_time = [[{k: v for k, v in row.items() if k != "seconds"} for row in runs.read_history(d / runs.HISTORY)] for d in (warm, fresh)]
+        assert without_time[0] == without_time[1]
+        warm_state, fresh_state = runs.load_checkpoint(warm), runs.load_checkpoint(fresh)
+        for key in fresh_state.arrays:
+            assert all(np.array_equal(a, b) for a, b in zip(warm_state.arrays[key], fresh_state.arrays[key], strict=True)), key
+        assert runs.read_json(warm / runs.METRICS)["test"] == runs.read_json(fresh / runs.METRICS)["test"]
 
 
 @pytest.mark.parametrize("path", SHIPPED_SWEEPS, ids=lambda p: p.stem)
