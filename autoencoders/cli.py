@@ -52,6 +52,12 @@ def train_parser() -> argparse.ArgumentParser:
     sweep = p.add_argument_group("sweeps (a config with a grid: of dotted keys -> lists of values)")
     sweep.add_argument("--jobs", type=int, default=1, help="runs trained in parallel processes (default 1)")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs and what would be done with each, then stop")
+    sweep.add_argument("--backend", choices=("local", "ray"), default="local",
+                       help="local: processes on this machine (--jobs); ray: one Ray task per run, on a local Ray or the cluster at --address")
+    sweep.add_argument("--address", help="with --backend ray: the cluster to join (auto: the one `ray start` set up on this node, or HOST:PORT); "
+                                         "default: start a local Ray")
+    sweep.add_argument("--num-cpus", type=float, default=1.0, help="with --backend ray: CPUs per run, also its TensorFlow threads (default 1)")
+    sweep.add_argument("--num-gpus", type=float, default=0.0, help="with --backend ray: GPUs per run (default 0; e.g. 0.5 puts two runs on a GPU)")
     sweep.add_argument("--fresh-processes", action="store_true",
                        help="start a new process for every run (default: warm workers, one per job, train run after run)")
     sweep.add_argument("--retry-failed", action="store_true", help="train failed runs of a sweep again (default: report and skip them)")
@@ -102,8 +108,21 @@ def sweep_main(args) -> int:
         print("\n".join(sweep.describe(configs, args.out)))
         print(f"{len(configs)} runs")
         return 0
-    result = sweep.schedule(configs, args.out, jobs=args.jobs, run=partial(sweep.run_one, retry_failed=args.retry_failed, jobs=args.jobs,
-                                                                      warm=not args.fresh_processes))
+    if args.backend == "ray":
+        try:
+            from autoencoders.ray_backend import ClusterTooSmall, schedule_on_ray
+        except ImportError:
+            return _fail("--backend ray needs Ray: pip install 'autoencoders[ray]' (or pip install 'ray>=2.40')")
+        try:
+            result = schedule_on_ray(configs, args.out, address=args.address, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
+                                     retry_failed=args.retry_failed, warm=not args.fresh_processes)
+        except ClusterTooSmall as e:
+            return _fail(str(e))
+        except ConnectionError as e:
+            return _fail(f"--address {args.address}: {e}")
+    else:
+        result = sweep.schedule(configs, args.out, jobs=args.jobs, run=partial(sweep.run_one, retry_failed=args.retry_failed, jobs=args.jobs,
+                                                                          warm=not args.fresh_processes))
     counts = {s: sum(o.status == s for o in result.outcomes) for s in ("completed", "skipped", "failed", *sweep.RESUMABLE)}
     summary = (f"{counts['completed']} trained, {counts['skipped']} already complete, {counts['failed']} failed"
                + "".join(f", {counts[s]} {s}" for s in sweep.RESUMABLE if counts[s]))
@@ -138,6 +157,10 @@ def _train_command(args, argv: list[str]) -> int:
 
     if args.jobs < 1:
         return _fail(f"--jobs {args.jobs}: must be >= 1")
+    if args.backend != "ray" and (args.address or args.num_cpus != 1.0 or args.num_gpus != 0.0):
+        return _fail("--address, --num-cpus and --num-gpus are options of --backend ray")
+    if args.backend == "ray" and (args.num_cpus <= 0 or args.num_gpus < 0):
+        return _fail(f"--num-cpus {args.num_cpus:g} --num-gpus {args.num_gpus:g}: CPUs must be > 0 and GPUs >= 0")
     if args.resume and args.overwrite:
         return _fail("--resume and --overwrite exclude each other")
     try:
@@ -148,6 +171,8 @@ def _train_command(args, argv: list[str]) -> int:
         cfg = load_config(args.config, args.overrides)
     except ConfigError as e:
         return _fail(str(e))
+    if args.backend == "ray":
+        return _fail(f"{args.config}: --backend ray runs sweeps (a config with a grid:); train a single run without it")
     run_dir = args.out / cfg.name
     if args.dry_run:
         from autoencoders.sweep import describe

@@ -82,11 +82,14 @@ def phrase_counts(records: Iterable[Mapping | None]) -> str:
     return "; ".join(f"{text} ({n} run{'s' if n != 1 else ''})" for text, n in Counter(map(phrase, records)).most_common())
 
 
-def thread_env(jobs: int, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """The environment of one of `jobs` concurrent training processes: each gets cores // jobs
-    intra-op threads and one inter-op thread, unless the user set them; one job keeps TensorFlow's defaults."""
+def thread_env(jobs: int, environ: Mapping[str, str] = os.environ, threads: int | None = None) -> dict[str, str]:
+    """The environment of one of `jobs` concurrent training processes: each gets `threads` (by
+    default cores // jobs) intra-op threads and one inter-op thread, unless the user set them; one
+    job with no `threads` given keeps TensorFlow's defaults."""
     env = dict(environ)
-    if jobs > 1:
-        env.setdefault(INTRA_ENV, str(max(1, usable_cores() // jobs)))
+    if threads is None and jobs > 1:
+        threads = max(1, usable_cores() // jobs)
+    if threads is not None:
+        env.setdefault(INTRA_ENV, str(threads))
         env.setdefault(INTER_ENV, "1")
     return env

@@ -120,10 +120,10 @@ def train_command(config_file: Path, out: Path, mode: str) -> list[str]:
     return [sys.executable, "-m", "autoencoders", "train", *train_arguments(config_file, out, mode)]
 
 
-def run_env(jobs: int) -> dict[str, str]:
+def run_env(jobs: int, threads: int | None = None) -> dict[str, str]:
     """A run's environment: its share of the cores (`device.thread_env`), the sweep's pid to watch,
     and this package first on the import path."""
-    env = device.thread_env(jobs)
+    env = device.thread_env(jobs, threads=threads)
     env["PYTHONPATH"] = os.pathsep.join([PACKAGE_ROOT, *filter(None, [env.get("PYTHONPATH")])])
     env[PARENT_PID_ENV] = str(os.getpid())
     return env
@@ -134,10 +134,10 @@ class Worker:
     then it trains the runs it is given one after another, each exactly as `train_command`
     would. Its stderr outside runs (a start-up failure) goes to OUT/.workers.log."""
 
-    def __init__(self, jobs: int, out: Path):
+    def __init__(self, jobs: int, out: Path, threads: int | None = None):
         with open(out / ".workers.log", "a") as errors:
             self.proc = subprocess.Popen([sys.executable, "-m", "autoencoders", "worker", "--out", str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=errors, text=True, start_new_session=True, env=run_env(jobs))
+                                         stderr=errors, text=True, start_new_session=True, env=run_env(jobs, threads))
 
     def train(self, argv: list[str], log_file: Path) -> int:
         """The run's exit code; if the worker died during it, the worker's (negative: its signal)."""
@@ -166,16 +166,16 @@ class Worker:
 
 
 # One warm worker per scheduling thread (so per --jobs slot, or per Ray worker process) and sweep.
-_workers: dict[tuple[int, Path, int], Worker] = {}
+_workers: dict[tuple, Worker] = {}
 _workers_lock = threading.Lock()
 
 
-def worker_for_this_thread(jobs: int, out: Path) -> Worker:
-    key = (threading.get_ident(), out, jobs)
+def worker_for_this_thread(jobs: int, out: Path, threads: int | None = None) -> Worker:
+    key = (threading.get_ident(), out, jobs, threads)
     with _workers_lock:
         worker = _workers.get(key)
     if worker is None or not worker.alive():
-        worker = Worker(jobs, out)
+        worker = Worker(jobs, out, threads)
         with _workers_lock:
             _workers[key] = worker
     return worker
@@ -192,9 +192,11 @@ def close_workers() -> None:
 atexit.register(close_workers)
 
 
-def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False, jobs: int = 1, warm: bool = True) -> Outcome:
+def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False, jobs: int = 1, warm: bool = True,
+            threads: int | None = None) -> Outcome:
     """Train one config in another process (TensorFlow state, memory and crashes stay there): this
-    thread's warm `Worker`, or with `warm=False` a fresh process for this run alone.
+    thread's warm `Worker`, or with `warm=False` a fresh process for this run alone. The process
+    gets `threads` TensorFlow threads (default: its share of the cores among `jobs`).
 
     The process gets its own session, so a Ctrl-C at the terminal reaches the sweep alone, which
     then stops its children with SIGTERM (`schedule`); and it watches this process, stopping (its
@@ -223,11 +225,11 @@ def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False, j
         return Outcome(cfg.name, "stopped", 0.0, f"I/O error, run intact: {os_error_message(exc)}")
     with log:
         if warm:
-            worker = worker_for_this_thread(jobs, out)
+            worker = worker_for_this_thread(jobs, out, threads)
             proc = worker.proc
         else:
             proc = subprocess.Popen(train_command(config_file, out, mode), stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True, env=run_env(jobs))
+                                    stdin=subprocess.DEVNULL, start_new_session=True, env=run_env(jobs, threads))
         with _children_lock:
             if _stopping.is_set():  # the sweep was told to stop while this one was starting
                 proc.send_signal(signal.SIGTERM)
@@ -279,10 +281,12 @@ class SweepResult:
 
 
 def schedule(configs: Sequence[C.ExperimentConfig], out: Path, *, jobs: int = 1,
-             run: Callable[[C.ExperimentConfig, Path], Outcome] = run_one, echo: Callable[[str], None] = print) -> SweepResult:
+             run: Callable[[C.ExperimentConfig, Path], Outcome] = run_one, echo: Callable[[str], None] = print,
+             stop: Callable[[], None] = stop_children) -> SweepResult:
     """Run every config, `jobs` at a time, printing progress. A stop signal (Ctrl-C, SIGTERM:
-    see `errors.stop_signals`) starts no further run, stops the running ones (their checkpoints
-    intact) and returns what happened to each, so the caller can say it and exit."""
+    see `errors.stop_signals`) starts no further run, stops the running ones with `stop` (their
+    checkpoints intact) and returns what happened to each, so the caller can say it and exit.
+    Another engine plugs in as `run` (one run, blocking) and `stop` (see `ray_backend`)."""
     start = time.perf_counter()
     done: dict[str, Outcome] = {}
     total = len(configs)
@@ -317,7 +321,7 @@ def schedule(configs: Sequence[C.ExperimentConfig], out: Path, *, jobs: int = 1,
         say(f"stopping: {signal.Signals(interrupted_by).name}; no new run starts, the running ones stop at their next step")
         for future in futures:
             future.cancel()  # those not started yet
-        stop_children()
+        stop()
         wait(futures)  # the running ones return as soon as their processes have stopped
         for future, cfg in futures.items():
             if not future.cancelled() and cfg.name not in done:
