@@ -1,15 +1,17 @@
 """Config -> fitted model + a complete run folder.
 
-The training path is plain `model.fit` with one `tf.data` pipeline and one callback of ours. Two
-choices make a run deterministic and resumable without overhead:
+The training path is plain `model.fit` with one batch pipeline and one callback of ours, on any
+Keras backend: TensorFlow (a `tf.data` pipeline) or JAX (numpy batches; no TensorFlow needed, and
+without it no TensorBoard logs). Two choices make a run deterministic and resumable without overhead:
 - each epoch's shuffle is a stateless function of (seed, epoch), so a resumed run sees exactly
-  the batches the uninterrupted run would have seen;
+  the batches the uninterrupted run would have seen (the order differs between the two backends);
 - at every epoch end the weights, optimizer state and sampling state go into one small .npz
   (milliseconds, unlike a full `.keras` save), and history.csv is rewritten atomically.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import shutil
@@ -20,7 +22,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from autoencoders import config as C
 from autoencoders import device, runs
@@ -39,13 +40,14 @@ class RunError(Exception):
 
 
 def use_xla(cfg: C.ExperimentConfig, gpu: bool = False) -> bool | str:
-    """'auto': on CPU the arch's measured choice (XLA is a clear win for the small dense models and
-    a clear loss for convolutions; benchmarks/README.md has the measurements); on a GPU, where
-    nothing was measured, Keras's own default ('auto')."""
+    """'auto': with TensorFlow on CPU the arch's measured choice (XLA is a clear win for the small
+    dense models and a clear loss for convolutions; benchmarks/README.md has the measurements);
+    on a GPU, or on JAX (whose only fast path is XLA), where nothing else was measured, Keras's
+    own default ('auto')."""
     choice = cfg.training.jit_compile
     if choice != "auto":
         return bool(choice)
-    return "auto" if gpu else ARCHITECTURES[cfg.model.arch].xla_on_cpu
+    return "auto" if gpu or keras.backend.backend() != "tensorflow" else ARCHITECTURES[cfg.model.arch].xla_on_cpu
 
 
 def resolve_input_shape(cfg: C.ExperimentConfig, dataset: Dataset) -> C.ExperimentConfig:
@@ -106,8 +108,18 @@ def compile_model(cfg: C.ExperimentConfig, steps_per_epoch: int = 1, gpu: bool =
     return model
 
 
-def epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int) -> tf.data.Dataset:
-    """Batches of epochs first_epoch..epochs-1 (0-based), each shuffled by (seed, epoch) alone."""
+def tensorflow_installed() -> bool:
+    """TensorBoard logs need TensorFlow's summary writer; a JAX-only machine trains without them."""
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int):
+    """Batches of epochs first_epoch..epochs-1 (0-based), each shuffled by (seed, epoch) alone:
+    a `tf.data` pipeline on TensorFlow, a generator of numpy batches on any other backend."""
+    if keras.backend.backend() != "tensorflow":
+        return numpy_epoch_batches(x, t, batch_size, seed, first_epoch, epochs)
+    import tensorflow as tf
+
     n = len(x)
     xs = tf.constant(x)
     ts = xs if t is x else tf.constant(t)
@@ -118,6 +130,16 @@ def epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, firs
 
     batches = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
     return batches.map(lambda i: (tf.gather(xs, i), tf.gather(ts, i))).prefetch(tf.data.AUTOTUNE)
+
+
+def numpy_epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int):
+    """The same schedule as `epoch_batches` without TensorFlow: each epoch's order is numpy's
+    permutation seeded by (seed, epoch), so it too is the same whether or not the run resumed."""
+    for epoch in range(first_epoch, epochs):
+        order = np.random.default_rng([seed, epoch]).permutation(len(x))
+        for start in range(0, len(x), batch_size):
+            batch = order[start : start + batch_size]
+            yield x[batch], t[batch]
 
 
 def _state_arrays(model: Autoencoder) -> dict[str, list[np.ndarray]]:
@@ -254,6 +276,7 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
 
         probe.append(LogitGradientProbe(data.x_train, data.t_train, cfg.loss.name))
     bs = cfg.training.batch_size
+    logs = [keras.callbacks.TensorBoard(run_dir / runs.TENSORBOARD, write_graph=False, profile_batch=0)] if tensorflow_installed() else []
     seconds = time.perf_counter()
     try:
         if start_epoch < cfg.training.epochs:
@@ -265,7 +288,7 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
                 shuffle=False,  # epoch_batches already shuffles, by (seed, epoch)
                 validation_data=(data.x_test, data.t_test),
                 validation_batch_size=cfg.training.eval_batch_size,
-                callbacks=[*probe, recorder, keras.callbacks.TensorBoard(run_dir / runs.TENSORBOARD, write_graph=False, profile_batch=0)],
+                callbacks=[*probe, recorder, *logs],
                 verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose,
             )
     except OSError:  # disk full, a file that cannot be written: not the run's fault, it stays resumable
@@ -292,7 +315,8 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
     else:
         metrics["test"] = test_metrics(model, data, cfg.training.eval_batch_size)
         save_final_model(model, cfg, run_dir / runs.MODEL)
-        write_hparams(run_dir / runs.TENSORBOARD, cfg, metrics["test"], step=len(history))
+        if logs:
+            write_hparams(run_dir / runs.TENSORBOARD, cfg, metrics["test"], step=len(history))
     runs.write_json(run_dir / runs.METRICS, metrics)
     return RunResult(run_dir, metrics)
 
@@ -310,6 +334,7 @@ def write_hparams(logdir: Path, cfg: C.ExperimentConfig, test: dict, step: int) 
     """The run's config as TensorBoard HParams and its test metrics as scalars ('test/mse', ...),
     beside the epoch curves, so `tensorboard --logdir RUNS` shows a sweep as one table and a
     parallel-coordinates view (the HParams dashboard finds the metrics on its own)."""
+    import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp
 
     values = {key: value if isinstance(value, (bool, int, float, str)) else str(value) for key, value in C.to_flat_dict(cfg).items()}

@@ -75,10 +75,16 @@ class VAE(Autoencoder):
         z_mean, z_log_var = self.encoder(inputs, training=training)
         eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
         z = z_mean + ops.exp(0.5 * z_log_var) * eps
-        kl = kl_divergence(z_mean, z_log_var)
-        self.add_loss(ops.mean(kl))
-        self.kl_tracker.update_state(kl)
+        self.add_loss(ops.mean(kl_divergence(z_mean, z_log_var)))
         return self.decoder(z, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Keras's loss (reconstruction plus the KL added in `call`), tracking the KL as the `kl`
+        metric here and not in `call`: JAX lets metrics change only in this stateless step. Each
+        batch's mean KL counts once per image, so the epoch's `kl` is the mean over images."""
+        for mean_kl in self.losses:  # the KL of `call` (the VAE's layers add no other loss); none while Keras builds the step
+            self.kl_tracker.update_state(mean_kl, sample_weight=ops.cast(ops.shape(x)[0], mean_kl.dtype))
+        return super().compute_loss(x, y, y_pred, sample_weight, training)
 
     def encode(self, x, batch_size: int = 2048):
         """The posterior mean of each image."""
