@@ -225,7 +225,10 @@ def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False, j
         return Outcome(cfg.name, "stopped", 0.0, f"I/O error, run intact: {os_error_message(exc)}")
     with log:
         if warm:
-            worker = worker_for_this_thread(jobs, out, threads)
+            try:
+                worker = worker_for_this_thread(jobs, out, threads)
+            except OSError as exc:  # its log cannot be opened (a full disk): the run is untouched
+                return Outcome(cfg.name, "stopped", 0.0, f"I/O error, run intact: {os_error_message(exc)}")
             proc = worker.proc
         else:
             proc = subprocess.Popen(train_command(config_file, out, mode), stdout=log, stderr=subprocess.STDOUT,
