@@ -1,4 +1,5 @@
-"""Shared fixtures: quiet TensorFlow, and tiny real-data configs for training tests."""
+"""Shared fixtures: quiet TensorFlow, tiny real-data configs for training tests, and the check that
+two run folders hold the same run."""
 
 import os
 
@@ -25,3 +26,20 @@ def tiny_config():
         return load_config(ROOT / path, [*TINY, *overrides])
 
     return make
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    """Two completed run folders hold the same bits: every history value but the times, every
+    array of the resume point, and the test metrics."""
+    import numpy as np
+
+    from autoencoders import runs
+
+    def without_time(run_dir: Path) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in runs.read_history(run_dir / runs.HISTORY)]
+
+    assert without_time(a) == without_time(b)
+    state_a, state_b = runs.load_checkpoint(a), runs.load_checkpoint(b)
+    for key in state_b.arrays:
+        assert all(np.array_equal(x, y) for x, y in zip(state_a.arrays[key], state_b.arrays[key], strict=True)), key
+    assert runs.read_json(a / runs.METRICS)["test"] == runs.read_json(b / runs.METRICS)["test"]

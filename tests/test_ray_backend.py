@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, assert_same_run
+from test_faults import history_without_time
 
 from autoencoders import config as C
 from autoencoders import runs, sweep
@@ -55,18 +56,6 @@ def local_ray():
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
-
-
-def history_without_time(run_dir: Path) -> list[dict]:
-    return [{k: v for k, v in row.items() if k != "seconds"} for row in runs.read_history(run_dir / runs.HISTORY)]
-
-
-def assert_same_run(a: Path, b: Path) -> None:
-    assert history_without_time(a) == history_without_time(b)
-    state_a, state_b = runs.load_checkpoint(a), runs.load_checkpoint(b)
-    for key in state_b.arrays:
-        assert all(np.array_equal(x, y) for x, y in zip(state_a.arrays[key], state_b.arrays[key], strict=True)), key
-    assert runs.read_json(a / runs.METRICS)["test"] == runs.read_json(b / runs.METRICS)["test"]
 
 
 def test_a_ray_sweep_writes_the_local_schedulers_run_folders_isolates_a_failure_and_skips_finished_runs(local_ray, sweep_file, tmp_path):

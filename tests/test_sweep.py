@@ -6,9 +6,8 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from conftest import ROOT, SHIPPED_SWEEPS, TINY
+from conftest import ROOT, SHIPPED_SWEEPS, TINY, assert_same_run
 
 from autoencoders import config as C
 from autoencoders import runs, sweep
@@ -157,13 +156,7 @@ def test_runs_trained_one_after_another_by_a_warm_worker_are_the_bits_of_fresh_p
         assert done.returncode == 0, done.stderr
         assert "2 trained" in done.stdout
     for name in ("w-bce", "w-mse"):
-        warm, fresh = tmp_path / "warm" / name, tmp_path / "fresh" / name
-        without_time = [[{k: v for k, v in row.items() if k != "seconds"} for row in runs.read_history(d / runs.HISTORY)] for d in (warm, fresh)]
-        assert without_time[0] == without_time[1]
-        warm_state, fresh_state = runs.load_checkpoint(warm), runs.load_checkpoint(fresh)
-        for key in fresh_state.arrays:
-            assert all(np.array_equal(a, b) for a, b in zip(warm_state.arrays[key], fresh_state.arrays[key], strict=True)), key
-        assert runs.read_json(warm / runs.METRICS)["test"] == runs.read_json(fresh / runs.METRICS)["test"]
+        assert_same_run(tmp_path / "warm" / name, tmp_path / "fresh" / name)
 
 
 @pytest.mark.parametrize("path", SHIPPED_SWEEPS, ids=lambda p: p.stem)
