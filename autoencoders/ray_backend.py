@@ -21,6 +21,7 @@ Every node needs this package installed and the `--out` folder (and the data cac
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -62,6 +63,12 @@ def connect(address: str | None, num_cpus: float | None = None):
     if ray.is_initialized():
         return ray, False
     if address:
+        if address != "auto":  # Ray itself retries an unreachable address for minutes: ask once, briefly
+            host, _, port = address.rpartition(":")
+            try:
+                socket.create_connection((host, int(port)), timeout=5).close()
+            except (OSError, ValueError) as exc:
+                raise ConnectionError(f"no Ray cluster answers there ({exc}); give HOST:PORT of the head node (`ray start --head`) or auto") from None
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     else:
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)

@@ -113,6 +113,9 @@ def test_the_command_line_runs_a_sweep_on_a_local_ray_and_refuses_ray_options_wi
     cmd = [sys.executable, str(ROOT / "train.py"), "--config", str(sweep_file), "--out", str(tmp_path / "runs")]
     wrong = subprocess.run([*cmd, "--num-gpus", "1"], capture_output=True, text=True)
     assert wrong.returncode == 2 and "options of --backend ray" in wrong.stderr and not (tmp_path / "runs").exists()
+    unreachable = subprocess.run([*cmd, "--backend", "ray", "--address", "127.0.0.1:1"], capture_output=True, text=True, timeout=60)
+    assert unreachable.returncode == 2 and "--address 127.0.0.1:1: no Ray cluster answers there" in unreachable.stderr
+    assert not (tmp_path / "runs").exists()
     too_big = subprocess.run([*cmd, "--backend", "ray", "--num-gpus", "1"], capture_output=True, text=True)
     assert too_big.returncode == 2 and "no node of the Ray cluster can run a task of --num-cpus 1 --num-gpus 1" in too_big.stderr
     done = subprocess.run([*cmd, "--backend", "ray", "--set", "training.epochs=1"], capture_output=True, text=True)
