@@ -14,7 +14,10 @@ SHIPPED_CONFIGS = sorted(p for p in (ROOT / "configs").glob("**/*.yaml") if p.pa
 SHIPPED_SWEEPS = sorted((ROOT / "configs" / "sweeps").glob("*.yaml"))
 
 # Small enough to keep the whole suite within minutes on 2 cores, big enough to be real data.
-TINY = ["dataset.train_size=256", "dataset.test_size=128", "training.epochs=1", "training.batch_size=64"]
+# XLA off: compiling costs a tiny run 1-9 s (dense, VAE) and tests of plumbing do not need it;
+# the tests of the real path put "training.jit_compile=auto" back.
+TINY = ["dataset.train_size=256", "dataset.test_size=128", "training.epochs=1", "training.batch_size=64", "training.jit_compile=false"]
+XLA_AS_SHIPPED = "training.jit_compile=auto"
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from conftest import ROOT, TINY
+from conftest import ROOT, TINY, XLA_AS_SHIPPED
 
 from autoencoders import config as C
 from autoencoders import runs, training
@@ -62,7 +62,7 @@ def test_a_dataset_entry_is_all_a_new_dataset_needs_to_train(tmp_path, crops):
 
 
 def test_an_architecture_entry_is_all_a_new_architecture_needs_to_train(tmp_path, bottleneck):
-    cfg = C.load_config(ROOT / "configs/blog/dense.yaml", [*TINY, "model.arch=bottleneck", "model.latent_dim=null", "dataset.name=natural_patches_rgb"])
+    cfg = C.load_config(ROOT / "configs/blog/dense.yaml", [*TINY, XLA_AS_SHIPPED, "model.arch=bottleneck", "model.latent_dim=null", "dataset.name=natural_patches_rgb"])
     assert cfg.model.latent_dim == 8 and cfg.model.code_shape == (8,)
     result = training.train(cfg, tmp_path / cfg.name, verbose=0)
     assert result.metrics["status"] == "completed" and result.metrics["xla"] is False  # the entry's CPU choice

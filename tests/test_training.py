@@ -11,7 +11,7 @@ import time
 import keras
 import numpy as np
 import pytest
-from conftest import ROOT, SHIPPED_CONFIGS, TINY
+from conftest import ROOT, SHIPPED_CONFIGS, TINY, XLA_AS_SHIPPED
 
 from autoencoders import config as C
 from autoencoders import runs, training
@@ -25,7 +25,7 @@ def _history_without_time(run_dir):
 @pytest.mark.parametrize("loss", ["bce", "mse"])
 @pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: p.stem)
 def test_every_shipped_config_trains_with_each_loss_into_a_complete_reloadable_run(tmp_path, tiny_config, path, loss):
-    cfg = tiny_config(path.relative_to(ROOT), f"loss.name={loss}")
+    cfg = tiny_config(path.relative_to(ROOT), f"loss.name={loss}", XLA_AS_SHIPPED)  # each arch's own XLA choice
     result = training.train(cfg, tmp_path / cfg.name, verbose=0)
     run = result.run_dir
 
@@ -230,8 +230,8 @@ def odd_npz(tmp_path_factory):
 @pytest.mark.parametrize("data", ["natural_patches_rgb", "npz 21x26"])
 def test_every_arch_and_loss_trains_on_colour_patches_and_on_a_non_square_npz(tmp_path, tiny_config, odd_npz, data, arch, loss):
     overrides = ["dataset.name=natural_patches_rgb"] if data.startswith("natural") else ["dataset.name=npz", f"dataset.path={odd_npz}"]
-    cfg = tiny_config("configs/blog/dense.yaml", *overrides, f"model.arch={arch}", "model.latent_dim=null", f"loss.name={loss}",
-                      "training.jit_compile=false")  # shapes are tested here; XLA on the real path in the test above
+    cfg = tiny_config("configs/blog/dense.yaml", *overrides, f"model.arch={arch}", "model.latent_dim=null", f"loss.name={loss}")
+    # shapes are tested here (TINY turns XLA off); XLA on the real path in the first test
     result = training.train(cfg, tmp_path / cfg.name, verbose=0)
     metrics = result.metrics
     shape = [32, 32, 3] if data.startswith("natural") else [21, 26, 1]
