@@ -7,6 +7,11 @@ two) form one comparison. Within it, each metric is summarised
 per loss over seeds (mean, standard deviation, 95% t-interval) and the BCE - MSE difference is
 tested paired by seed (a paired t-test, `scipy.stats.ttest_rel`). With one seed there is no
 test: the verdict says so rather than pretend.
+
+A report makes many such tests at once, so verdicts use p-values adjusted over the report's
+family of tests (Holm–Bonferroni, `statsmodels.stats.multitest.multipletests`: `correct`); the
+effect size is the mean paired difference with its 95% t-interval, and with enough pairs a
+Wilcoxon signed-rank test (`scipy.stats.wilcoxon`) checks the t-test without assuming normality.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from autoencoders import config as C
 from autoencoders.architectures import ARCHITECTURES
@@ -40,6 +46,10 @@ METRICS = {
     "bce_excess": ("BCE − target entropy", False),
 }
 ALPHA = 0.05
+CORRECTION = "holm"  # multipletests' name for Holm–Bonferroni: controls the family-wise error rate
+# With n pairs the exact two-sided signed-rank p is at least 2 / 2**n: 0.0625 for 5 pairs, so below
+# 6 pairs the Wilcoxon test could never reject and is not shown.
+WILCOXON_MIN_PAIRS = 6
 
 
 class ComparisonError(Exception):
@@ -169,30 +179,52 @@ class Difference:
     metric: str
     bce: Summary
     mse: Summary
-    diff: Summary  # BCE - MSE, paired by seed
-    p_value: float | None
+    diff: Summary  # BCE - MSE, paired by seed: the effect size, with its 95% t-interval
+    p_value: float | None  # paired t-test, unadjusted
     verdict: str
     winner: str | None  # "bce", "mse" or None (no significant difference / cannot tell)
+    p_adjusted: float | None = None  # Holm-adjusted over `family_size` tests; the verdict uses it
+    family_size: int = 1
+    wilcoxon_p: float | None = None  # signed-rank test of the same pairs (WILCOXON_MIN_PAIRS or more)
 
 
 def compare_metric(metric: str, bce_by_seed: dict[int, float], mse_by_seed: dict[int, float]) -> Difference:
-    label, higher_better = METRICS[metric]
+    """One metric, BCE against MSE paired by seed; the verdict is for a family of this one test
+    (`correct` redoes it over a report's family)."""
     seeds = sorted(set(bce_by_seed) & set(mse_by_seed))
     diffs = [bce_by_seed[s] - mse_by_seed[s] for s in seeds]
     b, m, d = summarize(list(bce_by_seed.values())), summarize(list(mse_by_seed.values())), summarize(diffs or [math.nan])
-    p = None
+    p = wilcoxon = None
     if len(seeds) >= 2:
         p = 1.0 if np.allclose(diffs, 0) else float(stats.ttest_rel([bce_by_seed[s] for s in seeds], [mse_by_seed[s] for s in seeds]).pvalue)
-    better = "bce" if (d.mean > 0) == higher_better else "mse"
-    rel = abs(d.mean) / abs(m.mean) * 100 if m.mean else math.inf
-    size = f"by {abs(d.mean):.4g} ({rel:.1f}% of MSE's value)"
-    if not seeds:
-        return Difference(metric, b, m, d, None, "no seed trained with both losses", None)
-    if p is None:
-        return Difference(metric, b, m, d, None, f"{better.upper()} better {size}; one seed: cannot tell", None)
-    if p < ALPHA:
-        return Difference(metric, b, m, d, p, f"**{better.upper()} better** {size}, p = {p:.2g}", better)
-    return Difference(metric, b, m, d, p, f"no significant difference (p = {p:.2g}, {len(seeds)} seeds)", None)
+    if len(seeds) >= WILCOXON_MIN_PAIRS:
+        wilcoxon = 1.0 if np.allclose(diffs, 0) else float(stats.wilcoxon(diffs).pvalue)
+    return with_verdict(Difference(metric, b, m, d, p, "", None, wilcoxon_p=wilcoxon), p, 1)
+
+
+def with_verdict(d: Difference, p_adjusted: float | None, family_size: int) -> Difference:
+    """`d` judged on `p_adjusted` (its p adjusted over a family of `family_size` tests)."""
+    _, higher_better = METRICS[d.metric]
+    better = "bce" if (d.diff.mean > 0) == higher_better else "mse"
+    rel = abs(d.diff.mean) / abs(d.mse.mean) * 100 if d.mse.mean else math.inf
+    size = f"by {abs(d.diff.mean):.4g} ({rel:.1f}% of MSE's value)"
+    judged = replace(d, p_adjusted=p_adjusted, family_size=family_size)
+    p_text = "" if p_adjusted is None else f"p = {p_adjusted:.2g}" if family_size == 1 else f"Holm p = {p_adjusted:.2g}"
+    if math.isnan(d.diff.mean):  # no seed in common (compare_metric summarised [nan])
+        return replace(judged, verdict="no seed trained with both losses", winner=None)
+    if p_adjusted is None:
+        return replace(judged, verdict=f"{better.upper()} better {size}; one seed: cannot tell", winner=None)
+    if p_adjusted < ALPHA:
+        return replace(judged, verdict=f"**{better.upper()} better** {size}, {p_text}", winner=better)
+    return replace(judged, verdict=f"no significant difference ({p_text}, {d.diff.n} seeds)", winner=None)
+
+
+def correct(differences: Sequence[Difference]) -> list[Difference]:
+    """The differences judged as one family: each p adjusted by Holm–Bonferroni over the tests in
+    the family (those with a p; one-seed comparisons have none), verdicts on the adjusted p."""
+    tested = [d.p_value for d in differences if d.p_value is not None]
+    adjusted = iter(multipletests(tested, alpha=ALPHA, method=CORRECTION)[1] if tested else [])
+    return [with_verdict(d, float(next(adjusted)) if d.p_value is not None else None, len(tested)) for d in differences]
 
 
 def compare_group(group: Group, metrics: Sequence[str] = tuple(METRICS)) -> list[Difference]:

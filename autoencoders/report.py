@@ -21,7 +21,7 @@ import numpy as np
 from autoencoders import plots
 from autoencoders.atomic import write_text
 from autoencoders.blog import blog_rows
-from autoencoders.comparison import METRICS, Difference, Group, compare_group
+from autoencoders.comparison import METRICS, WILCOXON_MIN_PAIRS, Difference, Group, compare_group, correct
 from autoencoders.device import here as device_here, phrase_counts
 from autoencoders.evaluation import Evaluation, Run
 
@@ -113,12 +113,25 @@ def not_evaluated_table(skipped: Sequence[Run]) -> list[str]:
 
 
 def verdict_table(diffs: Sequence[Difference]) -> list[str]:
-    lines = ["| metric | BCE-trained | MSE-trained | BCE − MSE | p (paired t) | verdict |", "|---|---|---|---|---|---|"]
+    lines = ["| metric | BCE-trained | MSE-trained | BCE − MSE (effect, 95% CI) | p (paired t) | p Holm | p Wilcoxon | verdict |",
+             "|---|---|---|---|---|---|---|---|"]
     for d in diffs:
         label, higher = METRICS[d.metric]
         arrow = "↑" if higher else "↓"
-        lines.append(f"| {label} {arrow} | {_ci(d.bce)} | {_ci(d.mse)} | {_ci(d.diff)} | {fmt(d.p_value, 2)} | {d.verdict} |")
+        lines.append(f"| {label} {arrow} | {_ci(d.bce)} | {_ci(d.mse)} | {_ci(d.diff)} | {fmt(d.p_value, 2)} | {fmt(d.p_adjusted, 2)} "
+                     f"| {fmt(d.wilcoxon_p, 2)} | {d.verdict} |")
     return lines
+
+
+def statistics_note(diffs: Sequence[Difference], family: str) -> str:
+    """The sentence that says what the p columns are and which family Holm's adjustment was over."""
+    tested = sum(d.p_value is not None for d in diffs)
+    if not tested:
+        return "With one seed per loss there is no test: the verdicts say so."
+    return (f"Effect = the mean BCE − MSE difference paired by seed, with its 95% t-interval; p (paired t) from `scipy.stats.ttest_rel`. "
+            f"Verdicts use p Holm: Holm–Bonferroni adjusted (`statsmodels` `multipletests`) over the {tested} paired t-tests of {family}, "
+            f"at α = 0.05. p Wilcoxon: the signed-rank test of the same pairs (`scipy.stats.wilcoxon`), "
+            f"shown from {WILCOXON_MIN_PAIRS} pairs on (with fewer it cannot reach 0.05).")
 
 
 def _run_row(run: Run, ev: Evaluation | None) -> str:
@@ -146,7 +159,7 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
     md = [f"# {title}", "", *([note, ""] if note else []), f"Made by `{command}` on {created}; device: {device}.",
           f"Every metric is computed afresh from each saved model on {test_images_phrase(list(evaluated.values()))}, whatever loss the model was trained with; "
           f"evaluation took {eval_seconds:.1f} s for {len(evaluated)} runs ({eval_seconds / max(len(evaluated), 1):.2f} s per run).",
-          "↓ lower is better, ↑ higher is better. Intervals are 95% t-intervals over seeds; p is a paired t-test over seeds (BCE and MSE runs with the same seed).", "",
+          "↓ lower is better, ↑ higher is better. Intervals are 95% t-intervals over seeds; BCE and MSE runs are paired by seed.", "",
           "## Runs", "", "| run | arch | dataset | loss | seed | epochs | status | train s | eval s |", "|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         md.append(_run_row(run, evaluated.get(id(run))))
@@ -178,6 +191,12 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
         md += [f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {fmt(r['ours_mean'])}" + (f" ± {fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
                + f" | {r['optimizer']} | {r['seeds']} |" for r in blog]
 
+    # every comparison of the report is one family: its p-values are adjusted together
+    flat = correct([d for group in groups if group.is_pair for d in compare_group(group)])
+    family = iter(flat)
+    judged = {id(group): [next(family) for _ in METRICS] for group in groups if group.is_pair}
+    if flat:
+        md += ["", statistics_note(flat, "this report (every comparison × metric)")]
     for i, group in enumerate(groups, 1):
         slug = f"{i:02d}-{_slug(group.title)}"
         by_loss = group.by_loss()
@@ -185,7 +204,7 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
         md += ["", f"## {i}. {group.title}", "", f"Runs: {names}."]
         gsum = {"title": group.title, "runs": [str(ev.run.path) for evs in by_loss.values() for ev in evs], "differences": []}
         if group.is_pair:
-            diffs = compare_group(group)
+            diffs = judged[id(group)]
             md += ["", *verdict_table(diffs)]
             gsum["differences"] = [asdict(d) for d in diffs]
         else:
@@ -216,16 +235,16 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
 def summary_csv(summary: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["group", "metric", "what", "n", "mean", "sd", "ci_low", "ci_high", "p_value", "verdict"])
+    w.writerow(["group", "metric", "what", "n", "mean", "sd", "ci_low", "ci_high", "p_value", "p_holm", "family_size", "p_wilcoxon", "verdict"])
     for g in summary["groups"]:
         for d in g["differences"]:
             for what in ("bce", "mse", "diff"):
                 s = d[what]
                 w.writerow([g["title"], d["metric"], what if what != "diff" else "bce-mse", s["n"], s["mean"], s["sd"], s["ci_low"], s["ci_high"],
-                            d["p_value"] if what == "diff" else "", d["verdict"] if what == "diff" else ""])
+                            *((d["p_value"], d["p_adjusted"], d["family_size"], d["wilcoxon_p"], d["verdict"]) if what == "diff" else ("",) * 5)])
     for r in summary["runs"]:
         for m, v in (r["metrics"] or {}).items():
-            w.writerow([r["path"], m, "run", 1, v, "", "", "", "", r["status"]])
+            w.writerow([r["path"], m, "run", 1, v, "", "", "", "", "", "", "", r["status"]])
     return buf.getvalue()
 
 
