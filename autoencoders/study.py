@@ -24,17 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
-from autoencoders import config as C
+from autoencoders import collapse, config as C
 from autoencoders import plots, theory
 from autoencoders import study_figures as figs
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.atomic import write_text
 from autoencoders.blog import BLOG_RESULTS
-from autoencoders.comparison import METRICS, Group, compare_group, group_runs
+from autoencoders.comparison import ALPHA, METRICS, Group, compare_group, correct, group_runs
 from autoencoders.datasets import builtin
 from autoencoders.evaluation import PRIOR_SAMPLES, Evaluation, Run, source_dataset
 from autoencoders.device import here as device_here
-from autoencoders.report import REPORT_HTML, REPORT_MD, fmt, verdict_table, not_evaluated_table, test_images_phrase, to_html
+from autoencoders.report import REPORT_HTML, REPORT_MD, fmt, statistics_note, verdict_table, not_evaluated_table, test_images_phrase, to_html
 
 OUTCOME_ARCHS = ("dense", "deep_dense", "conv", "denoising_conv")
 OUTCOME_METRICS = ("mse", "ssim", "psnr", "bce_excess")
@@ -48,7 +48,7 @@ def dataset_floor(dataset: C.DatasetConfig) -> dict[str, float]:
     data = source_dataset(dataset)
     x = data.x_test.astype(np.float64)
     return {"floor": float(theory.binary_entropy(x).mean()), "grey_share": float(np.mean((x > 0) & (x < 1))),
-            "zero_mse": float(np.mean(x**2)), "test_images": len(x), "image_shape": list(data.image_shape),
+            "zero_mse": collapse.dark_output_mse(x), "test_images": len(x), "image_shape": list(data.image_shape),
             "train_images": len(data.x_train)}
 
 
@@ -203,13 +203,13 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
            "MSE falls to the threshold: the largest final validation MSE of the comparison's BCE and MSE runs (so each of them reaches it; runs stuck "
            "at an all-black output, whose validation MSE never leaves that of predicting 0 everywhere, are left out of the "
            "threshold) and twice that (early training).", "",
-           "| model · dataset | loss | \\|dℓ/dz\\| epoch 1 | \\|dℓ/dz\\| last | wrong-side saturated, epoch 1 | last | stuck at an all-black output | reach 2× threshold: epoch (s) | reach threshold: epoch (s) |",
+           "| model · dataset | loss | \\|dℓ/dz\\| epoch 1 | \\|dℓ/dz\\| last | wrong-side saturated, epoch 1 | last | collapsed: validation pixel MSE within 1% of an all-black output's (Wilson 95% CI) | reach 2× threshold: epoch (s) | reach threshold: epoch (s) |",
            "|---|---|---|---|---|---|---|---|---|"]
     grad_panels, sat_panels = [], []
     for g in probed:
         c = g.config
         zero_mse = dataset_floor(c.dataset)["zero_mse"] if not c.dataset.binarize else None
-        stuck = {ev.run.path.name for ev in g.members if zero_mse and ev.run.history[-1]["val_pixel_mse"] >= 0.99 * zero_mse}
+        stuck = {ev.run.path.name for ev in g.members if zero_mse and collapse.is_collapsed(ev.run.history[-1]["val_pixel_mse"], zero_mse)}
         pair = [ev for ev in g.members if ev.run.config.loss.name in ("bce", "mse")]
         finals = [ev.run.history[-1]["val_pixel_mse"] for ev in pair if ev.run.path.name not in stuck] or [ev.run.history[-1]["val_pixel_mse"] for ev in pair]
         threshold = max(finals)
@@ -225,12 +225,14 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
             vals = grads[loss][1]
             sat = sats[loss][1]
             n_stuck = sum(ev.run.path.name in stuck for ev in evs)
-            entry = {"group": g.title, "loss": loss, "threshold": threshold, "stuck": n_stuck, "runs": len(evs), "grad_first": float(vals[:, 0].mean()), "grad_last": float(vals[:, -1].mean()),
+            rate = collapse.collapse_rate(n_stuck, len(evs))
+            entry = {"group": g.title, "loss": loss, "threshold": threshold, "stuck": n_stuck, "runs": len(evs),
+                     "stuck_ci": [rate.low, rate.high], "grad_first": float(vals[:, 0].mean()), "grad_last": float(vals[:, -1].mean()),
                      "saturated_first": float(sat[:, 0].mean()), "saturated_last": float(sat[:, -1].mean()),
                      "reach_early": [list(r) for r in reach[2]], "reach": [list(r) for r in reach[1]]}
             summary["measured"].append(entry)
             md.append(f"| {title} | {loss.upper()} | {entry['grad_first']:.3g} | {entry['grad_last']:.3g} | {100 * entry['saturated_first']:.3f}% "
-                      f"| {100 * entry['saturated_last']:.3f}% | {n_stuck} of {len(evs)} | {_reach_cell(reach[2])} | {_reach_cell(reach[1])} |")
+                      f"| {100 * entry['saturated_last']:.3f}% | {rate} | {_reach_cell(reach[2])} | {_reach_cell(reach[1])} |")
     p1 = figs.measured_gradients(grad_panels, fig_dir / "3-measured-gradients.png", "logit_grad", "mean |d loss_pixel / dz| (probe)")
     p2 = figs.measured_gradients(sat_panels, fig_dir / "3-saturated.png", "saturated_wrong", "share of pixels saturated, wrong side")
     md += ["", f"![measured logit gradients](figures/{p1.name})", "", f"![wrong-side saturated pixels](figures/{p2.name})"]
@@ -238,6 +240,13 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
 
 
 # ----------------------------------------------------------------------------- 4. outcome
+
+
+def raw_winner(d) -> str:
+    """Who a test would call the winner on its unadjusted p (what a table without correction says)."""
+    if d.p_value is None or d.p_value >= ALPHA:
+        return "none"
+    return "bce" if (d.diff.mean > 0) == METRICS[d.metric][1] else "mse"
 
 
 def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_METRICS, binarized: bool = False) -> tuple[list[str], dict]:
@@ -249,24 +258,32 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
     else:
         md = ["## 4. Which loss gives better reconstructions? Outcome over seeds", "",
               "Each model trained with BCE and with MSE, same seeds, then judged on metrics computed afresh on the full test set; "
-              "BCE − MSE is paired by seed (paired t-test; 95% t-intervals)."]
+              "BCE − MSE is paired by seed."]
     summary = []
     if not chosen:
         return md + ["", "(No such runs were given.)"], {"groups": summary}
+    flat = correct([d for g in chosen for d in compare_group(g, metrics)])  # the table's tests are one family
+    family = iter(flat)
+    md += ["", statistics_note(flat, "this section (every model × dataset × metric below)")]
     wins: dict[str, int] = {"bce": 0, "mse": 0, "none": 0}
+    raw_wins = dict(wins)
     for g in chosen:
-        diffs = compare_group(g, metrics)
+        diffs = [next(family) for _ in metrics]
         md += ["", f"**{g.title}** ({', '.join(f'{len(v)} {k.upper()}' for k, v in g.by_loss().items())} runs)", "", *verdict_table(diffs)]
         for d in diffs:
             wins[d.winner or "none"] += 1
+            raw_wins[raw_winner(d)] += 1
         others = {k: v for k, v in g.by_loss().items() if k not in ("bce", "mse")}
         for loss, evs in others.items():
             md += ["", f"{loss.upper()}-trained runs of the same model: " + ", ".join(f"{METRICS[m][0]} {fmt(float(np.mean([ev.mean(m) for ev in evs])))}" for m in metrics) + "."]
         summary.append({"title": g.title, "differences": [{"metric": d.metric, "bce": d.bce.mean, "mse": d.mse.mean, "diff": d.diff.mean,
-                                                            "ci": [d.diff.ci_low, d.diff.ci_high], "p": d.p_value, "winner": d.winner} for d in diffs]})
-    md += ["", f"Tally over these comparisons and metrics: BCE significantly better {wins['bce']} times, MSE {wins['mse']} times, "
-           f"no significant difference {wins['none']} times."]
-    return md, {"groups": summary, "wins": wins}
+                                                            "ci": [d.diff.ci_low, d.diff.ci_high], "p": d.p_value, "p_holm": d.p_adjusted,
+                                                            "family_size": d.family_size, "p_wilcoxon": d.wilcoxon_p, "seeds": d.diff.n,
+                                                            "winner": d.winner} for d in diffs]})
+    md += ["", f"Tally over these comparisons and metrics, after Holm's correction: BCE significantly better {wins['bce']} times, "
+           f"MSE {wins['mse']} times, no significant difference {wins['none']} times (on unadjusted p: {raw_wins['bce']}, "
+           f"{raw_wins['mse']} and {raw_wins['none']})."]
+    return md, {"groups": summary, "wins": wins, "wins_unadjusted": raw_wins, "family_size": len(flat), "correction": "holm"}
 
 
 # ----------------------------------------------------------------------------- 5. VAE
