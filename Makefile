@@ -56,7 +56,7 @@ blog: setup
 	  --note "Runs trained by \`make blog\`, i.e. \`python train.py --config configs/sweeps/blog_ARCH.yaml --out $(OUT)/blog/runs\` for ARCH in $(BLOG_SWEEPS), one run at a time." \
 	  && exit $$status
 
-# The study (README "Findings"): the configs/sweeps/study_*.yaml runs (about an hour on 2 CPU
+# The study (README "Findings"): the configs/sweeps/study_*.yaml runs (about 1.5 hours on 2 CPU
 # cores; resumable like the blog), then `evaluate.py --study` into results/study/REPORT.md.
 STUDY_SWEEPS ?= dense deep_dense conv denoising_conv binarized vae_sum vae_mean
 study: setup

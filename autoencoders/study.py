@@ -279,7 +279,8 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
         summary.append({"title": g.title, "differences": [{"metric": d.metric, "bce": d.bce.mean, "mse": d.mse.mean, "diff": d.diff.mean,
                                                             "ci": [d.diff.ci_low, d.diff.ci_high], "p": d.p_value, "p_holm": d.p_adjusted,
                                                             "family_size": d.family_size, "p_wilcoxon": d.wilcoxon_p, "seeds": d.diff.n,
-                                                            "winner": d.winner} for d in diffs]})
+                                                            "winner": d.winner} for d in diffs],
+                        "others": {loss: {m: float(np.mean([ev.mean(m) for ev in evs])) for m in metrics} for loss, evs in others.items()}})
     md += ["", f"Tally over these comparisons and metrics, after Holm's correction: BCE significantly better {wins['bce']} times, "
            f"MSE {wins['mse']} times, no significant difference {wins['none']} times (on unadjusted p: {raw_wins['bce']}, "
            f"{raw_wins['mse']} and {raw_wins['none']})."]

@@ -1,0 +1,92 @@
+"""The numbers of the README's Findings, computed from the study's summary.json.
+
+Each entry is a phrase exactly as the README words it, numbers filled in from the summary; a test
+checks that every phrase is in the README (whitespace aside), so prose and data cannot drift apart:
+when the study is remade, the failing phrases are the sentences to update.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autoencoders.collapse import collapse_rate
+
+
+def sci(value: float) -> str:
+    """2 significant digits, exponent without padding: 2.6e-6 (Python's own 2.6e-06 reads worse)."""
+    mantissa, _, exponent = f"{value:.2g}".partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else mantissa
+
+
+def times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
+def measured(summary: dict, arch: str, dataset: str, loss: str) -> dict:
+    """The gradient section's entry for one model, dataset (not binarized) and loss."""
+    [entry] = [e for e in summary["gradients"]["measured"]
+               if e["group"].split(" · ")[:2] == [arch, dataset] and "binarized" not in e["group"] and e["loss"] == loss]
+    return entry
+
+
+def outcome(summary: dict, arch: str, dataset: str) -> dict:
+    """The outcome section's group for one model and dataset: metric -> its difference entry, and `others`."""
+    [group] = [g for g in summary["outcome"]["groups"] if g["title"].split(" · ")[:2] == [arch, dataset]]
+    return {**{d["metric"]: d for d in group["differences"]}, "others": group.get("others", {})}
+
+
+def mean_reach(entry: dict) -> float:
+    return float(np.mean([epoch for epoch, _ in entry["reach"]]))
+
+
+def facts(summary: dict) -> dict[str, str]:
+    floors = summary["landscapes"]["floors"]
+    mnist, fashion = floors["mnist"], floors["fashion_mnist"]
+    blog_share = {row["arch"]: row["floor_share"] for row in summary["landscapes"]["blog"]}
+    dense_m, dense_f = outcome(summary, "dense", "mnist"), outcome(summary, "dense", "fashion_mnist")
+    conv = outcome(summary, "conv", "mnist")
+    conv_mse, conv_bce = measured(summary, "conv", "mnist", "mse"), measured(summary, "conv", "mnist", "bce")
+    denoising_mse = measured(summary, "denoising_conv", "mnist", "mse")  # every seed collapsed: its means describe a collapse
+    denoising = outcome(summary, "denoising_conv", "mnist")
+    differences = [d for g in summary["outcome"]["groups"] for d in g["differences"]]
+    floor_diffs = [d for d in differences if d["metric"] == "bce_excess"]
+    dense_f_mse = outcome(summary, "dense", "fashion_mnist")["mse"]
+    out = {
+        "study size": f"{summary['runs']} runs, {summary['train_seconds_total'] / 60:.0f} minutes of training",
+        "MNIST floor": f"{mnist['floor']:.4f} nats per pixel on the MNIST test set ({mnist['grey_share']:.1%} of its pixels are grey)",
+        "Fashion floor": f"{fashion['floor']:.4f} on Fashion-MNIST ({fashion['grey_share']:.1%} grey)",
+        "blog floor share": f"{blog_share['dense']:.0%} of the blog's \"loss ≈ 0.09\"",
+        "MAE on MNIST": f"pixel MSE of {dense_m['others']['mae']['mse']:.4f} on MNIST against {dense_m['mse']['bce']:.4f} (BCE) and "
+                        f"{dense_m['mse']['mse']:.4f} (MSE), with {measured(summary, 'dense', 'mnist', 'mae')['saturated_last']:.1%} of the pixels",
+        "MAE on Fashion": f"{dense_f['others']['mae']['mse']:.4f} vs {dense_f['mse']['bce']:.4f} / {dense_f['mse']['mse']:.4f} on Fashion-MNIST",
+        "conv collapse": f"conv on MNIST, MSE training collapsed in {collapse_rate(conv_mse['stuck'], conv_mse['runs'])}",
+        "denoising collapse": f"denoising conv in {collapse_rate(denoising_mse['stuck'], denoising_mse['runs'])}",
+        "BCE conv collapse": f"BCE: {collapse_rate(conv_bce['stuck'], conv_bce['runs'])}",
+        "collapsed pixels": f"the {denoising_mse['saturated_first']:.1%} of pixels that should be white sit saturated",
+        "collapsed gradient": f"the logit gradient is {sci(denoising_mse['grad_first'])} and falls to {sci(denoising_mse['grad_last'])}",
+        "collapsed MSE": f"pixel MSE stays at {denoising['mse']['mse']:.3f}, exactly that of predicting 0 everywhere (BCE: {denoising['mse']['bce']:.4f})",
+        "collapsed SSIM": f"SSIM {denoising['ssim']['mse']:.3f} against {denoising['ssim']['bce']:.3f}",
+        "conv t-test": f"give p = {conv['mse']['p']:.2g} before and {conv['mse']['p_holm']:.2g} after correction",
+        "floor wins": f"lower under BCE training in {sum(d['diff'] < 0 for d in floor_diffs)} of {len(floor_diffs)} and significantly so in "
+                      f"{sum(d['winner'] == 'bce' for d in floor_diffs)}",
+        "MSE own metric": f"MSE training wins {sum(d['metric'] == 'mse' and d['winner'] == 'mse' for d in differences)} of "
+                          f"{sum(d['metric'] == 'mse' for d in differences)} (dense on Fashion-MNIST, by "
+                          f"{abs(dense_f_mse['diff']) / dense_f_mse['mse']:.1%}, Holm p = {dense_f_mse['p_holm']:.2g})",
+        "dense saturation": f"{measured(summary, 'dense', 'mnist', 'mse')['saturated_first']:.2%} under MSE vs "
+                            f"{measured(summary, 'dense', 'mnist', 'bce')['saturated_first']:.2%} under BCE for dense on MNIST, "
+                            f"{measured(summary, 'deep_dense', 'mnist', 'mse')['saturated_first']:.2%} vs "
+                            f"{measured(summary, 'deep_dense', 'mnist', 'bce')['saturated_first']:.2%} for deep",
+        "dense reach": f"in *fewer* epochs ({mean_reach(measured(summary, 'dense', 'mnist', 'mse')):.0f} vs "
+                       f"{mean_reach(measured(summary, 'dense', 'mnist', 'bce')):.0f} on MNIST, "
+                       f"{mean_reach(measured(summary, 'dense', 'fashion_mnist', 'mse')):.0f} vs "
+                       f"{mean_reach(measured(summary, 'dense', 'fashion_mnist', 'bce')):.0f} on Fashion-MNIST",
+        "deep reach": f"gets there sooner with BCE ({mean_reach(measured(summary, 'deep_dense', 'mnist', 'bce')):.1f} vs "
+                      f"{mean_reach(measured(summary, 'deep_dense', 'mnist', 'mse')):.1f} epochs)",
+        "SSIM dense": f"({dense_m['ssim']['bce']:.3f} vs {dense_m['ssim']['mse']:.3f} on MNIST)",
+    }
+    wins = summary["outcome"]["wins"]
+    out["tally"] = (f"after Holm's correction over its {summary['outcome']['family_size']} tests: BCE significantly better {times(wins['bce'])}, "
+                    f"MSE {times(wins['mse'])}, no significant difference {times(wins['none'])}")
+    raw = summary["outcome"]["wins_unadjusted"]
+    out["tally unadjusted"] = f"on unadjusted p: {raw['bce']}, {raw['mse']} and {raw['none']}"
+    return out
