@@ -10,16 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from autoencoders.collapse import collapse_rate
+from autoencoders.report import times
 
 
 def sci(value: float) -> str:
     """2 significant digits, exponent without padding: 2.6e-6 (Python's own 2.6e-06 reads worse)."""
     mantissa, _, exponent = f"{value:.2g}".partition("e")
     return f"{mantissa}e{int(exponent)}" if exponent else mantissa
-
-
-def times(count: int) -> str:
-    return "once" if count == 1 else f"{count} times"
 
 
 def measured(summary: dict, arch: str, dataset: str, loss: str) -> dict:

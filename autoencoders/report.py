@@ -34,6 +34,11 @@ def fmt(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
+def times(count: int) -> str:
+    """'once', '2 times': a count in prose."""
+    return "once" if count == 1 else f"{count} times"
+
+
 def _ci(s) -> str:
     return fmt(s.mean) + (f" [{fmt(s.ci_low)}, {fmt(s.ci_high)}]" if s.ci_low is not None else "")
 

@@ -34,7 +34,7 @@ from autoencoders.comparison import ALPHA, METRICS, Group, compare_group, correc
 from autoencoders.datasets import builtin
 from autoencoders.evaluation import PRIOR_SAMPLES, Evaluation, Run, source_dataset
 from autoencoders.device import here as device_here
-from autoencoders.report import REPORT_HTML, REPORT_MD, fmt, statistics_note, verdict_table, not_evaluated_table, test_images_phrase, to_html
+from autoencoders.report import REPORT_HTML, REPORT_MD, fmt, statistics_note, times, verdict_table, not_evaluated_table, test_images_phrase, to_html
 
 OUTCOME_ARCHS = ("dense", "deep_dense", "conv", "denoising_conv")
 OUTCOME_METRICS = ("mse", "ssim", "psnr", "bce_excess")
@@ -281,8 +281,8 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
                                                             "family_size": d.family_size, "p_wilcoxon": d.wilcoxon_p, "seeds": d.diff.n,
                                                             "winner": d.winner} for d in diffs],
                         "others": {loss: {m: float(np.mean([ev.mean(m) for ev in evs])) for m in metrics} for loss, evs in others.items()}})
-    md += ["", f"Tally over these comparisons and metrics, after Holm's correction: BCE significantly better {wins['bce']} times, "
-           f"MSE {wins['mse']} times, no significant difference {wins['none']} times (on unadjusted p: {raw_wins['bce']}, "
+    md += ["", f"Tally over these comparisons and metrics, after Holm's correction: BCE significantly better {times(wins['bce'])}, "
+           f"MSE {times(wins['mse'])}, no significant difference {times(wins['none'])} (on unadjusted p: {raw_wins['bce']}, "
            f"{raw_wins['mse']} and {raw_wins['none']})."]
     return md, {"groups": summary, "wins": wins, "wins_unadjusted": raw_wins, "family_size": len(flat), "correction": "holm"}
 
