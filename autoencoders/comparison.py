@@ -187,6 +187,11 @@ class Difference:
     family_size: int = 1
     wilcoxon_p: float | None = None  # signed-rank test of the same pairs (WILCOXON_MIN_PAIRS or more)
 
+    @property
+    def better(self) -> str:
+        """The loss the mean paired difference favours ("bce" or "mse"), significant or not."""
+        return "bce" if (self.diff.mean > 0) == METRICS[self.metric][1] else "mse"
+
 
 def compare_metric(metric: str, bce_by_seed: dict[int, float], mse_by_seed: dict[int, float]) -> Difference:
     """One metric, BCE against MSE paired by seed; the verdict is for a family of this one test
@@ -204,8 +209,7 @@ def compare_metric(metric: str, bce_by_seed: dict[int, float], mse_by_seed: dict
 
 def with_verdict(d: Difference, p_adjusted: float | None, family_size: int) -> Difference:
     """`d` judged on `p_adjusted` (its p adjusted over a family of `family_size` tests)."""
-    _, higher_better = METRICS[d.metric]
-    better = "bce" if (d.diff.mean > 0) == higher_better else "mse"
+    better = d.better
     rel = abs(d.diff.mean) / abs(d.mse.mean) * 100 if d.mse.mean else math.inf
     size = f"by {abs(d.diff.mean):.4g} ({rel:.1f}% of MSE's value)"
     judged = replace(d, p_adjusted=p_adjusted, family_size=family_size)
@@ -225,6 +229,12 @@ def correct(differences: Sequence[Difference]) -> list[Difference]:
     tested = [d.p_value for d in differences if d.p_value is not None]
     adjusted = iter(multipletests(tested, alpha=ALPHA, method=CORRECTION)[1] if tested else [])
     return [with_verdict(d, float(next(adjusted)) if d.p_value is not None else None, len(tested)) for d in differences]
+
+
+def compare_groups(groups: Sequence[Group], metrics: Sequence[str] = tuple(METRICS)) -> list[list[Difference]]:
+    """`compare_group` for each group, all the tests judged as one family (`correct`)."""
+    judged = iter(correct([d for group in groups for d in compare_group(group, metrics)]))
+    return [[next(judged) for _ in metrics] for _ in groups]
 
 
 def compare_group(group: Group, metrics: Sequence[str] = tuple(METRICS)) -> list[Difference]:

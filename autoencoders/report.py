@@ -21,7 +21,7 @@ import numpy as np
 from autoencoders import plots
 from autoencoders.atomic import write_text
 from autoencoders.blog import blog_rows
-from autoencoders.comparison import METRICS, WILCOXON_MIN_PAIRS, Difference, Group, compare_group, correct
+from autoencoders.comparison import METRICS, WILCOXON_MIN_PAIRS, Difference, Group, compare_groups
 from autoencoders.device import here as device_here, phrase_counts
 from autoencoders.evaluation import Evaluation, Run
 
@@ -197,11 +197,10 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
                + f" | {r['optimizer']} | {r['seeds']} |" for r in blog]
 
     # every comparison of the report is one family: its p-values are adjusted together
-    flat = correct([d for group in groups if group.is_pair for d in compare_group(group)])
-    family = iter(flat)
-    judged = {id(group): [next(family) for _ in METRICS] for group in groups if group.is_pair}
-    if flat:
-        md += ["", statistics_note(flat, "this report (every comparison × metric)")]
+    pairs = [group for group in groups if group.is_pair]
+    judged = {id(group): diffs for group, diffs in zip(pairs, compare_groups(pairs))}
+    if pairs:
+        md += ["", statistics_note([d for diffs in judged.values() for d in diffs], "this report (every comparison × metric)")]
     for i, group in enumerate(groups, 1):
         slug = f"{i:02d}-{_slug(group.title)}"
         by_loss = group.by_loss()

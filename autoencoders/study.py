@@ -30,7 +30,7 @@ from autoencoders import study_figures as figs
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.atomic import write_text
 from autoencoders.blog import BLOG_RESULTS
-from autoencoders.comparison import ALPHA, METRICS, Group, compare_group, correct, group_runs
+from autoencoders.comparison import ALPHA, METRICS, Group, compare_groups, group_runs
 from autoencoders.datasets import builtin
 from autoencoders.evaluation import PRIOR_SAMPLES, Evaluation, Run, source_dataset
 from autoencoders.device import here as device_here
@@ -246,7 +246,7 @@ def raw_winner(d) -> str:
     """Who a test would call the winner on its unadjusted p (what a table without correction says)."""
     if d.p_value is None or d.p_value >= ALPHA:
         return "none"
-    return "bce" if (d.diff.mean > 0) == METRICS[d.metric][1] else "mse"
+    return d.better
 
 
 def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_METRICS, binarized: bool = False) -> tuple[list[str], dict]:
@@ -262,13 +262,11 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
     summary = []
     if not chosen:
         return md + ["", "(No such runs were given.)"], {"groups": summary}
-    flat = correct([d for g in chosen for d in compare_group(g, metrics)])  # the table's tests are one family
-    family = iter(flat)
-    md += ["", statistics_note(flat, "this section (every model × dataset × metric below)")]
+    judged = compare_groups(chosen, metrics)  # the table's tests are one family
+    md += ["", statistics_note([d for diffs in judged for d in diffs], "this section (every model × dataset × metric below)")]
     wins: dict[str, int] = {"bce": 0, "mse": 0, "none": 0}
     raw_wins = dict(wins)
-    for g in chosen:
-        diffs = [next(family) for _ in metrics]
+    for g, diffs in zip(chosen, judged):
         md += ["", f"**{g.title}** ({', '.join(f'{len(v)} {k.upper()}' for k, v in g.by_loss().items())} runs)", "", *verdict_table(diffs)]
         for d in diffs:
             wins[d.winner or "none"] += 1
@@ -284,7 +282,7 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
     md += ["", f"Tally over these comparisons and metrics, after Holm's correction: BCE significantly better {times(wins['bce'])}, "
            f"MSE {times(wins['mse'])}, no significant difference {times(wins['none'])} (on unadjusted p: {raw_wins['bce']}, "
            f"{raw_wins['mse']} and {raw_wins['none']})."]
-    return md, {"groups": summary, "wins": wins, "wins_unadjusted": raw_wins, "family_size": len(flat), "correction": "holm"}
+    return md, {"groups": summary, "wins": wins, "wins_unadjusted": raw_wins, "family_size": sum(map(len, judged)), "correction": "holm"}
 
 
 # ----------------------------------------------------------------------------- 5. VAE
