@@ -246,6 +246,8 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", action="store_true",
                    help="write the BCE-vs-MSE study instead of a comparison (analytic parts need no runs; "
                         "give the configs/sweeps/study_*.yaml runs for the measured parts), e.g. --out results/study")
+    p.add_argument("--collapse", type=Path, metavar="FOLDER",
+                   help="with --study: the folder of the collapse-rate runs (configs/sweeps/collapse_*.yaml), e.g. results/study/collapse")
     p.add_argument("--note", default="", help="a Markdown paragraph put under the title (e.g. the command that trained the runs)")
     return p
 
@@ -278,6 +280,8 @@ def _evaluate_command(args, argv: list[str]) -> int:
     missing = [str(p) for p in args.runs if not p.is_dir()]
     if missing:
         return _fail(f"no such run folder: {', '.join(missing)}")
+    if args.collapse is not None and (not args.study or not args.collapse.is_dir()):
+        return _fail(f"--collapse {args.collapse}: " + ("only with --study" if not args.study else "no such folder"))
     if problem := writable_folder_problem(args.out):
         return _fail(f"--out {problem}")
     _setup_logging()
@@ -323,7 +327,7 @@ def _evaluate_command(args, argv: list[str]) -> int:
         if args.study:
             from autoencoders.study import write_study
 
-            write_study(staging, runs_, evaluations, command=command)
+            write_study(staging, runs_, evaluations, command=command, collapse_folder=args.collapse)
         else:
             write_report(staging, runs_, groups, command=command, title=args.title, note=args.note)
         publish(staging, out, last=REPORT_MD)

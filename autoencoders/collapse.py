@@ -40,9 +40,19 @@ def collapsed_by_epoch(history: Sequence[dict], dark_mse: float) -> list[bool]:
 def validation_dark_mse(run_dir: Path) -> float:
     """The all-dark pixel MSE on the validation images the run at `run_dir` was validated on."""
     from autoencoders import config as C
-    from autoencoders.training import load_data
 
-    return dark_output_mse(load_data(C.load_config(Path(run_dir) / runs.CONFIG)).t_test)
+    cfg = C.load_config(Path(run_dir) / runs.CONFIG)
+    return validation_dark_mse_of(cfg.dataset)
+
+
+def validation_dark_mse_of(dataset) -> float:
+    """The all-dark pixel MSE on the validation targets of a run with this dataset config: the
+    first `test_size` test images, binarized if asked (noise touches inputs, never targets)."""
+    from autoencoders.data import load_dataset, prepare
+
+    data = prepare(load_dataset(dataset), train_size=dataset.train_size, test_size=dataset.test_size,
+                   noise_factor=0.0, binarize=dataset.binarize, seed=0)
+    return dark_output_mse(data.t_test)
 
 
 @dataclass(frozen=True)

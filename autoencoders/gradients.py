@@ -55,6 +55,15 @@ def output_logits(model, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
     return z.astype(np.float32)
 
 
+def output_layer_inputs(model, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """What the sigmoid layer receives (the last hidden ReLU units, after any upsampling), for
+    counting units that are 0 on every image: a dead unit passes no gradient back."""
+    layer = _sigmoid_layer(model.decoder)
+    feeding = keras.Model(model.decoder.inputs, layer.input)
+    code = model.encode(x, batch_size)
+    return np.asarray(feeding.predict(code, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
 def logit_gradient_stats(loss: str, z: np.ndarray, t: np.ndarray) -> dict[str, float]:
     """Mean |d loss(t, sigmoid(z)) / d z| per pixel (by autodiff) and the wrong-side saturated share."""
     zt = tf.constant(z, tf.float32)

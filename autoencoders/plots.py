@@ -63,21 +63,21 @@ _STYLE = {
 
 
 @contextmanager
-def _style() -> Iterator[None]:
+def figure_style() -> Iterator[None]:
     with matplotlib.rc_context(_STYLE):
         yield
 
 
-def _save(fig: Figure, path: str | os.PathLike[str], dpi: int) -> Path:
+def save_png(fig: Figure, path: str | os.PathLike[str], dpi: int) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
     return path
 
 
-def _panel_grid(n: int, max_columns: int, panel_size: tuple[float, float], extra_height: float = 0.0, **subplot_kw) -> tuple[Figure, list]:
+def panel_grid(n: int, max_columns: int, panel_size: tuple[float, float], extra_height: float = 0.0, **subplot_kw) -> tuple[Figure, list]:
     """A figure of n equal panels, wrapped `max_columns` to a row, and its n axes (row-major);
-    the unused cells of the last row are hidden. Call it inside `_style()`."""
+    the unused cells of the last row are hidden. Call it inside `figure_style()`."""
     cols = max(1, min(n, int(max_columns)))
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(panel_size[0] * cols, panel_size[1] * rows + extra_height), layout="constrained")
@@ -87,7 +87,7 @@ def _panel_grid(n: int, max_columns: int, panel_size: tuple[float, float], extra
     return fig, list(axes[:n])
 
 
-class _Colors:
+class LossColors:
     """Loss name -> colour, stable within one figure."""
 
     def __init__(self) -> None:
@@ -235,7 +235,7 @@ def _image_rows(
             raise ValueError(f"error_vmax: not finite ({error_vmax})")
         vmax = max(vmax, 1e-6)
 
-    with _style():
+    with figure_style():
         # Size the figure so every cell is exactly 1 inch wide and keeps the images' aspect
         # (no letterbox gaps); labels, colorbar ticks and title are added around it by the
         # tight bounding box, giving about (1.0*k + 1.2, 1.0*n_rows + 0.6) inches in all.
@@ -274,7 +274,7 @@ def _image_rows(
             bar.ax.tick_params(labelsize=7)
         if title:
             fig.suptitle(title, y=1.0, va="top")
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
 
 
 def _check_rows(rows, reference: np.ndarray, what: str) -> list[tuple[str, np.ndarray]]:
@@ -365,7 +365,7 @@ def code_grid(
     if column_titles is not None and len(column_titles) != n:
         raise ValueError(f"column_titles: {len(column_titles)} titles for {n} columns")
     cell_h, cell_w = checked[0][1].shape[1:]
-    with _style():
+    with figure_style():
         scale = 1.6 / cell_h
         fig = Figure(figsize=(n * cell_w * scale * 1.6 + 1.6, len(checked) * 1.9 + (0.4 if title else 0.0)), layout="constrained")
         axes = fig.subplots(len(checked), n, squeeze=False)
@@ -382,7 +382,7 @@ def code_grid(
                                   fontsize=9, color=_color_from_label(label))
         if title:
             fig.suptitle(title)
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
 
 
 # --------------------------------------------------------------------------- curves
@@ -419,9 +419,9 @@ def loss_curves(
             raise ValueError(f"{label}: no 'loss' values in its history rows")
         series.append((label, loss_name, train, _series(rows, "val_loss")))
 
-    colors = _Colors()
-    with _style():
-        fig, axes = _panel_grid(len(series), 4, (3.2, 2.6), 0.4 if title else 0.0)
+    colors = LossColors()
+    with figure_style():
+        fig, axes = panel_grid(len(series), 4, (3.2, 2.6), 0.4 if title else 0.0)
         for ax, (label, loss_name, train, val) in zip(axes, series):
             color = colors(loss_name)
             ax.plot(*train, color=color, linestyle="-", linewidth=1.6, marker="o" if len(train[0]) == 1 else None,
@@ -440,7 +440,7 @@ def loss_curves(
         axes[0].legend(handles=handles, loc="best")
         if title:
             fig.suptitle(title)
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
 
 
 def common_scale_curves(
@@ -457,7 +457,7 @@ def common_scale_curves(
     if not any(_series(rows, key)[0] for _, _, rows in histories for key, _ in panels):
         raise ValueError("histories: no run has 'val_pixel_mse' or 'val_pixel_bce' values")
 
-    colors = _Colors()
+    colors = LossColors()
     styles: dict[str, str | tuple] = {}  # label -> line style, cycling within each loss
     per_loss: dict[str, int] = {}
     for label, loss_name, _ in histories:
@@ -466,7 +466,7 @@ def common_scale_curves(
             per_loss[loss_name.lower()] = i + 1
             styles[label] = _LINESTYLES[i % len(_LINESTYLES)]
 
-    with _style():
+    with figure_style():
         fig = Figure(figsize=(9.0, 3.4 + (0.4 if title else 0.0)), layout="constrained")
         axes = fig.subplots(1, 2, squeeze=False)[0]
         legend: dict[str, Line2D] = {}
@@ -492,7 +492,7 @@ def common_scale_curves(
         fig.legend(handles=list(legend.values()), labels=list(legend), loc="outside right center")
         if title:
             fig.suptitle(title)
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
 
 
 # --------------------------------------------------------------------------- bars
@@ -539,9 +539,9 @@ def per_class_bars(
     n = len(entries)
     width = 0.8 / n
     x = np.arange(n_classes)
-    colors = _Colors()
+    colors = LossColors()
     seen: dict[str, int] = {}
-    with _style():
+    with figure_style():
         fig = Figure(figsize=(max(6.0, n_classes * (0.2 * n + 0.3) + 2.0), 3.6 + (0.4 if title else 0.0)),
                      layout="constrained")
         ax = fig.add_subplot()
@@ -559,7 +559,7 @@ def per_class_bars(
         ax.grid(True, axis="y")
         ax.set_axisbelow(True)
         ax.legend(loc="best", ncols=1 if n <= 6 else 2)
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
 
 
 def bar_with_ci(
@@ -597,7 +597,7 @@ def bar_with_ci(
         highs.append(max(high, mean))
 
     means_a, lows_a, highs_a = np.array(means), np.array(lows), np.array(highs)
-    colors = _Colors()
+    colors = LossColors()
     seen: dict[str, int] = {}
     hatches = []
     for loss_name in losses:
@@ -605,7 +605,7 @@ def bar_with_ci(
         seen[loss_name.lower()] = repeat + 1
         hatches.append(_HATCHES[repeat % len(_HATCHES)])
     x = np.arange(len(labels))
-    with _style():
+    with figure_style():
         fig = Figure(figsize=(max(4.0, 0.9 * len(labels) + 1.5), 3.4 + (0.4 if title else 0.0)),
                      layout="constrained")
         ax = fig.add_subplot()
@@ -629,7 +629,7 @@ def bar_with_ci(
         ax.set_title(title or ylabel)
         ax.grid(True, axis="y")
         ax.set_axisbelow(True)
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
 
 
 # --------------------------------------------------------------------------- VAE figures
@@ -681,7 +681,7 @@ def latent_planes(
     center, half = (lo + hi) / 2, max(float(np.max(hi - lo)) / 2, 1e-6) * 1.05
     order_rng = np.random.default_rng(0)  # draw classes interleaved so none sits on top of the rest
     m = len(checked)
-    with _style():
+    with figure_style():
         fig = Figure(figsize=(3.8 * m + 1.2, 4.0 + (0.4 if title else 0.0)), layout="constrained")
         axes = fig.subplots(1, m, squeeze=False)[0]
         for ax, (label, codes, classes) in zip(axes, checked):
@@ -701,7 +701,7 @@ def latent_planes(
         bar.set_label("class")
         if title:
             fig.suptitle(title)
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
 
 
 def manifold_grid_points(grid_size: int = 15) -> np.ndarray:
@@ -750,8 +750,8 @@ def manifolds(
         if tiles and images.shape[1:] != tiles[0][1].shape[1:]:
             raise ValueError(f"panels[{i}] ({label}): image size {images.shape[1:]} differs from the first panel's")
         tiles.append((label, images))
-    with _style():
-        fig, axes = _panel_grid(len(tiles), len(tiles) if max_columns is None else max_columns, (4.6, 4.9), 0.4 if title else 0.0)
+    with figure_style():
+        fig, axes = panel_grid(len(tiles), len(tiles) if max_columns is None else max_columns, (4.6, 4.9), 0.4 if title else 0.0)
         for ax, (label, images) in zip(axes, tiles):
             _show_image(ax, _tile(images, grid_size))
             ax.set_xticks([])
@@ -762,7 +762,7 @@ def manifolds(
                 ax.set_ylabel("z[1] increases ↑")
         if title:
             fig.suptitle(title)
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
 
 
 __all__ = [

@@ -8,7 +8,9 @@ summary.json) with six sections, in the order of the claims (see the README's Fi
 3. gradients: the sigmoid-saturation argument in closed form and measured while training;
 4. outcome over seeds: which loss wins on metrics neither was trained on;
 5. VAE likelihoods: why BCE- and MSE-trained VAEs look different (the KL weighting);
-6. binarized MNIST: the control where BCE is the exact likelihood.
+6. binarized MNIST: the control where BCE is the exact likelihood;
+7. the MSE collapse as a rate over 20 seeds per optimizer, learning rate and dataset, and what
+   differs early in the runs that collapse (collapse_study.py; its runs come by `--collapse`).
 The analytic parts need no runs; the others use whichever study runs are given (the
 `configs/sweeps/study_*.yaml` sweeps) and say so when a part has none.
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autoencoders import collapse, config as C
+from autoencoders import collapse, collapse_study, config as C
 from autoencoders import plots, theory
 from autoencoders import study_figures as figs
 from autoencoders.architectures import ARCHITECTURES
@@ -334,7 +336,7 @@ def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[
 # ----------------------------------------------------------------------------- the report
 
 
-def write_study(out: Path, runs: Sequence[Run], evaluations: Sequence[Evaluation], *, command: str) -> dict:
+def write_study(out: Path, runs: Sequence[Run], evaluations: Sequence[Evaluation], *, command: str, collapse_folder: Path | None = None) -> dict:
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     groups = group_runs(evaluations)
@@ -353,6 +355,8 @@ def write_study(out: Path, runs: Sequence[Run], evaluations: Sequence[Evaluation
         ("outcome", outcome_section(groups)),
         ("vae", vae_section(fig_dir, evaluations)),
         ("binarized", outcome_section(groups, metrics=tuple(METRICS), binarized=True)),
+        ("collapse", collapse_study.section(fig_dir, collapse_folder, collapse_study.persistence(
+            [(ev.run.history, collapse_study.dark_mse(ev.run.config.dataset)) for ev in evaluations if "val_pixel_mse" in (ev.run.history or [{}])[0]]))),
     ]
     for key, (lines, data) in sections:
         md += [*lines, ""]

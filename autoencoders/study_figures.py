@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from autoencoders import theory
-from autoencoders.plots import DPI, _Colors, _panel_grid, _save, _style
+from autoencoders.plots import DPI, LossColors, panel_grid, save_png, figure_style
 
 LOSS_LABELS = {"bce": "BCE", "mse": "MSE", "mae": "MAE", "log_cosh": "log-cosh", "continuous_bernoulli": "continuous Bernoulli"}
 
@@ -20,8 +20,8 @@ def landscapes(path: str | os.PathLike[str], targets: Sequence[float] = theory.T
     """Per-pixel loss against the prediction p, one panel per target y; a dot at each loss's
     numerical minimum and a dashed line at BCE's floor H(y)."""
     p = np.linspace(0.001, 0.999, 999)
-    colors = _Colors()
-    with _style():
+    colors = LossColors()
+    with figure_style():
         fig = Figure(figsize=(3.2 * len(targets), 3.3), layout="constrained")
         axes = fig.subplots(1, len(targets), sharey=True)
         for ax, y in zip(axes, targets):
@@ -39,14 +39,14 @@ def landscapes(path: str | os.PathLike[str], targets: Sequence[float] = theory.T
         axes[0].set_ylabel("per-pixel loss")
         axes[0].legend(loc="upper center")
         fig.suptitle("Every loss is minimised at p = y (dots); only BCE's minimum is not 0 but the entropy H(y) (dashed)")
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
 
 
 def logit_gradients(path: str | os.PathLike[str], losses: Sequence[str] = ("bce", "mse", "mae"), dpi: int = DPI):
     """|d loss / d z| against the logit z, for targets 0 and 1 (closed form, tested against autodiff)."""
     z = np.linspace(-10, 10, 801)
-    colors = _Colors()
-    with _style():
+    colors = LossColors()
+    with figure_style():
         fig = Figure(figsize=(9, 3.4), layout="constrained")
         axes = fig.subplots(1, 2, sharey=True)
         for ax, y in zip(axes, (0.0, 1.0)):
@@ -60,14 +60,14 @@ def logit_gradients(path: str | os.PathLike[str], losses: Sequence[str] = ("bce"
             ax.grid(True)
         axes[0].set_ylabel("|d loss / d z|")
         axes[0].legend()
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
 
 
 def measured_gradients(panels: Sequence[tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]]], path: str | os.PathLike[str], key: str, ylabel: str, dpi: int = DPI):
     """One panel per model, three to a row: `key` against epoch per loss (mean over seeds, band = min..max)."""
-    colors = _Colors()
-    with _style():
-        fig, axes = _panel_grid(len(panels), 3, (3.4, 2.9))
+    colors = LossColors()
+    with figure_style():
+        fig, axes = panel_grid(len(panels), 3, (3.4, 2.9))
         for ax, (title, curves) in zip(axes, panels):
             for loss, (epochs, values) in curves.items():
                 ax.plot(epochs, values.mean(0), color=colors(loss), label=LOSS_LABELS.get(loss, loss), lw=1.4)
@@ -82,12 +82,12 @@ def measured_gradients(panels: Sequence[tuple[str, dict[str, tuple[np.ndarray, n
         for ax in axes:
             if ax.get_subplotspec().is_first_col():
                 ax.set_ylabel(ylabel)
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
 
 
 def scatter(panels: Sequence[tuple[str, np.ndarray, np.ndarray, str, str]], path: str | os.PathLike[str], title: str | None = None, dpi: int = DPI):
     """Side-by-side scatter plots (title, x, y, xlabel, ylabel), each with its Pearson r."""
-    with _style():
+    with figure_style():
         fig = Figure(figsize=(3.6 * len(panels), 3.4), layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(panels)))
         for ax, (name, x, y, xlabel, ylabel) in zip(axes, panels):
@@ -99,4 +99,30 @@ def scatter(panels: Sequence[tuple[str, np.ndarray, np.ndarray, str, str]], path
             ax.grid(True)
         if title:
             fig.suptitle(title)
-        return _save(fig, path, dpi)
+        return save_png(fig, path, dpi)
+
+
+def collapse_rates(panels: Sequence[tuple[str, dict]], settings: Sequence[str], path: str | os.PathLike[str], dpi: int = DPI):
+    """One panel per model: the collapse rate at each optimizer setting, one line per (dataset,
+    loss) with its 95% interval as error bars (MSE solid, BCE dashed; lines nudged apart)."""
+    datasets = list(dict.fromkeys(dataset for _, lines in panels for dataset, _ in lines))
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"]
+    with figure_style():
+        fig, axes = panel_grid(len(panels), 3, (3.8, 3.2))
+        for ax, (title, lines) in zip(axes, panels):
+            for k, ((dataset, loss), rates) in enumerate(lines.items()):
+                points = [(i + (k - len(lines) / 2) * 0.04, r) for i, r in enumerate(rates) if r is not None]
+                if not points:
+                    continue
+                xs = [x for x, _ in points]
+                ys = [r.rate for _, r in points]
+                errors = [[r.rate - r.low for _, r in points], [r.high - r.rate for _, r in points]]
+                ax.errorbar(xs, ys, yerr=errors, color=palette[datasets.index(dataset) % len(palette)], ls="-" if loss == "mse" else "--",
+                            marker="o" if loss == "mse" else "s", ms=3.5, lw=1.2, capsize=2, label=f"{dataset} · {LOSS_LABELS.get(loss, loss)}")
+            ax.set_xticks(range(len(settings)), settings, rotation=20)
+            ax.set_ylim(-0.05, 1.05)
+            ax.set_title(title)
+            ax.grid(True)
+        axes[0].set_ylabel("collapse rate (95% CI)")
+        axes[-1].legend(fontsize=7, loc="best")
+        return save_png(fig, path, dpi)

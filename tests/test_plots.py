@@ -220,7 +220,7 @@ def test_log_scale_rule():
 
 
 def test_loss_colors_and_fallback():
-    colors = plots._Colors()
+    colors = plots.LossColors()
     assert colors("BCE") == "#1f77b4" and colors("mse") == "#d62728"
     other, another = colors("mae"), colors("huber")
     assert other != another and {other, another}.isdisjoint(plots.LOSS_COLORS.values())

@@ -1,0 +1,319 @@
+"""Section 7 of the study: the MSE collapse as a rate, and the conditions it depends on.
+
+The `configs/sweeps/collapse_*.yaml` sweeps train each architecture for one epoch over 20 seeds
+per cell (arch x dataset x optimizer and learning rate x loss). A run's data here is only its
+config.yaml and history.csv (no model file is kept for these 1,440 runs), so the whole section is
+remade from the committed folders. Three measurements:
+
+- the rate per cell, with a Wilson 95% interval (`collapse.collapse_rate`);
+- whether one epoch is enough: among the study's full-length runs, is a run dark after its first
+  epoch still dark at its last, and does a run that was not dark after one epoch ever go dark;
+- the mechanism: in the cells where some seeds collapse and others do not, what differs at
+  initialisation (rebuilt exactly from config and seed) and at the end of the first epoch (the
+  logit-gradient probe), each difference tested with Mann-Whitney U and Holm-corrected over the
+  section's tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import PermutationMethod, mannwhitneyu
+from statsmodels.stats.multitest import multipletests
+
+from autoencoders import collapse, runs
+from autoencoders import config as C
+from autoencoders.comparison import ALPHA, CORRECTION
+
+PREFIX = "collapse-"
+SWEEPS = "configs/sweeps/collapse_*.yaml"
+OPTIMIZER_SETTINGS = (("adam", 0.0001), ("adam", 0.001), ("adam", 0.01), ("adadelta", 1.0))
+DATASETS = ("mnist", "fashion_mnist", "natural_patches")
+ARCHS = ("conv", "denoising_conv", "dense")
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    arch: str
+    dataset: str
+    optimizer: str
+    learning_rate: float
+    loss: str
+
+    @property
+    def setting(self) -> str:
+        return f"{self.optimizer.capitalize()} {self.learning_rate:g}"
+
+
+@dataclass(frozen=True)
+class CollapseRun:
+    path: Path
+    config: C.ExperimentConfig
+    history: list[dict]
+    dark_mse: float
+
+    @property
+    def cell(self) -> Cell:
+        c = self.config
+        return Cell(c.model.arch, c.dataset.name, c.training.optimizer, float(c.training.learning_rate), c.loss.name)
+
+    @property
+    def collapsed(self) -> bool:
+        return collapse.is_collapsed(self.history[-1]["val_pixel_mse"], self.dark_mse)
+
+    @property
+    def diverged(self) -> bool:
+        """A NaN or infinite validation MSE: neither collapsed nor healthy, counted apart."""
+        return not math.isfinite(self.history[-1]["val_pixel_mse"])
+
+
+@lru_cache(maxsize=None)
+def dark_mse(dataset: C.DatasetConfig) -> float:
+    """`collapse.validation_dark_mse_of`, once per data config (a sweep has 20 seeds of each)."""
+    return collapse.validation_dark_mse_of(dataset)
+
+
+def load_runs(folder: Path) -> tuple[list[CollapseRun], list[str]]:
+    """The completed collapse runs in `folder`, and one line per folder that is not (unfinished,
+    failed or corrupt: named, never a traceback)."""
+    found, problems = [], []
+    for path in sorted(Path(folder).glob(f"{PREFIX}*")):
+        if not path.is_dir():
+            continue
+        status, problem = runs.status_or_problem(path)
+        if status != "completed":
+            problems.append(f"{path.name}: {problem or status}")
+            continue
+        try:
+            cfg = C.load_config(path / runs.CONFIG)
+            history = runs.read_history(path / runs.HISTORY)
+        except (C.ConfigError, runs.CorruptFile) as e:
+            problems.append(f"{path.name}: {e}")
+            continue
+        found.append(CollapseRun(path, cfg, history, dark_mse(cfg.dataset)))
+    return found, problems
+
+
+def by_cell(collapse_runs: Iterable[CollapseRun]) -> dict[Cell, list[CollapseRun]]:
+    cells: dict[Cell, list[CollapseRun]] = {}
+    for run in collapse_runs:
+        cells.setdefault(run.cell, []).append(run)
+    return {cell: sorted(members, key=lambda r: r.config.seed) for cell, members in sorted(cells.items())}
+
+
+def rates(cells: dict[Cell, list[CollapseRun]]) -> dict[Cell, collapse.Rate]:
+    return {cell: collapse.collapse_rate(sum(r.collapsed for r in members), len(members)) for cell, members in cells.items()}
+
+
+# ----------------------------------------------------------------------------- does it last?
+
+
+@dataclass(frozen=True)
+class Persistence:
+    """Among full-length runs: dark after epoch 1, and of those still dark at the last epoch; not
+    dark after epoch 1, and of those dark at the last epoch."""
+    dark_first: int
+    dark_first_and_last: int
+    healthy_first: int
+    dark_later: int
+    longest: int  # epochs of the longest run looked at
+    runs: int
+
+
+def persistence(histories: Sequence[tuple[list[dict], float]]) -> Persistence:
+    """`histories`: (history, all-dark validation MSE) of each full-length run."""
+    flags = [collapse.collapsed_by_epoch(history, dark) for history, dark in histories if len(history) > 1]
+    return Persistence(
+        dark_first=sum(f[0] for f in flags),
+        dark_first_and_last=sum(f[0] and f[-1] for f in flags),
+        healthy_first=sum(not f[0] for f in flags),
+        dark_later=sum((not f[0]) and f[-1] for f in flags),
+        longest=max((len(f) for f in flags), default=0),
+        runs=len(flags),
+    )
+
+
+# ----------------------------------------------------------------------------- mechanism
+
+#: every collapsing run in the study's cells is dark after 30 to 70 steps (measured every 7 steps
+#: on five conv seeds); the ones that escape do so later, so the state at step 50 is the one to compare
+EARLY_STEPS = 50
+MECHANISM_FILE = "mechanism.json"  # cached in the run folder: replaying 50 steps costs seconds
+STATE_MEASURES = {
+    "mean_output": "mean output",
+    "dead_units": "share of the units feeding the output layer that are 0 on every probe image",
+    "logit_grad": "mean |dℓ/dz| (the run's own loss)",
+}
+
+
+def early_state(cfg: C.ExperimentConfig, steps: int = EARLY_STEPS, probe_size: int = 1024) -> dict[str, float]:
+    """The run replayed for its first `steps` batches: the model as training started it (same seed,
+    same builder, same batches, by `training.compile_model` and `training.epoch_batches`), measured
+    at initialisation and after `steps` steps on the probe the run used (its first `probe_size`
+    training images)."""
+    import keras
+
+    from autoencoders import gradients
+    from autoencoders.training import compile_model, epoch_batches, load_data
+
+    data = load_data(cfg)
+    x, targets = data.x_train[:probe_size], data.t_train[:probe_size]
+    keras.utils.clear_session()
+    model = compile_model(cfg, steps)
+
+    def measure(at: int) -> dict[str, float]:
+        feeding = gradients.output_layer_inputs(model, x)
+        units = feeding.reshape(-1, feeding.shape[-1])  # every position of every image, per unit (channel)
+        return {f"mean_output_step{at}": float(np.mean(model.reconstruct(x, len(x)))),
+                f"dead_units_step{at}": float(np.mean(np.all(units <= 0, axis=0))),
+                f"logit_grad_step{at}": gradients.logit_gradient_stats(cfg.loss.name, gradients.output_logits(model, x), targets)["logit_grad"]}
+
+    before = measure(0)
+    model.fit(epoch_batches(data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, 1), epochs=1, steps_per_epoch=steps,
+              shuffle=False, verbose=0)
+    return {**before, **measure(steps)}
+
+
+def mechanism_values(run: CollapseRun) -> dict[str, float]:
+    """`early_state` (read from the run folder's mechanism.json, measured and written there once)
+    and the end of epoch 1 from history.csv's probe columns."""
+    cached = run.path / MECHANISM_FILE
+    values = runs.read_json(cached) if cached.exists() else {}
+    if values.get("steps") != EARLY_STEPS:
+        values = {"steps": EARLY_STEPS, **early_state(run.config)}
+        runs.write_json(cached, values)
+    first = run.history[0]
+    return {**{k: v for k, v in values.items() if k != "steps"}, "logit_grad_epoch1": first.get("logit_grad", math.nan),
+            "saturated_wrong_epoch1": first.get("saturated_wrong", math.nan)}
+
+
+def mechanism_labels() -> dict[str, str]:
+    labels = {}
+    for at in (0, EARLY_STEPS):
+        when = "at initialisation" if at == 0 else f"after {at} steps"
+        labels.update({f"{k}_step{at}": f"{v}, {when}" for k, v in STATE_MEASURES.items()})
+    return {**labels, "logit_grad_epoch1": "mean |dℓ/dz| after epoch 1", "saturated_wrong_epoch1": "share of pixels saturated on the wrong side after epoch 1"}
+
+
+#: a group smaller than this is shown, not tested (one healthy seed against 19 is an anecdote)
+MIN_GROUP = 3
+#: Mann-Whitney's p by permutation: exact when there are at most this many distinct splits of the
+#: seeds, else from this many seeded resamples; the normal approximation is far off for groups of 3
+#: with ties, which a collapsed group (identical saturated shares) has
+PERMUTATIONS = 9999
+
+
+def mann_whitney_p(first: Sequence[float], second: Sequence[float]) -> float:
+    return float(mannwhitneyu(first, second, alternative="two-sided", method=PermutationMethod(n_resamples=PERMUTATIONS, rng=0)).pvalue)
+
+
+@dataclass(frozen=True)
+class MechanismTest:
+    cell: Cell
+    measure: str
+    collapsed: list[float]
+    healthy: list[float]
+    p_value: float | None  # None: a group too small to test
+    p_holm: float | None = None
+
+
+def mechanism(cells: dict[Cell, list[CollapseRun]]) -> list[MechanismTest]:
+    """For each cell where some seeds collapsed and some did not: every measure of the two groups,
+    Mann-Whitney U (two-sided, by permutation) where both have `MIN_GROUP` runs, Holm-corrected over
+    those tests as one family."""
+    tests = []
+    for cell, members in cells.items():
+        if not 0 < sum(r.collapsed for r in members) < len(members):
+            continue
+        values = [mechanism_values(r) for r in members]
+        for measure in mechanism_labels():
+            dark = [v[measure] for v, r in zip(values, members) if r.collapsed]
+            healthy = [v[measure] for v, r in zip(values, members) if not r.collapsed]
+            if any(math.isnan(v) for v in dark + healthy):
+                continue
+            testable = min(len(dark), len(healthy)) >= MIN_GROUP
+            tests.append(MechanismTest(cell, measure, dark, healthy, mann_whitney_p(dark, healthy) if testable else None))
+    tested = [t.p_value for t in tests if t.p_value is not None]
+    adjusted = iter(multipletests(tested, alpha=ALPHA, method=CORRECTION)[1] if tested else [])
+    return [MechanismTest(t.cell, t.measure, t.collapsed, t.healthy, t.p_value, None if t.p_value is None else float(next(adjusted))) for t in tests]
+
+
+# ----------------------------------------------------------------------------- the section
+
+
+def _rate_cell(rate: collapse.Rate | None, diverged: int = 0) -> str:
+    if rate is None:
+        return "not trained"
+    return f"{rate.collapsed}/{rate.runs} [{rate.low:.2f}, {rate.high:.2f}]" + (f", {diverged} diverged" if diverged else "")
+
+
+def _p(value: float | None) -> str:
+    return "too few to test" if value is None else f"{value:.3g}"
+
+
+def _median(values: Sequence[float]) -> str:
+    return f"{np.median(values):.3g}"
+
+
+def section(fig_dir: Path, folder: Path | None, persisted: Persistence) -> tuple[list[str], dict]:
+    from autoencoders import study_figures as figs
+
+    md = ["## 7. How often does MSE training collapse, and when? The collapse as a rate", "",
+          f"A run has **collapsed** when its validation pixel MSE is within {collapse.TOLERANCE:.0%} of the pixel MSE of an output "
+          "that is 0 everywhere on the same validation images (the all-dark output a locked sigmoid gives). The collapse-rate sweeps "
+          f"(`{SWEEPS}`) train each model for **one epoch** over the whole training set (batch 128), validated on the first 2,000 test "
+          "images, at 20 seeds per cell; the rate comes with a Wilson 95% interval (statsmodels `proportion_confint`)."]
+    summary: dict = {"tolerance": collapse.TOLERANCE, "interval": collapse.INTERVAL, "persistence": vars(persisted), "cells": [], "mechanism": []}
+    md += ["", f"**Is one epoch enough?** Of the study's {persisted.runs} full-length runs above (up to {persisted.longest} epochs), "
+           f"{persisted.dark_first} were dark after their first epoch and {persisted.dark_first_and_last} of them were still dark at their last; "
+           f"of the {persisted.healthy_first} that were not dark after one epoch, {persisted.dark_later} went dark later."]
+    if folder is None:
+        return md + ["", "(No collapse-rate runs were given: pass `--collapse results/study/collapse`.)"], summary
+    found, problems = load_runs(folder)
+    cells = by_cell(found)
+    cell_rates = rates(cells)
+    summary["folder"] = str(folder)
+    summary["runs"] = len(found)
+    summary["not_used"] = problems
+    summary["cells"] = [{**vars(cell), "collapsed": r.collapsed, "runs": r.runs, "rate": r.rate, "ci": [r.low, r.high],
+                         "diverged": sum(run.diverged for run in cells[cell])} for cell, r in cell_rates.items()]
+    settings = [f"{o.capitalize()} {lr:g}" for o, lr in OPTIMIZER_SETTINGS]
+    md += ["", f"{len(found)} runs in `{folder}`" + (f" ({len(problems)} more not completed, left out)" if problems else "") + ". "
+           "Collapsed runs / runs [95% CI] per cell:", "",
+           "| model · data | loss | " + " | ".join(settings) + " |", "|---|---|" + "---|" * len(settings)]
+    for arch in ARCHS:
+        for dataset in DATASETS:
+            for loss in ("mse", "bce"):
+                keys = [Cell(arch, dataset, o, lr, loss) for o, lr in OPTIMIZER_SETTINGS]
+                if any(k in cell_rates for k in keys):
+                    md.append(f"| {arch} · {dataset} | {loss.upper()} | "
+                              + " | ".join(_rate_cell(cell_rates.get(k), sum(r.diverged for r in cells.get(k, []))) for k in keys) + " |")
+    panels = [(arch, {(dataset, loss): [cell_rates.get(Cell(arch, dataset, o, lr, loss)) for o, lr in OPTIMIZER_SETTINGS]
+                      for dataset in DATASETS for loss in ("mse", "bce")}) for arch in ARCHS]
+    panels = [(arch, lines) for arch, lines in panels if any(r for rs in lines.values() for r in rs)]
+    if panels:
+        path = figs.collapse_rates(panels, settings, fig_dir / "7-collapse-rates.png")
+        md += ["", f"![collapse rate against optimizer and learning rate](figures/{path.name})"]
+    tests = mechanism(cells)
+    labels = mechanism_labels()
+    md += ["", f"**When does MSE + sigmoid lock?** In each cell where some seeds collapsed and some did not, each run was replayed "
+           f"from its seed (same initial weights, same batches) and measured at initialisation and after {EARLY_STEPS} steps on its "
+           "1,024 probe images, next to the probe's values after epoch 1. Collapsed against healthy seeds: Mann–Whitney U "
+           f"(two-sided, p by permutation, scipy) where each group has at least {MIN_GROUP} seeds, Holm-corrected over the "
+           f"{sum(t.p_value is not None for t in tests)} tests of this table; smaller groups are shown untested:"]
+    if not tests:
+        md += ["", "(No cell has both collapsed and healthy seeds yet.)"]
+    else:
+        md += ["", "| cell | measure | median, collapsed (n) | median, healthy (n) | p | p Holm |", "|---|---|---|---|---|---|"]
+        for t in tests:
+            c = t.cell
+            md.append(f"| {c.arch} · {c.dataset} · {c.loss.upper()} · {c.setting} | {labels[t.measure]} | {_median(t.collapsed)} ({len(t.collapsed)}) "
+                      f"| {_median(t.healthy)} ({len(t.healthy)}) | {_p(t.p_value)} | {_p(t.p_holm)} |")
+            summary["mechanism"].append({**vars(c), "measure": t.measure, "collapsed": t.collapsed, "healthy": t.healthy,
+                                         "p": t.p_value, "p_holm": t.p_holm})
+    return md, summary
