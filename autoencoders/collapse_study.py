@@ -16,6 +16,7 @@ remade from the committed folders. Three measurements:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,12 +24,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import PermutationMethod, mannwhitneyu
+from scipy.stats import PermutationMethod, mannwhitneyu, wilcoxon
 from statsmodels.stats.multitest import multipletests
 
 from autoencoders import collapse, runs
 from autoencoders import config as C
-from autoencoders.comparison import ALPHA, CORRECTION
+from autoencoders.comparison import ALPHA, CORRECTION, WILCOXON_MIN_PAIRS
 
 PREFIX = "collapse-"
 SWEEPS = "configs/sweeps/collapse_*.yaml"
@@ -147,7 +148,7 @@ MECHANISM_FILE = "mechanism.json"  # cached in the run folder: replaying 50 step
 STATE_MEASURES = {
     "mean_output": "mean output",
     "dead_units": "share of the units feeding the output layer that are 0 on every probe image",
-    "logit_grad": "mean |dℓ/dz| (the run's own loss)",
+    "logit_grad": "mean \\|dℓ/dz\\| (the run's own loss)",
 }
 
 
@@ -197,7 +198,7 @@ def mechanism_labels() -> dict[str, str]:
     for at in (0, EARLY_STEPS):
         when = "at initialisation" if at == 0 else f"after {at} steps"
         labels.update({f"{k}_step{at}": f"{v}, {when}" for k, v in STATE_MEASURES.items()})
-    return {**labels, "logit_grad_epoch1": "mean |dℓ/dz| after epoch 1", "saturated_wrong_epoch1": "share of pixels saturated on the wrong side after epoch 1"}
+    return {**labels, "logit_grad_epoch1": "mean \\|dℓ/dz\\| after epoch 1", "saturated_wrong_epoch1": "share of pixels saturated on the wrong side after epoch 1"}
 
 
 #: a group smaller than this is shown, not tested (one healthy seed against 19 is an anecdote)
@@ -243,6 +244,42 @@ def mechanism(cells: dict[Cell, list[CollapseRun]]) -> list[MechanismTest]:
     return [MechanismTest(t.cell, t.measure, t.collapsed, t.healthy, t.p_value, None if t.p_value is None else float(next(adjusted))) for t in tests]
 
 
+@dataclass(frozen=True)
+class LossContrast:
+    """One measure of the MSE runs of a mostly collapsing cell against the BCE runs of the same
+    seeds (same initial weights, same batches): where the two losses part."""
+    cell: Cell  # the MSE cell
+    measure: str
+    mse: list[float]
+    bce: list[float]
+    p_value: float | None  # None: identical in every pair (a property of the seed, not the loss)
+    p_holm: float | None = None
+
+
+def loss_contrast(cells: dict[Cell, list[CollapseRun]]) -> list[LossContrast]:
+    """For each MSE cell where at least half the seeds collapsed and whose BCE twin has the same
+    seeds: every measure, MSE against BCE paired by seed, Wilcoxon signed-rank (scipy), Holm over
+    the tests as one family."""
+    tests = []
+    for cell, members in cells.items():
+        if cell.loss != "mse" or 2 * sum(r.collapsed for r in members) < len(members):
+            continue
+        twin = {r.config.seed: r for r in cells.get(dataclasses.replace(cell, loss="bce"), [])}
+        pairs = [(r, twin[r.config.seed]) for r in members if r.config.seed in twin]
+        if len(pairs) < WILCOXON_MIN_PAIRS:
+            continue
+        values = [(mechanism_values(mse), mechanism_values(bce)) for mse, bce in pairs]
+        for measure in mechanism_labels():
+            mse_values, bce_values = [m[measure] for m, _ in values], [b[measure] for _, b in values]
+            if any(math.isnan(v) for v in mse_values + bce_values):
+                continue
+            same = np.array_equal(mse_values, bce_values)
+            tests.append(LossContrast(cell, measure, mse_values, bce_values, None if same else float(wilcoxon(mse_values, bce_values).pvalue)))
+    tested = [t.p_value for t in tests if t.p_value is not None]
+    adjusted = iter(multipletests(tested, alpha=ALPHA, method=CORRECTION)[1] if tested else [])
+    return [dataclasses.replace(t, p_holm=None if t.p_value is None else float(next(adjusted))) for t in tests]
+
+
 # ----------------------------------------------------------------------------- the section
 
 
@@ -258,6 +295,11 @@ def _p(value: float | None) -> str:
 
 def _median(values: Sequence[float]) -> str:
     return f"{np.median(values):.3g}"
+
+
+def _range(values: Sequence[float]) -> str:
+    """Where a lone healthy seed stands against the collapsed ones is this column's question."""
+    return f"{min(values):.3g} to {max(values):.3g}"
 
 
 def section(fig_dir: Path, folder: Path | None, persisted: Persistence) -> tuple[list[str], dict]:
@@ -309,11 +351,25 @@ def section(fig_dir: Path, folder: Path | None, persisted: Persistence) -> tuple
     if not tests:
         md += ["", "(No cell has both collapsed and healthy seeds yet.)"]
     else:
-        md += ["", "| cell | measure | median, collapsed (n) | median, healthy (n) | p | p Holm |", "|---|---|---|---|---|---|"]
+        md += ["", "| cell | measure | median, collapsed (n) | range, collapsed | median, healthy (n) | range, healthy | p | p Holm |",
+               "|---|---|---|---|---|---|---|---|"]
         for t in tests:
             c = t.cell
             md.append(f"| {c.arch} · {c.dataset} · {c.loss.upper()} · {c.setting} | {labels[t.measure]} | {_median(t.collapsed)} ({len(t.collapsed)}) "
-                      f"| {_median(t.healthy)} ({len(t.healthy)}) | {_p(t.p_value)} | {_p(t.p_holm)} |")
+                      f"| {_range(t.collapsed)} | {_median(t.healthy)} ({len(t.healthy)}) | {_range(t.healthy)} | {_p(t.p_value)} | {_p(t.p_holm)} |")
             summary["mechanism"].append({**vars(c), "measure": t.measure, "collapsed": t.collapsed, "healthy": t.healthy,
                                          "p": t.p_value, "p_holm": t.p_holm})
+    contrasts = loss_contrast(cells)
+    summary["loss_contrast"] = [{**vars(t.cell), "measure": t.measure, "mse": t.mse, "bce": t.bce, "p": t.p_value, "p_holm": t.p_holm} for t in contrasts]
+    if contrasts:
+        md += ["", f"**Where MSE and BCE part.** The same seeds trained with BCE start from the same weights and see the same batches, "
+               "so in each cell where MSE collapsed at least half the time its runs and the BCE runs of the same seeds, replayed and "
+               "measured the same way, show when the two losses part. Paired by seed: Wilcoxon signed-rank (scipy), Holm-corrected over "
+               f"the {sum(t.p_value is not None for t in contrasts)} tests of this table:", "",
+               "| cell | measure | median, MSE | median, BCE | seeds | p | p Holm |", "|---|---|---|---|---|---|---|"]
+        for t in contrasts:
+            c = t.cell
+            p_cells = ("identical (same weights)", "") if t.p_value is None else (f"{t.p_value:.3g}", f"{t.p_holm:.3g}")
+            md.append(f"| {c.arch} · {c.dataset} · {c.setting} | {labels[t.measure]} | {_median(t.mse)} | {_median(t.bce)} | {len(t.mse)} "
+                      f"| {p_cells[0]} | {p_cells[1]} |")
     return md, summary

@@ -32,6 +32,20 @@ def outcome(summary: dict, arch: str, dataset: str) -> dict:
     return {**{d["metric"]: d for d in group["differences"]}, "others": group.get("others", {})}
 
 
+def collapse_cell(summary: dict, arch: str, dataset: str, loss: str, optimizer: str = "adam", learning_rate: float = 0.001) -> str:
+    """The collapse rate of one cell of the collapse-rate sweeps (study section 7), as `Rate` words it."""
+    [cell] = [c for c in summary["collapse"]["cells"] if (c["arch"], c["dataset"], c["loss"], c["optimizer"], c["learning_rate"])
+              == (arch, dataset, loss, optimizer, learning_rate)]
+    return str(collapse_rate(cell["collapsed"], cell["runs"]))
+
+
+def contrast(summary: dict, measure: str, arch: str = "conv", dataset: str = "mnist", optimizer: str = "adam", learning_rate: float = 0.001) -> dict:
+    """One row of section 7's MSE-against-BCE table (same seeds, replayed), with its medians."""
+    [row] = [r for r in summary["collapse"]["loss_contrast"] if (r["arch"], r["dataset"], r["optimizer"], r["learning_rate"], r["measure"])
+             == (arch, dataset, optimizer, learning_rate, measure)]
+    return {**row, "mse_median": float(np.median(row["mse"])), "bce_median": float(np.median(row["bce"]))}
+
+
 def mean_reach(entry: dict) -> float:
     return float(np.mean([epoch for epoch, _ in entry["reach"]]))
 
@@ -81,6 +95,22 @@ def facts(summary: dict) -> dict[str, str]:
                       f"{mean_reach(measured(summary, 'deep_dense', 'mnist', 'mse')):.1f} epochs)",
         "SSIM dense": f"({dense_m['ssim']['bce']:.3f} vs {dense_m['ssim']['mse']:.3f} on MNIST)",
     }
+    lasting = summary["collapse"]["persistence"]
+    out["collapse persists"] = (f"Of the study's {lasting['runs']} full-length runs (up to {lasting['longest']} epochs), the {lasting['dark_first']} "
+                                f"that were dark after their first epoch were {'all' if lasting['dark_first_and_last'] == lasting['dark_first'] else lasting['dark_first_and_last']} "
+                                f"still dark at their last, and {lasting['dark_later'] or 'none'} of the other {lasting['healthy_first']} went dark later")
+    out["collapse conv MNIST"] = f"at Adam 1e-3 on MNIST, MSE training collapsed the conv model in {collapse_cell(summary, 'conv', 'mnist', 'mse')} seeds"
+    out["collapse conv data"] = (f"on Fashion-MNIST in {collapse_cell(summary, 'conv', 'fashion_mnist', 'mse')}, on natural patches in "
+                                 f"{collapse_cell(summary, 'conv', 'natural_patches', 'mse')}")
+    out["collapse conv BCE"] = (f"BCE training: {collapse_cell(summary, 'conv', 'mnist', 'bce')} on MNIST, "
+                                f"{collapse_cell(summary, 'conv', 'fashion_mnist', 'bce')} on Fashion-MNIST, "
+                                f"{collapse_cell(summary, 'conv', 'natural_patches', 'bce')} on natural patches")
+    output, grad, dead = (contrast(summary, f"{m}_step50") for m in ("mean_output", "logit_grad", "dead_units"))
+    out["collapse first steps"] = (f"after 50 steps the MSE runs' mean output is {output['mse_median']:.5f} against BCE's {output['bce_median']:.3f} "
+                                   f"(median over {len(output['mse'])} seeds; MNIST's mean pixel is {summary['landscapes']['floors']['mnist']['mean_pixel']:.3f}), "
+                                   f"their logit gradient {sci(grad['mse_median'])} against {sci(grad['bce_median'])}, and "
+                                   f"{dead['mse_median']:.0%} of the units feeding the output are dead against {dead['bce_median']:.0%} "
+                                   f"(Wilcoxon paired by seed, Holm p ≤ {max(r['p_holm'] for r in (output, grad, dead)):.2g})")
     wins = summary["outcome"]["wins"]
     out["tally"] = (f"after Holm's correction over its {summary['outcome']['family_size']} tests: BCE significantly better {times(wins['bce'])}, "
                     f"MSE {times(wins['mse'])}, no significant difference {times(wins['none'])}")

@@ -45,11 +45,11 @@ OUTCOME_METRICS = ("mse", "ssim", "psnr", "bce_excess")
 @lru_cache(maxsize=None)
 def dataset_floor(dataset: C.DatasetConfig) -> dict[str, float]:
     """BCE's floor on a test set: the mean binary entropy of its pixels (nats); the share of its
-    pixels strictly between 0 and 1; the pixel MSE of an all-black output, the value a collapsed
+    pixels strictly between 0 and 1; its mean pixel; the pixel MSE of an all-black output, the value a collapsed
     model is stuck at; and the set's size and image shape."""
     data = source_dataset(dataset)
     x = data.x_test.astype(np.float64)
-    return {"floor": float(theory.binary_entropy(x).mean()), "grey_share": float(np.mean((x > 0) & (x < 1))),
+    return {"floor": float(theory.binary_entropy(x).mean()), "grey_share": float(np.mean((x > 0) & (x < 1))), "mean_pixel": float(x.mean()),
             "zero_mse": collapse.dark_output_mse(x), "test_images": len(x), "image_shape": list(data.image_shape),
             "train_images": len(data.x_train)}
 

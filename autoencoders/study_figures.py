@@ -111,7 +111,7 @@ def collapse_rates(panels: Sequence[tuple[str, dict]], settings: Sequence[str], 
         fig, axes = panel_grid(len(panels), 3, (3.8, 3.2))
         for ax, (title, lines) in zip(axes, panels):
             for k, ((dataset, loss), rates) in enumerate(lines.items()):
-                points = [(i + (k - len(lines) / 2) * 0.04, r) for i, r in enumerate(rates) if r is not None]
+                points = [(i + (k - len(lines) / 2) * 0.06, r) for i, r in enumerate(rates) if r is not None]
                 if not points:
                     continue
                 xs = [x for x, _ in points]

@@ -139,3 +139,32 @@ def test_evaluate_study_writes_the_rate_table_and_figure_from_a_collapse_folder(
     assert (tmp_path / "study" / "figures" / "7-collapse-rates.png").stat().st_size > 10_000
     cells = json.loads((tmp_path / "study" / "summary.json").read_text())["collapse"]["cells"]
     assert sorted((c["loss"], c["collapsed"], c["runs"]) for c in cells) == [("bce", 0, 3), ("mse", 3, 3)]
+
+
+def test_mse_against_bce_is_wilcoxon_paired_by_seed_and_identical_weights_are_not_tested(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from scipy.stats import wilcoxon
+
+    def run(loss, seed, collapsed):
+        return collapse_study.CollapseRun(tmp_path / f"{loss}{seed}", SimpleNamespace(seed=seed), [{"val_pixel_mse": 0.1 if collapsed else 0.02}], 0.1)
+
+    mse_cell = collapse_study.Cell("conv", "mnist", "adam", 0.001, "mse")
+    cells = {mse_cell: [run("mse", s, s != 4) for s in range(7)],
+             collapse_study.Cell("conv", "mnist", "adam", 0.001, "bce"): [run("bce", s, False) for s in range(7)],
+             collapse_study.Cell("conv", "fashion_mnist", "adam", 0.001, "mse"): [run("fmse", s, False) for s in range(7)]}  # never collapsed: not contrasted
+
+    def values(r):
+        seed, loss = r.config.seed, r.path.name[:3]
+        return {k: (float(seed) if k.endswith("step0") and not k.startswith("logit") else seed + (0.5 * seed + 1 if loss == "bce" else 0.0))
+                for k in collapse_study.mechanism_labels()}
+
+    monkeypatch.setattr(collapse_study, "mechanism_values", values)
+    tests = collapse_study.loss_contrast(cells)
+    assert {t.cell for t in tests} == {mse_cell} and all(len(t.mse) == 7 for t in tests)
+    by_measure = {t.measure: t for t in tests}
+    assert by_measure["mean_output_step0"].p_value is None and by_measure["mean_output_step0"].p_holm is None  # same weights
+    grad = by_measure["logit_grad_step50"]
+    assert grad.p_value == pytest.approx(wilcoxon(grad.mse, grad.bce).pvalue) and grad.p_value < 0.05
+    tested = [t for t in tests if t.p_value is not None]
+    assert [t.p_holm for t in tested] == pytest.approx(list(multipletests([t.p_value for t in tested], method="holm")[1]))
