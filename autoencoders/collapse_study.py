@@ -8,10 +8,11 @@ remade from the committed folders. Three measurements:
 - the rate per cell, with a Wilson 95% interval (`collapse.collapse_rate`);
 - whether one epoch is enough: among the study's full-length runs, is a run dark after its first
   epoch still dark at its last, and does a run that was not dark after one epoch ever go dark;
-- the mechanism: in the cells where some seeds collapse and others do not, what differs at
-  initialisation (rebuilt exactly from config and seed) and at the end of the first epoch (the
-  logit-gradient probe), each difference tested with Mann-Whitney U and Holm-corrected over the
-  section's tests.
+- the mechanism: each run of a cell where some seeds collapse and others do not is replayed from
+  its seed (same initial weights, same batches) and measured at initialisation and after 50 steps,
+  next to the probe's values after epoch 1; collapsed against healthy seeds by Mann-Whitney U
+  (p by permutation) where each group has 3 seeds; and, where MSE mostly collapses, MSE against
+  BCE from the same seeds (Wilcoxon, paired by seed). Each table is Holm-corrected as one family.
 """
 
 from __future__ import annotations

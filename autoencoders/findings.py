@@ -46,6 +46,21 @@ def contrast(summary: dict, measure: str, arch: str = "conv", dataset: str = "mn
     return {**row, "mse_median": float(np.median(row["mse"])), "bce_median": float(np.median(row["bce"]))}
 
 
+METRIC_WORDS = {"mse": "pixel MSE", "ssim": "SSIM", "psnr": "PSNR", "bce_excess": "BCE − floor"}
+
+
+def verdicts(summary: dict, arch: str, dataset: str) -> str:
+    """Which loss won each outcome metric of one model and dataset after Holm's correction, in words."""
+    by_winner: dict[str, list[str]] = {}
+    for metric, entry in outcome(summary, arch, dataset).items():
+        if metric in METRIC_WORDS:
+            by_winner.setdefault(entry["winner"] or "none", []).append(METRIC_WORDS[metric])
+    parts = [f"{winner.upper()} better on {' and '.join(by_winner[winner])}" for winner in ("bce", "mse") if winner in by_winner]
+    if "none" in by_winner:
+        parts.append(f"no significant difference on {' and '.join(by_winner['none'])}")
+    return "; ".join(parts)
+
+
 def mean_reach(entry: dict) -> float:
     return float(np.mean([epoch for epoch, _ in entry["reach"]]))
 
@@ -56,7 +71,6 @@ def facts(summary: dict) -> dict[str, str]:
     blog_share = {row["arch"]: row["floor_share"] for row in summary["landscapes"]["blog"]}
     dense_m, dense_f = outcome(summary, "dense", "mnist"), outcome(summary, "dense", "fashion_mnist")
     conv = outcome(summary, "conv", "mnist")
-    conv_mse, conv_bce = measured(summary, "conv", "mnist", "mse"), measured(summary, "conv", "mnist", "bce")
     denoising_mse = measured(summary, "denoising_conv", "mnist", "mse")  # every seed collapsed: its means describe a collapse
     denoising = outcome(summary, "denoising_conv", "mnist")
     differences = [d for g in summary["outcome"]["groups"] for d in g["differences"]]
@@ -70,9 +84,7 @@ def facts(summary: dict) -> dict[str, str]:
         "MAE on MNIST": f"pixel MSE of {dense_m['others']['mae']['mse']:.4f} on MNIST against {dense_m['mse']['bce']:.4f} (BCE) and "
                         f"{dense_m['mse']['mse']:.4f} (MSE), with {measured(summary, 'dense', 'mnist', 'mae')['saturated_last']:.1%} of the pixels",
         "MAE on Fashion": f"{dense_f['others']['mae']['mse']:.4f} vs {dense_f['mse']['bce']:.4f} / {dense_f['mse']['mse']:.4f} on Fashion-MNIST",
-        "conv collapse": f"conv on MNIST, MSE training collapsed in {collapse_rate(conv_mse['stuck'], conv_mse['runs'])}",
-        "denoising collapse": f"denoising conv in {collapse_rate(denoising_mse['stuck'], denoising_mse['runs'])}",
-        "BCE conv collapse": f"BCE: {collapse_rate(conv_bce['stuck'], conv_bce['runs'])}",
+        "denoising collapse": f"the denoising conv on MNIST collapsed in {collapse_rate(denoising_mse['stuck'], denoising_mse['runs'])} seeds",
         "collapsed pixels": f"the {denoising_mse['saturated_first']:.1%} of pixels that should be white sit saturated",
         "collapsed gradient": f"the logit gradient is {sci(denoising_mse['grad_first'])} and falls to {sci(denoising_mse['grad_last'])}",
         "collapsed MSE": f"pixel MSE stays at {denoising['mse']['mse']:.3f}, exactly that of predicting 0 everywhere (BCE: {denoising['mse']['bce']:.4f})",
@@ -96,10 +108,12 @@ def facts(summary: dict) -> dict[str, str]:
         "SSIM dense": f"({dense_m['ssim']['bce']:.3f} vs {dense_m['ssim']['mse']:.3f} on MNIST)",
     }
     lasting = summary["collapse"]["persistence"]
-    out["collapse persists"] = (f"Of the study's {lasting['runs']} full-length runs (up to {lasting['longest']} epochs), the {lasting['dark_first']} "
+    out["collapse persists"] = (f"of the study's {lasting['runs']} full-length runs (up to {lasting['longest']} epochs), the {lasting['dark_first']} "
                                 f"that were dark after their first epoch were {'all' if lasting['dark_first_and_last'] == lasting['dark_first'] else lasting['dark_first_and_last']} "
                                 f"still dark at their last, and {lasting['dark_later'] or 'none'} of the other {lasting['healthy_first']} went dark later")
     out["collapse conv MNIST"] = f"at Adam 1e-3 on MNIST, MSE training collapsed the conv model in {collapse_cell(summary, 'conv', 'mnist', 'mse')} seeds"
+    out["collapse conv lr"] = (f"at Adam 1e-2 in {collapse_cell(summary, 'conv', 'mnist', 'mse', learning_rate=0.01)} and at Adam 1e-4 in "
+                               f"{collapse_cell(summary, 'conv', 'mnist', 'mse', learning_rate=0.0001)}")
     out["collapse conv data"] = (f"on Fashion-MNIST in {collapse_cell(summary, 'conv', 'fashion_mnist', 'mse')}, on natural patches in "
                                  f"{collapse_cell(summary, 'conv', 'natural_patches', 'mse')}")
     out["collapse conv BCE"] = (f"BCE training: {collapse_cell(summary, 'conv', 'mnist', 'bce')} on MNIST, "
