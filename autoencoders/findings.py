@@ -49,15 +49,19 @@ def contrast(summary: dict, measure: str, arch: str = "conv", dataset: str = "mn
 METRIC_WORDS = {"mse": "pixel MSE", "ssim": "SSIM", "psnr": "PSNR", "bce_excess": "BCE − floor"}
 
 
+def listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def verdicts(summary: dict, arch: str, dataset: str) -> str:
     """Which loss won each outcome metric of one model and dataset after Holm's correction, in words."""
     by_winner: dict[str, list[str]] = {}
     for metric, entry in outcome(summary, arch, dataset).items():
         if metric in METRIC_WORDS:
             by_winner.setdefault(entry["winner"] or "none", []).append(METRIC_WORDS[metric])
-    parts = [f"{winner.upper()} better on {' and '.join(by_winner[winner])}" for winner in ("bce", "mse") if winner in by_winner]
+    parts = [f"{winner.upper()} better on {listed(by_winner[winner])}" for winner in ("bce", "mse") if winner in by_winner]
     if "none" in by_winner:
-        parts.append(f"no significant difference on {' and '.join(by_winner['none'])}")
+        parts.append(f"no significant difference on {listed(by_winner['none'])}")
     return "; ".join(parts)
 
 
@@ -125,6 +129,13 @@ def facts(summary: dict) -> dict[str, str]:
                                    f"their logit gradient {sci(grad['mse_median'])} against {sci(grad['bce_median'])}, and "
                                    f"{dead['mse_median']:.0%} of the units feeding the output are dead against {dead['bce_median']:.0%} "
                                    f"(Wilcoxon paired by seed, Holm p ≤ {max(r['p_holm'] for r in (output, grad, dead)):.2g})")
+    natural = outcome(summary, "dense", "natural_patches")
+    higher_better = {"ssim", "psnr"}
+    mse_ahead = [m for m in METRIC_WORDS if (natural[m]["mse"] > natural[m]["bce"]) == (m in higher_better)]
+    raw_p = [natural[m]["p"] for m in METRIC_WORDS]
+    out["natural dense"] = (f"MSE training is ahead on {len(mse_ahead)} of {len(METRIC_WORDS)} metrics (pixel MSE {natural['mse']['mse']:.5f} vs "
+                            f"{natural['mse']['bce']:.5f}, SSIM {natural['ssim']['mse']:.3f} vs {natural['ssim']['bce']:.3f}; unadjusted p from "
+                            f"{min(raw_p):.2g} to {max(raw_p):.2g}), and after correction there is {verdicts(summary, 'dense', 'natural_patches')}")
     wins = summary["outcome"]["wins"]
     out["tally"] = (f"after Holm's correction over its {summary['outcome']['family_size']} tests: BCE significantly better {times(wins['bce'])}, "
                     f"MSE {times(wins['mse'])}, no significant difference {times(wins['none'])}")
