@@ -115,7 +115,7 @@ def test_the_committed_study_counts_its_committed_collapse_runs():
         (k.arch, k.dataset, k.optimizer, k.learning_rate, k.loss): (r.collapsed, r.runs) for k, r in rates.items()}
 
 
-def test_evaluate_study_writes_the_rate_table_and_figure_from_a_collapse_folder(tmp_path):
+def test_the_section_writes_the_rate_table_and_figure_from_a_collapse_folder(tmp_path):
     import subprocess
     import sys
 
@@ -125,19 +125,16 @@ def test_evaluate_study_writes_the_rate_table_and_figure_from_a_collapse_folder(
     for cfg in configs:  # every MSE seed dark, every BCE seed healthy: no mixed cell, nothing to replay
         write_run(folder, cfg, dark if cfg.loss.name == "mse" else 0.02)
 
-    def evaluate(*args):
-        return subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *map(str, args)], capture_output=True, text=True)
-
-    refused = evaluate("--collapse", folder, "--out", tmp_path / "r", str(folder / configs[0].name))
+    refused = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), "--collapse", str(folder), "--out", str(tmp_path / "r"),
+                              str(folder / configs[0].name)], capture_output=True, text=True)
     assert refused.returncode == 2 and "--collapse" in refused.stderr and "only with --study" in refused.stderr
     assert not (tmp_path / "r").exists()
-    done = evaluate("--study", "--collapse", folder, "--out", tmp_path / "study")
-    assert done.returncode == 0, done.stderr
-    md = (tmp_path / "study" / "REPORT.md").read_text()
-    assert "| conv · mnist | MSE | not trained | not trained | 3/3 [0.44, 1.00] | not trained |" in md
-    assert "| conv · mnist | BCE | not trained | not trained | 0/3 [0.00, 0.56] | not trained |" in md
-    assert (tmp_path / "study" / "figures" / "7-collapse-rates.png").stat().st_size > 10_000
-    cells = json.loads((tmp_path / "study" / "summary.json").read_text())["collapse"]["cells"]
+    md, summary = collapse_study.section(tmp_path, folder, collapse_study.persistence([]))
+    text = "\n".join(md)
+    assert "| conv · mnist | MSE | not trained | not trained | 3/3 [0.44, 1.00] | not trained |" in text
+    assert "| conv · mnist | BCE | not trained | not trained | 0/3 [0.00, 0.56] | not trained |" in text
+    assert (tmp_path / "7-collapse-rates.png").stat().st_size > 10_000 and "figures/7-collapse-rates.png" in text
+    cells = json.loads(json.dumps(summary))["cells"]
     assert sorted((c["loss"], c["collapsed"], c["runs"]) for c in cells) == [("bce", 0, 3), ("mse", 3, 3)]
 
 

@@ -168,7 +168,12 @@ def test_every_shipped_sweep_expands_to_valid_uniquely_named_runs(path):
         assert C.parse_config(C.to_dict(cfg)) == cfg
 
 
-@pytest.mark.parametrize("path", SHIPPED_SWEEPS, ids=lambda p: p.stem)
+#: the collapse sweeps under Adadelta are their Adam twins with another optimizer, which the blog's
+#: Adadelta sweeps already train here; expanding them (above) is their check
+SMOKE_SWEEPS = [p for p in SHIPPED_SWEEPS if not (p.stem.startswith("collapse_") and p.stem.endswith("_adadelta"))]
+
+
+@pytest.mark.parametrize("path", SMOKE_SWEEPS, ids=lambda p: p.stem)
 def test_every_shipped_sweep_smoke_runs_on_a_tiny_subset(tmp_path, path):
     """Every shipped sweep trains through `schedule` (tiny data, 1 epoch, no XLA: the grid's
     plumbing is tested here), one grid point per loss: the other points differ from those only
