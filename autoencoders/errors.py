@@ -47,20 +47,37 @@ def exit_code_of(interrupt: KeyboardInterrupt) -> int:
     return interrupt.exit_code if isinstance(interrupt, Interrupted) else 128 + signal.SIGINT
 
 
+# The signal that arrived, if any. A handler's exception can be lost: Python reports and drops an
+# exception raised while a finalizer (`__del__`, a weakref callback) runs, which happens under JAX.
+# The training loop checks this at each epoch's end (`raise_if_stopped`), so a stop is never lost.
+_pending: int | None = None
+
+
 def _raise(signum, frame) -> None:
+    global _pending
+    _pending = signum
     raise Interrupted(signum)
+
+
+def raise_if_stopped() -> None:
+    """Raise `Interrupted` if a stop signal arrived and its exception was swallowed on the way."""
+    if _pending is not None:
+        raise Interrupted(_pending)
 
 
 @contextmanager
 def stop_signals() -> Iterator[None]:
     """Within the block, each of STOP_SIGNALS raises `Interrupted` (in the main thread; Python
     delivers signals there). The previous handlers come back afterwards."""
+    global _pending
+    _pending = None
     previous = {signum: signal.signal(signum, _raise) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        _pending = None
 
 
 _REASONS = {

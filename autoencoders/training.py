@@ -27,6 +27,7 @@ from autoencoders import config as C
 from autoencoders import device, runs
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.data import DataError, Dataset, PreparedData, load_dataset, prepare
+from autoencoders.errors import raise_if_stopped
 from autoencoders.losses import PixelMetric, ReconstructionLoss
 from autoencoders.metrics import summarize
 from autoencoders.models import VAE, Autoencoder, build_model
@@ -189,6 +190,7 @@ class EpochRecorder(keras.callbacks.Callback):
         self.history.append(row)
         runs.write_history(self.run_dir / runs.HISTORY, self.history)
         runs.save_checkpoint(self.run_dir, epoch + 1, self.history, _state_arrays(self.model), data_identity=self.data_identity)
+        raise_if_stopped()  # a stop signal whose exception was swallowed ends the run here, its epoch saved
 
 
 def prepare_run_dir(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: bool, data_identity: str | None = None) -> runs.Checkpoint | dict | None:

@@ -22,7 +22,7 @@ from conftest import ROOT
 from hostile_configs import HOSTILE
 
 from autoencoders import config as C
-from autoencoders import runs
+from autoencoders import errors, runs
 
 DENSE = ROOT / "configs/blog/dense.yaml"
 # Long enough to be signalled mid-run (each epoch is a fraction of a second), short enough to redo.
@@ -86,6 +86,24 @@ def undisturbed(tmp_path_factory) -> Path:
 
 
 # --------------------------------------------------------------------------- signals: one run
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped exception, on purpose
+def test_a_stop_signal_swallowed_by_a_finalizer_is_still_seen_at_the_epoch_end():
+    """Python drops an exception raised while a `__del__` runs (JAX's buffers have them): the stop
+    must not be lost with it, so the training loop asks `raise_if_stopped` after each epoch."""
+
+    class SignalsWhenCollected:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler runs here, inside the finalizer
+
+    with errors.stop_signals():
+        SignalsWhenCollected()  # collected at once; its Interrupted is reported and dropped
+        with pytest.raises(errors.Interrupted) as stopped:
+            errors.raise_if_stopped()
+        assert stopped.value.exit_code == 128 + signal.SIGTERM
+    errors.raise_if_stopped()  # outside the block nothing is pending
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=lambda s: signal.Signals(s).name)
