@@ -26,11 +26,10 @@ from pathlib import Path
 
 import numpy as np
 from scipy.stats import PermutationMethod, mannwhitneyu, wilcoxon
-from statsmodels.stats.multitest import multipletests
 
 from autoencoders import collapse, runs
 from autoencoders import config as C
-from autoencoders.comparison import ALPHA, CORRECTION, WILCOXON_MIN_PAIRS
+from autoencoders.comparison import WILCOXON_MIN_PAIRS, holm_adjusted
 
 PREFIX = "collapse-"
 SWEEPS = "configs/sweeps/collapse_*.yaml"
@@ -188,7 +187,10 @@ def mechanism_values(run: CollapseRun) -> dict[str, float]:
     values = runs.read_json(cached) if cached.exists() else {}
     if values.get("steps") != EARLY_STEPS:
         values = {"steps": EARLY_STEPS, **early_state(run.config)}
-        runs.write_json(cached, values)
+        try:
+            runs.write_json(cached, values)
+        except OSError:  # a read-only copy of the runs: measured again next time, the report is the same
+            pass
     first = run.history[0]
     return {**{k: v for k, v in values.items() if k != "steps"}, "logit_grad_epoch1": first.get("logit_grad", math.nan),
             "saturated_wrong_epoch1": first.get("saturated_wrong", math.nan)}
@@ -240,9 +242,7 @@ def mechanism(cells: dict[Cell, list[CollapseRun]]) -> list[MechanismTest]:
                 continue
             testable = min(len(dark), len(healthy)) >= MIN_GROUP
             tests.append(MechanismTest(cell, measure, dark, healthy, mann_whitney_p(dark, healthy) if testable else None))
-    tested = [t.p_value for t in tests if t.p_value is not None]
-    adjusted = iter(multipletests(tested, alpha=ALPHA, method=CORRECTION)[1] if tested else [])
-    return [MechanismTest(t.cell, t.measure, t.collapsed, t.healthy, t.p_value, None if t.p_value is None else float(next(adjusted))) for t in tests]
+    return [dataclasses.replace(t, p_holm=p_holm) for t, p_holm in zip(tests, holm_adjusted([t.p_value for t in tests]), strict=True)]
 
 
 @dataclass(frozen=True)
@@ -276,9 +276,7 @@ def loss_contrast(cells: dict[Cell, list[CollapseRun]]) -> list[LossContrast]:
                 continue
             same = np.array_equal(mse_values, bce_values)
             tests.append(LossContrast(cell, measure, mse_values, bce_values, None if same else float(wilcoxon(mse_values, bce_values).pvalue)))
-    tested = [t.p_value for t in tests if t.p_value is not None]
-    adjusted = iter(multipletests(tested, alpha=ALPHA, method=CORRECTION)[1] if tested else [])
-    return [dataclasses.replace(t, p_holm=None if t.p_value is None else float(next(adjusted))) for t in tests]
+    return [dataclasses.replace(t, p_holm=p_holm) for t, p_holm in zip(tests, holm_adjusted([t.p_value for t in tests]), strict=True)]
 
 
 # ----------------------------------------------------------------------------- the section

@@ -223,12 +223,20 @@ def with_verdict(d: Difference, p_adjusted: float | None, family_size: int) -> D
     return replace(judged, verdict=f"no significant difference ({p_text}, {d.diff.n} seeds)", winner=None)
 
 
+def holm_adjusted(p_values: Sequence[float | None]) -> list[float | None]:
+    """Each p adjusted by Holm–Bonferroni (`multipletests`) over the family of the tests that were
+    made; None (no test: one seed, a group too small, identical pairs) stays None and is not
+    counted in the family. The one correction every table of the suite uses."""
+    tested = [p for p in p_values if p is not None]
+    adjusted = iter(multipletests(tested, alpha=ALPHA, method=CORRECTION)[1] if tested else [])
+    return [None if p is None else float(next(adjusted)) for p in p_values]
+
+
 def correct(differences: Sequence[Difference]) -> list[Difference]:
     """The differences judged as one family: each p adjusted by Holm–Bonferroni over the tests in
     the family (those with a p; one-seed comparisons have none), verdicts on the adjusted p."""
-    tested = [d.p_value for d in differences if d.p_value is not None]
-    adjusted = iter(multipletests(tested, alpha=ALPHA, method=CORRECTION)[1] if tested else [])
-    return [with_verdict(d, float(next(adjusted)) if d.p_value is not None else None, len(tested)) for d in differences]
+    tested = sum(d.p_value is not None for d in differences)
+    return [with_verdict(d, p_holm, tested) for d, p_holm in zip(differences, holm_adjusted([d.p_value for d in differences]), strict=True)]
 
 
 def compare_groups(groups: Sequence[Group], metrics: Sequence[str] = tuple(METRICS)) -> list[list[Difference]]:

@@ -210,8 +210,8 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
     grad_panels, sat_panels = [], []
     for g in probed:
         c = g.config
-        zero_mse = dataset_floor(c.dataset)["zero_mse"] if not c.dataset.binarize else None
-        stuck = {ev.run.path.name for ev in g.members if zero_mse and collapse.is_collapsed(ev.run.history[-1]["val_pixel_mse"], zero_mse)}
+        dark = collapse_study.dark_mse(c.dataset)  # on the validation images the runs were validated on
+        stuck = {ev.run.path.name for ev in g.members if collapse.is_collapsed(ev.run.history[-1]["val_pixel_mse"], dark)}
         pair = [ev for ev in g.members if ev.run.config.loss.name in ("bce", "mse")]
         finals = [ev.run.history[-1]["val_pixel_mse"] for ev in pair if ev.run.path.name not in stuck] or [ev.run.history[-1]["val_pixel_mse"] for ev in pair]
         threshold = max(finals)

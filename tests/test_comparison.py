@@ -119,6 +119,18 @@ def test_holm_against_statsmodels_on_fixed_p_values():
     assert "no significant difference (Holm p = 0.09, 3 seeds)" in correct(diffs)[1].verdict
 
 
+def test_holm_adjusted_leaves_untested_entries_out_of_the_family():
+    """The one correction every table uses: a None (no test made) is neither adjusted nor counted."""
+    from statsmodels.stats.multitest import multipletests
+
+    from autoencoders.comparison import holm_adjusted
+
+    adjusted = holm_adjusted([0.01, None, 0.04, None, 0.03])
+    assert adjusted[1] is None and adjusted[3] is None
+    np.testing.assert_allclose([adjusted[0], adjusted[2], adjusted[4]], multipletests([0.01, 0.04, 0.03], method="holm")[1])
+    assert holm_adjusted([None, None]) == [None, None]
+
+
 def test_wilcoxon_checks_the_t_test_only_with_enough_pairs():
     from scipy import stats
 
