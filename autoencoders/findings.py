@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from autoencoders.collapse import collapse_rate
+from autoencoders.comparison import ALPHA
 from autoencoders.report import times
 
 
@@ -46,6 +47,7 @@ def contrast(summary: dict, measure: str, arch: str = "conv", dataset: str = "mn
     return {**row, "mse_median": float(np.median(row["mse"])), "bce_median": float(np.median(row["bce"]))}
 
 
+ARCH_WORDS = {"dense": "dense", "deep_dense": "deep", "conv": "conv", "denoising_conv": "denoising"}
 METRIC_WORDS = {"mse": "pixel MSE", "ssim": "SSIM", "psnr": "PSNR", "bce_excess": "BCE − floor"}
 
 
@@ -136,6 +138,30 @@ def facts(summary: dict) -> dict[str, str]:
     out["natural dense"] = (f"MSE training is ahead on {len(mse_ahead)} of {len(METRIC_WORDS)} metrics (pixel MSE {natural['mse']['mse']:.5f} vs "
                             f"{natural['mse']['bce']:.5f}, SSIM {natural['ssim']['mse']:.3f} vs {natural['ssim']['bce']:.3f}; unadjusted p from "
                             f"{min(raw_p):.2g} to {max(raw_p):.2g}), and after correction there is {verdicts(summary, 'dense', 'natural_patches')}")
+    collapse_archs = sorted({c["arch"] for c in summary["collapse"]["cells"]})
+    out["collapse runs"] = (f"plus {summary['collapse']['runs']} one-epoch runs of the {listed(collapse_archs)} model{'s' if len(collapse_archs) > 1 else ''} "
+                            "for the collapse")
+    out["natural others"] = "; ".join(f"{ARCH_WORDS[arch]}: {verdicts(summary, arch, 'natural_patches')}" for arch in ("deep_dense", "conv", "denoising_conv"))
+    natural_groups = [g for g in summary["outcome"]["groups"] if g["title"].split(" · ")[1] == "natural_patches"]
+    natural_diffs = [d for g in natural_groups for d in g["differences"]]
+    pixel = [abs(d["diff"]) / d["mse"] for d in natural_diffs if d["metric"] == "mse"]
+    out["natural significant"] = (f"{sum(d['winner'] is not None for d in natural_diffs) or 'none'} of the {len(natural_diffs)} tests on natural patches "
+                                  f"({len(natural_groups)} models) survive{'s' if sum(d['winner'] is not None for d in natural_diffs) == 1 else ''} the correction, "
+                                  f"and pixel MSE differs between the losses by at most {max(pixel):.1%}")
+    ssim = [d for d in differences if d["metric"] == "ssim"]
+    out["SSIM wins"] = (f"BCE training has the significantly better SSIM in {sum(d['winner'] == 'bce' for d in ssim)} of {len(ssim)} comparisons, "
+                        f"MSE training in {sum(d['winner'] == 'mse' for d in ssim)}")
+    out["collapse conv adadelta"] = (f"under the blog's Adadelta (lr 1.0) in {collapse_cell(summary, 'conv', 'mnist', 'mse', 'adadelta', 1.0)}")
+    bce_cells = [c for c in summary["collapse"]["cells"] if c["loss"] == "bce"]
+    out["collapse BCE total"] = (f"BCE training collapsed {sum(c['collapsed'] for c in bce_cells)} of its {sum(c['runs'] for c in bce_cells)} "
+                                 f"collapse-rate runs ({len(bce_cells)} settings)")
+    split = {m["measure"]: m for m in summary["collapse"]["mechanism"] if (m["optimizer"], m["dataset"], m["loss"]) == ("adadelta", "mnist", "mse")}
+    output50, dead50, output0 = split["mean_output_step50"], split["dead_units_step50"], split["mean_output_step0"]
+    out["adadelta split"] = (f"after 50 steps the {len(output50['collapsed'])} that locked have a mean output of {min(output50['collapsed']):.3f} to {max(output50['collapsed']):.3f} "
+                             f"against a median of {np.median(output50['healthy']):.2f} for the {len(output50['healthy'])} that did not (Mann–Whitney, "
+                             f"Holm p = {output50['p_holm']:.2g}), and {min(dead50['collapsed']):.0%} to {max(dead50['collapsed']):.0%} of the units "
+                             f"feeding the output dead (median {np.median(dead50['healthy']):.0%}); at initialisation their mean output "
+                             f"{'does not differ' if output0['p_holm'] >= ALPHA else 'already differs'} (p = {output0['p']:.2g}, Holm p = {output0['p_holm']:.2g})")
     wins = summary["outcome"]["wins"]
     out["tally"] = (f"after Holm's correction over its {summary['outcome']['family_size']} tests: BCE significantly better {times(wins['bce'])}, "
                     f"MSE {times(wins['mse'])}, no significant difference {times(wins['none'])}")

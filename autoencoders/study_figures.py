@@ -104,21 +104,25 @@ def scatter(panels: Sequence[tuple[str, np.ndarray, np.ndarray, str, str]], path
 
 def collapse_rates(panels: Sequence[tuple[str, dict]], settings: Sequence[str], path: str | os.PathLike[str], dpi: int = DPI):
     """One panel per model: the collapse rate at each optimizer setting, one line per (dataset,
-    loss) with its 95% interval as error bars (MSE solid, BCE dashed; lines nudged apart)."""
+    loss) with its 95% interval as error bars (MSE solid, BCE dashed; lines nudged apart). A line
+    joins the learning rates of one optimizer only ("Adam 0.001", "Adam 0.01"): another optimizer
+    is another point, not the next step of a curve."""
     datasets = list(dict.fromkeys(dataset for _, lines in panels for dataset, _ in lines))
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"]
+    optimizers = [setting.split()[0] for setting in settings]
     with figure_style():
         fig, axes = panel_grid(len(panels), 3, (3.8, 3.2))
         for ax, (title, lines) in zip(axes, panels):
             for k, ((dataset, loss), rates) in enumerate(lines.items()):
-                points = [(i + (k - len(lines) / 2) * 0.06, r) for i, r in enumerate(rates) if r is not None]
-                if not points:
-                    continue
-                xs = [x for x, _ in points]
-                ys = [r.rate for _, r in points]
-                errors = [[r.rate - r.low for _, r in points], [r.high - r.rate for _, r in points]]
-                ax.errorbar(xs, ys, yerr=errors, color=palette[datasets.index(dataset) % len(palette)], ls="-" if loss == "mse" else "--",
-                            marker="o" if loss == "mse" else "s", ms=3.5, lw=1.2, capsize=2, label=f"{dataset} · {LOSS_LABELS.get(loss, loss)}")
+                label = f"{dataset} · {LOSS_LABELS.get(loss, loss)}"
+                for optimizer in dict.fromkeys(optimizers):
+                    points = [(i + (k - len(lines) / 2) * 0.06, r) for i, r in enumerate(rates) if r is not None and optimizers[i] == optimizer]
+                    if not points:
+                        continue
+                    errors = [[r.rate - r.low for _, r in points], [r.high - r.rate for _, r in points]]
+                    ax.errorbar([x for x, _ in points], [r.rate for _, r in points], yerr=errors, color=palette[datasets.index(dataset) % len(palette)],
+                                ls="-" if loss == "mse" else "--", marker="o" if loss == "mse" else "s", ms=3.5, lw=1.2, capsize=2, label=label)
+                    label = None  # one legend entry per line, whatever the optimizers
             ax.set_xticks(range(len(settings)), settings, rotation=20)
             ax.set_ylim(-0.05, 1.05)
             ax.set_title(title)
