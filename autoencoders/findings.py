@@ -145,8 +145,9 @@ def facts(summary: dict) -> dict[str, str]:
     natural_groups = [g for g in summary["outcome"]["groups"] if g["title"].split(" · ")[1] == "natural_patches"]
     natural_diffs = [d for g in natural_groups for d in g["differences"]]
     pixel = [abs(d["diff"]) / d["mse"] for d in natural_diffs if d["metric"] == "mse"]
-    out["natural significant"] = (f"{sum(d['winner'] is not None for d in natural_diffs) or 'none'} of the {len(natural_diffs)} tests on natural patches "
-                                  f"({len(natural_groups)} models) survive{'s' if sum(d['winner'] is not None for d in natural_diffs) == 1 else ''} the correction, "
+    significant = sum(d["winner"] is not None for d in natural_diffs)
+    out["natural significant"] = (f"{significant or 'none'} of the {len(natural_diffs)} tests on natural patches "
+                                  f"({len(natural_groups)} models) survive{'s' if significant == 1 else ''} the correction, "
                                   f"and pixel MSE differs between the losses by at most {max(pixel):.1%}")
     ssim = [d for d in differences if d["metric"] == "ssim"]
     out["SSIM wins"] = (f"BCE training has the significantly better SSIM in {sum(d['winner'] == 'bce' for d in ssim)} of {len(ssim)} comparisons, "
