@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from autoencoders.collapse import collapse_rate
-from autoencoders.comparison import ALPHA
+from autoencoders.comparison import ALPHA, METRICS
 from autoencoders.report import times
 
 
@@ -132,8 +132,7 @@ def facts(summary: dict) -> dict[str, str]:
                                    f"{dead['mse_median']:.0%} of the units feeding the output are dead against {dead['bce_median']:.0%} "
                                    f"(Wilcoxon paired by seed, Holm p ≤ {max(r['p_holm'] for r in (output, grad, dead)):.2g})")
     natural = outcome(summary, "dense", "natural_patches")
-    higher_better = {"ssim", "psnr"}
-    mse_ahead = [m for m in METRIC_WORDS if (natural[m]["mse"] > natural[m]["bce"]) == (m in higher_better)]
+    mse_ahead = [m for m in METRIC_WORDS if (natural[m]["mse"] > natural[m]["bce"]) == METRICS[m][1]]  # METRICS: (label, higher is better)
     raw_p = [natural[m]["p"] for m in METRIC_WORDS]
     out["natural dense"] = (f"MSE training is ahead on {len(mse_ahead)} of {len(METRIC_WORDS)} metrics (pixel MSE {natural['mse']['mse']:.5f} vs "
                             f"{natural['mse']['bce']:.5f}, SSIM {natural['ssim']['mse']:.3f} vs {natural['ssim']['bce']:.3f}; unadjusted p from "
@@ -152,11 +151,11 @@ def facts(summary: dict) -> dict[str, str]:
     ssim = [d for d in differences if d["metric"] == "ssim"]
     out["SSIM wins"] = (f"BCE training has the significantly better SSIM in {sum(d['winner'] == 'bce' for d in ssim)} of {len(ssim)} comparisons, "
                         f"MSE training in {sum(d['winner'] == 'mse' for d in ssim)}")
-    out["collapse conv adadelta"] = (f"under the blog's Adadelta (lr 1.0) in {collapse_cell(summary, 'conv', 'mnist', 'mse', 'adadelta', 1.0)}")
+    out["collapse conv adadelta"] = f"under the blog's Adadelta (lr 1.0) in {collapse_cell(summary, 'conv', 'mnist', 'mse', 'adadelta', 1.0)}"
     bce_cells = [c for c in summary["collapse"]["cells"] if c["loss"] == "bce"]
     out["collapse BCE total"] = (f"BCE training collapsed {sum(c['collapsed'] for c in bce_cells)} of its {sum(c['runs'] for c in bce_cells)} "
                                  f"collapse-rate runs ({len(bce_cells)} settings)")
-    split = {m["measure"]: m for m in summary["collapse"]["mechanism"] if (m["optimizer"], m["dataset"], m["loss"]) == ("adadelta", "mnist", "mse")}
+    split = {m["measure"]: m for m in summary["collapse"]["mechanism"] if (m["arch"], m["optimizer"], m["dataset"], m["loss"]) == ("conv", "adadelta", "mnist", "mse")}
     output50, dead50, output0 = split["mean_output_step50"], split["dead_units_step50"], split["mean_output_step0"]
     out["adadelta split"] = (f"after 50 steps the {len(output50['collapsed'])} that locked have a mean output of {min(output50['collapsed']):.3f} to {max(output50['collapsed']):.3f} "
                              f"against a median of {np.median(output50['healthy']):.2f} for the {len(output50['healthy'])} that did not (Mann–Whitney, "
