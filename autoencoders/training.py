@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from autoencoders import config as C
-from autoencoders import device, runs
+from autoencoders import device, model_cache, runs
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.data import DataError, Dataset, PreparedData, load_dataset, prepare
 from autoencoders.errors import raise_if_stopped
@@ -90,10 +90,34 @@ def steps_per_execution(steps_per_epoch: int, most: int = 16) -> int:
     return max(k for k in range(1, most + 1) if steps_per_epoch % k == 0)
 
 
-def compile_model(cfg: C.ExperimentConfig, steps_per_epoch: int = 1, gpu: bool = False) -> Autoencoder:
+def compiled_key(cfg: C.ExperimentConfig, steps_per_epoch: int, gpu: bool) -> tuple:
+    """What decides a compiled model's functions: the backend and device kind, the steps per
+    epoch (`steps_per_execution`), and every model, loss and training setting except the number
+    of epochs and gradient probing (a callback). The seed, the run's name and its data are not in
+    it: they change what the functions are given, not the functions."""
+    flat = C.to_flat_dict(cfg)
+    settings = sorted((key, repr(value)) for key, value in flat.items()
+                      if key.split(".")[0] in ("model", "loss", "training") and key not in ("training.epochs", "training.probe_gradients"))
+    return (keras.backend.backend(), gpu, steps_per_epoch, *settings)
+
+
+def compile_run(cfg: C.ExperimentConfig, steps_per_epoch: int = 1, gpu: bool = False) -> model_cache.Compiled:
+    """The run's compiled model in the state its seed gives it before the first step. In a warm
+    worker an idle model compiled for an earlier run of the same key is reused (its traced and
+    XLA-compiled functions kept; see `autoencoders.model_cache`); otherwise a new one is compiled."""
     keras.utils.set_random_seed(cfg.seed)
     keras.config.set_dtype_policy(cfg.training.precision)  # global in Keras: set for every model built here
     model = build_model(cfg.model, seed=cfg.seed)
+    key = compiled_key(cfg, steps_per_epoch, gpu)
+    reused = model_cache.CACHE.take(key)
+    if reused is not None:
+        reused.model.set_weights(model.get_weights())
+        for var, value in zip(reused.model.optimizer.variables, reused.optimizer_start, strict=True):
+            var.assign(value)
+        if isinstance(model, VAE):
+            reused.model.seed_generator.state.assign(model.seed_generator.state)
+        log.info("reusing the compiled model of an earlier run in this process (%d reused so far)", model_cache.CACHE.reused)
+        return reused
     metrics = [PixelMetric("mse"), PixelMetric("bce")]
     if ARCHITECTURES[cfg.model.arch].vae:
         metrics.append(PixelMetric(cfg.loss.name, reduction=cfg.loss.reduction, name="reconstruction"))
@@ -106,7 +130,11 @@ def compile_model(cfg: C.ExperimentConfig, steps_per_epoch: int = 1, gpu: bool =
         steps_per_execution=steps_per_execution(steps_per_epoch),
     )
     model.optimizer.build(model.trainable_variables)
-    return model
+    return model_cache.Compiled(model, [v.numpy() for v in model.optimizer.variables], key)
+
+
+def compile_model(cfg: C.ExperimentConfig, steps_per_epoch: int = 1, gpu: bool = False) -> Autoencoder:
+    return compile_run(cfg, steps_per_epoch, gpu).model
 
 
 def tensorflow_installed() -> bool:
@@ -262,7 +290,8 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
     record = data_record(dataset, data)
     steps = math.ceil(len(data.x_train) / cfg.training.batch_size)
     machine = device.describe()
-    model = compile_model(cfg, steps, gpu=machine["kind"] == "gpu")
+    compiled = compile_run(cfg, steps, gpu=machine["kind"] == "gpu")
+    model = compiled.model
     history: list[dict] = []
     start_epoch = 0
     if checkpoint is not None:
@@ -320,6 +349,7 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
         if logs:
             write_hparams(run_dir / runs.TENSORBOARD, cfg, metrics["test"], step=len(history))
     runs.write_json(run_dir / runs.METRICS, metrics)
+    model_cache.CACHE.give_back(compiled)  # `fit` returned: the next run of this key may reuse it
     return RunResult(run_dir, metrics)
 
 

@@ -5,8 +5,10 @@ The protocol is one JSON line per run each way. The sweep writes `{"argv": [...]
 on the worker's stdin; the worker runs exactly `python -m autoencoders train ARGV` in-process,
 with its stdout and stderr (Python's and TensorFlow's own) going to PATH, and answers
 `{"code": EXIT_CODE}` on the stdout it started with. Each run starts from a cleared Keras
-session, and `training.compile_model` seeds every generator, so a run trained here is the same
-bits as one trained in a fresh process (tests/test_sweep.py checks it).
+session, and `training.compile_run` seeds every generator, so a run trained here is the same
+bits as one trained in a fresh process (tests/test_sweep.py checks it). A later run of the same
+model, loss and training settings reuses the compiled model of an earlier one, with its own
+seed's starting state (`autoencoders.model_cache`): no second trace or XLA compile.
 
 A run stopped by a signal (exit code above 128) ends the worker after its answer: the sweep is
 stopping. A worker that dies mid-run (killed, out of memory) leaves that run resumable, and the
@@ -19,6 +21,10 @@ import json
 import os
 import sys
 import traceback
+
+#: Idle compiled models a worker keeps (`autoencoders.model_cache`): a sweep's grid order puts the
+#: runs of one key next to each other, so a few are plenty; each is a small model and its functions.
+COMPILED_MODELS_KEPT = 4
 
 
 def clear_keras_state() -> None:
@@ -60,8 +66,10 @@ def run_in_process(argv: list[str], log_path: str) -> int:
 def worker_main(argv: list[str] | None = None) -> int:
     """Serve run requests from stdin until it closes (or a run is stopped by a signal). The
     arguments (`--out FOLDER`) only name the sweep served, so `ps` shows which one it is."""
+    from autoencoders import model_cache
     from autoencoders.cli import watch_parent
 
+    model_cache.CACHE.capacity = COMPILED_MODELS_KEPT
     watch_parent()  # a sweep killed with -9 leaves no worker behind, idle or training
     replies = os.fdopen(os.dup(1), "w", buffering=1)  # the answers' channel, whatever the runs print
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -145,17 +145,22 @@ def test_real_sweep_trains_skips_finished_runs_and_records_a_failure(tmp_path):
 
 
 def test_runs_trained_one_after_another_by_a_warm_worker_are_the_bits_of_fresh_processes(tmp_path):
-    """The default warm worker trains both runs in one process (XLA on, as the quick comparison
-    runs): every history value, the resume point and the saved weights equal those of
-    --fresh-processes, so reusing a process changes no result."""
-    path = write(tmp_path, "name: w-{loss.name}\nmodel: {arch: dense}\ngrid: {loss.name: [bce, mse]}\n")
+    """The default warm worker trains every run in one process (XLA on, as the quick comparison
+    runs), the second seed of each loss on the compiled model of the first (`model_cache`):
+    every history value, the resume point and the test metrics equal those of --fresh-processes,
+    so reusing a process or a compiled model changes no result."""
+    path = write(tmp_path, "name: w-{loss.name}-s{seed}\nmodel: {arch: dense}\ngrid: {loss.name: [bce, mse], seed: [0, 1]}\n")
     sets = [x for o in (*TINY, XLA_AS_SHIPPED) for x in ("--set", o)]
     for mode, extra in (("warm", []), ("fresh", ["--fresh-processes"])):
         cmd = [sys.executable, "-m", "autoencoders", "train", "--config", str(path), "--out", str(tmp_path / mode), *sets, *extra]
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         assert done.returncode == 0, done.stderr
-        assert "2 trained" in done.stdout
-    for name in ("w-bce", "w-mse"):
+        assert "4 trained" in done.stdout
+    names = ("w-bce-s0", "w-bce-s1", "w-mse-s0", "w-mse-s1")
+    reused = {name: "reusing the compiled model" in (tmp_path / "warm" / f".{name}.log").read_text() for name in names}
+    assert reused == {"w-bce-s0": False, "w-bce-s1": True, "w-mse-s0": False, "w-mse-s1": True}
+    assert not any("reusing" in (tmp_path / "fresh" / f".{name}.log").read_text() for name in names)
+    for name in names:
         assert_same_run(tmp_path / "warm" / name, tmp_path / "fresh" / name)
 
 
