@@ -128,12 +128,21 @@ def _as_images(array, name: str) -> np.ndarray:
     return images
 
 
-def _show_image(ax, image: np.ndarray) -> None:
-    """A grey image on the grey scale 0..1, a colour one as RGB (clipped to [0, 1])."""
+def _show_image(ax, image: np.ndarray, aspect: str | None = None) -> None:
+    """A grey image on the grey scale 0..1, a colour one as RGB (clipped to [0, 1]); NaN pixels
+    (the gaps of `_side_by_side`) are transparent."""
     if image.ndim == 3:
-        ax.imshow(np.clip(image, 0.0, 1.0), interpolation="nearest")
+        alpha = np.where(np.isnan(image[..., :1]), 0.0, 1.0)
+        ax.imshow(np.concatenate([np.clip(np.nan_to_num(image), 0.0, 1.0), alpha], axis=-1), interpolation="nearest", aspect=aspect)
     else:
-        ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+        ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest", aspect=aspect)
+
+
+def _side_by_side(images: np.ndarray, gap: int) -> np.ndarray:
+    """(k, H, W[, 3]) -> one (H, k·W + (k−1)·gap[, 3]) image, the gaps NaN (drawn transparent)."""
+    spacer = np.full((images.shape[1], gap, *images.shape[3:]), np.nan)
+    parts = [part for image in images for part in (image, spacer)][:-1]
+    return np.concatenate(parts, axis=1)
 
 
 def _abs_error(images: np.ndarray, originals: np.ndarray) -> np.ndarray:
@@ -252,21 +261,24 @@ def _image_rows(
                                 wspace=ws, hspace=hs, left=0.0, right=1.0, bottom=0.0,
                                 top=grid_h / (grid_h + headroom))
         grid_rows = list(range(n_img)) + [n_img + 1 + i for i in range(n_err)]
+        # One axes per row, showing the row's k images side by side with transparent gaps as wide
+        # as the grid's column spacing: it looks like k axes and draws and saves ~10x faster.
+        height, width = rows[0][1].shape[1:3]
+        gap = max(1, round(ws * width))
+        centres = [j * (width + gap) + (width - 1) / 2 for j in range(k)]
         image = None
         for r, ((label, images), grid_row) in enumerate(zip([*rows, *error_rows], grid_rows, strict=True)):
-            is_error = r >= n_img
-            for j in range(k):
-                ax = fig.add_subplot(grid[grid_row, j])
-                if is_error:
-                    image = ax.imshow(images[j], cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
-                else:
-                    _show_image(ax, images[j])
-                _no_ticks(ax)
-                if r == 0 and column_titles is not None:
-                    ax.set_title(column_titles[j], fontsize=9)
-                if j == 0:
-                    ax.set_ylabel(label, rotation=0, ha="right", va="center", labelpad=6,
-                                  fontsize=9, color=_color_from_label(label))
+            ax = fig.add_subplot(grid[grid_row, :k])
+            if r >= n_img:
+                image = ax.imshow(_side_by_side(images, gap), cmap=ERROR_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest", aspect="auto")
+            else:
+                _show_image(ax, _side_by_side(images, gap), aspect="auto")
+            _no_ticks(ax)
+            if r == 0 and column_titles is not None:
+                for centre, column_title in zip(centres, column_titles, strict=True):
+                    ax.annotate(column_title, xy=(centre, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 4),
+                                textcoords="offset points", ha="center", va="bottom", fontsize=9)
+            ax.set_ylabel(label, rotation=0, ha="right", va="center", labelpad=6, fontsize=9, color=_color_from_label(label))
         if n_err:
             cax = fig.add_subplot(grid[n_img + 1 :, k])
             bar = fig.colorbar(image, cax=cax)
