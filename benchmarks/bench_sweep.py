@@ -3,8 +3,11 @@ with a fresh process per run (as sweeps ran before) and with warm workers (as th
 
 Overhead: each arch trains its blog config on full MNIST for `--epochs` epochs
 - fresh: in a new process, as `--fresh-processes` starts it (`python -m autoencoders train`);
-- warm: in a warm worker (`sweep.Worker`) that has already trained one tiny run of that arch,
-  as the second and later runs of a sweep train.
+- warm worker: in a warm worker (`sweep.Worker`) that has already trained one tiny run of that
+  arch (other settings, so nothing compiled is reused), as a sweep's first run of a setting trains;
+- reused model: in a warm worker that has already trained one epoch of the same settings with
+  another seed, so it reuses that run's compiled model (`autoencoders.model_cache`), as the
+  second and later seeds of a sweep train.
 From the wall time and the run's own history:
 - fit: the sum of its epochs (each epoch's train steps, validation and checkpoint);
 - compile: the first epoch minus the median of the others (tracing, XLA compilation);
@@ -47,15 +50,21 @@ def timed(command: list[str], env: dict[str, str] = ENV) -> float:
     return seconds
 
 
-def overhead(arch: str, epochs: int, out: Path, warm: bool) -> dict:
+PROCESSES = ("fresh", "warm worker", "reused model")
+
+
+def overhead(arch: str, epochs: int, out: Path, process: str) -> dict:
     config = ROOT / "configs" / "blog" / f"{arch}.yaml"
-    folder = out / f"{arch}-{'warm' if warm else 'fresh'}"
+    folder = out / f"{arch}-{process.replace(' ', '-')}"
     argv = ["--config", str(config), "--set", f"training.epochs={epochs}", "--set", "name=bench", "--out", str(folder)]
-    if warm:
+    if process != "fresh":
         folder.mkdir(parents=True)
         worker = sweep.Worker(1, folder)
-        tiny = ["--set", "dataset.train_size=256", "--set", "dataset.test_size=128", "--set", "training.epochs=1"]
-        assert worker.train(["--config", str(config), *tiny, "--set", "name=warm-up", "--out", str(folder)], folder / "warm-up.log") == 0
+        if process == "warm worker":  # other steps per epoch: nothing compiled can be reused
+            warm_up = ["--set", "dataset.train_size=256", "--set", "dataset.test_size=128", "--set", "training.epochs=1"]
+        else:  # the same settings, another seed: the bench run reuses its compiled model
+            warm_up = ["--set", "training.epochs=1", "--set", "seed=1"]
+        assert worker.train(["--config", str(config), *warm_up, "--set", "name=warm-up", "--out", str(folder)], folder / "warm-up.log") == 0
         start = time.perf_counter()
         code = worker.train(argv, folder / "bench.log")
         wall = time.perf_counter() - start
@@ -68,7 +77,7 @@ def overhead(arch: str, epochs: int, out: Path, warm: bool) -> dict:
     epoch_seconds = [row["seconds"] for row in history]
     fit = sum(epoch_seconds)
     steady = statistics.median(epoch_seconds[1:]) if len(epoch_seconds) > 1 else epoch_seconds[0]
-    return {"arch": arch, "process": "warm worker" if warm else "fresh", "epochs": epochs, "wall_s": wall, "fit_s": fit,
+    return {"arch": arch, "process": process, "epochs": epochs, "wall_s": wall, "fit_s": fit,
             "compile_s": epoch_seconds[0] - steady, "steady_epoch_s": steady, "outside_fit_s": wall - fit, "outside_share": (wall - fit) / wall}
 
 
@@ -93,12 +102,12 @@ def main() -> None:
 
     result = {"device": device.cpu_model(), "cores": device.usable_cores(), "overhead": [], "throughput": []}
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'arch':16s} {'process':12s} {'wall s':>7s} {'fit s':>7s} {'compile s':>9s} {'outside fit s':>13s} {'outside share':>13s}")
+        print(f"{'arch':16s} {'process':13s} {'wall s':>7s} {'fit s':>7s} {'compile s':>9s} {'outside fit s':>13s} {'outside share':>13s}")
         for arch in filter(None, args.archs.split(",")):
-            for warm in (False, True):
-                row = overhead(arch, args.epochs, Path(tmp), warm)
+            for process in PROCESSES:
+                row = overhead(arch, args.epochs, Path(tmp), process)
                 result["overhead"].append(row)
-                print(f"{arch:16s} {row['process']:12s} {row['wall_s']:7.1f} {row['fit_s']:7.1f} {row['compile_s']:9.1f} "
+                print(f"{arch:16s} {row['process']:13s} {row['wall_s']:7.1f} {row['fit_s']:7.1f} {row['compile_s']:9.1f} "
                       f"{row['outside_fit_s']:13.1f} {row['outside_share']:13.0%}")
         for jobs in [int(j) for j in args.sweep_jobs.split(",") if j]:
             for warm in (False, True):
