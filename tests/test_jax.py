@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, assert_same_run
 from test_faults import history_without_time, wait_for_epoch
 
 from autoencoders import runs
@@ -35,20 +35,28 @@ def command(config: Path, out: Path, settings: dict, *extra: str) -> list[str]:
 
 
 def test_each_kind_of_arch_trains_under_jax_and_evaluate_reads_the_runs(tmp_path):
+    """Two seeds of each arch: the second reuses the first's compiled model (`model_cache`) on
+    JAX too, to the bits of a run in a fresh process."""
     sweep_file = tmp_path / "archs.yaml"
-    sweep_file.write_text(f"name: j-{{model.arch}}\ngrid: {{model.arch: [{', '.join(ARCHS)}]}}\n")
+    sweep_file.write_text(f"name: j-{{model.arch}}-s{{seed}}\ngrid: {{model.arch: [{', '.join(ARCHS)}], seed: [0, 1]}}\n")
     done = subprocess.run(command(sweep_file, tmp_path / "runs", TINY), capture_output=True, text=True, env=JAX_ENV, cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"sweep done: {len(ARCHS)} trained" in done.stdout
+    assert f"sweep done: {2 * len(ARCHS)} trained" in done.stdout
     for arch in ARCHS:
-        metrics = runs.read_json(tmp_path / "runs" / f"j-{arch}" / runs.METRICS)
+        metrics = runs.read_json(tmp_path / "runs" / f"j-{arch}-s0" / runs.METRICS)
         assert metrics["status"] == "completed" and metrics["epochs"] == 2
         assert metrics["device"]["backend"] == "jax" and metrics["xla"] is True  # JAX compiles every arch
         assert 0 < metrics["test"]["mse"] < 0.3
         if ARCHITECTURES[arch].vae:  # the KL is tracked on JAX too
             assert metrics["test"]["vae_kl"] > 0
-            assert all(row["kl"] > 0 for row in runs.read_history(tmp_path / "runs" / f"j-{arch}" / runs.HISTORY))
-    report = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *map(str, sorted((tmp_path / "runs").glob("j-*"))),
+            assert all(row["kl"] > 0 for row in runs.read_history(tmp_path / "runs" / f"j-{arch}-s0" / runs.HISTORY))
+        assert "reusing the compiled model" in (tmp_path / "runs" / f".j-{arch}-s1.log").read_text()
+    single = tmp_path / "dense-s1.yaml"  # the sweep's point (dense, seed 1) as a run of its own
+    single.write_text("name: j-dense-s1\nseed: 1\nmodel: {arch: dense}\n")
+    alone = subprocess.run(command(single, tmp_path / "alone", TINY), capture_output=True, text=True, env=JAX_ENV, cwd=ROOT)
+    assert alone.returncode == 0, alone.stderr
+    assert_same_run(tmp_path / "runs" / "j-dense-s1", tmp_path / "alone" / "j-dense-s1")
+    report = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *map(str, sorted((tmp_path / "runs").glob("j-*-s0"))),
                              "--out", str(tmp_path / "report")], capture_output=True, text=True)
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "report" / "REPORT.md").read_text()
