@@ -28,8 +28,9 @@ COMPILED_MODELS_KEPT = 4
 
 
 def clear_keras_state() -> None:
-    """Forget the previous run's models, layer names and compiled functions (only if Keras was
-    imported: a worker whose runs were all refused never imports it)."""
+    """Forget the previous run's layer names and whatever else Keras holds globally (only if Keras
+    was imported: a worker whose runs were all refused never imports it). The idle compiled models
+    of `model_cache` survive it: the cache holds them, and each reuse resets all their state."""
     if "keras" in sys.modules:
         import keras
 
