@@ -153,6 +153,12 @@ def facts(summary: dict) -> dict[str, str]:
                         f"MSE training in {sum(d['winner'] == 'mse' for d in ssim)}")
     out["collapse conv adadelta"] = f"under the blog's Adadelta (lr 1.0) in {collapse_cell(summary, 'conv', 'mnist', 'mse', 'adadelta', 1.0)}"
     bce_cells = [c for c in summary["collapse"]["cells"] if c["loss"] == "bce"]
+    dense_mse = [c for c in summary["collapse"]["cells"] if c["arch"] == "dense" and c["loss"] == "mse"]
+    out["collapse dense"] = (f"the dense model collapsed in {sum(c['collapsed'] for c in dense_mse)} of its {sum(c['runs'] for c in dense_mse)} "
+                             f"MSE runs ({len(dense_mse)} settings: {len({c['dataset'] for c in dense_mse})} datasets × "
+                             f"{len({(c['optimizer'], c['learning_rate']) for c in dense_mse})} optimizer settings)")
+    out["natural rgb"] = "On the colour patches (" + "; ".join(
+        f"{ARCH_WORDS[arch]}: {verdicts(summary, arch, 'natural_patches_rgb')}" for arch in ("dense", "conv")) + ")"
     out["collapse BCE total"] = (f"BCE training collapsed {sum(c['collapsed'] for c in bce_cells)} of its {sum(c['runs'] for c in bce_cells)} "
                                  f"collapse-rate runs ({len(bce_cells)} settings)")
     split = {m["measure"]: m for m in summary["collapse"]["mechanism"] if (m["arch"], m["optimizer"], m["dataset"], m["loss"]) == ("conv", "adadelta", "mnist", "mse")}
