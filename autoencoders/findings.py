@@ -67,6 +67,11 @@ def verdicts(summary: dict, arch: str, dataset: str) -> str:
     return "; ".join(parts)
 
 
+def verdicts_by_arch(summary: dict, dataset: str, archs: tuple[str, ...]) -> str:
+    """`verdicts` of several models on one dataset, each after the model's word: "deep: ...; conv: ..."."""
+    return "; ".join(f"{ARCH_WORDS[arch]}: {verdicts(summary, arch, dataset)}" for arch in archs)
+
+
 def mean_reach(entry: dict) -> float:
     return float(np.mean([epoch for epoch, _ in entry["reach"]]))
 
@@ -140,7 +145,7 @@ def facts(summary: dict) -> dict[str, str]:
     collapse_archs = sorted({c["arch"] for c in summary["collapse"]["cells"]})
     out["collapse runs"] = (f"plus {summary['collapse']['runs']} one-epoch runs of the {listed(collapse_archs)} model{'s' if len(collapse_archs) > 1 else ''} "
                             "for the collapse")
-    out["natural others"] = "; ".join(f"{ARCH_WORDS[arch]}: {verdicts(summary, arch, 'natural_patches')}" for arch in ("deep_dense", "conv", "denoising_conv"))
+    out["natural others"] = verdicts_by_arch(summary, "natural_patches", ("deep_dense", "conv", "denoising_conv"))
     natural_groups = [g for g in summary["outcome"]["groups"] if g["title"].split(" · ")[1] == "natural_patches"]
     natural_diffs = [d for g in natural_groups for d in g["differences"]]
     pixel = [abs(d["diff"]) / d["mse"] for d in natural_diffs if d["metric"] == "mse"]
@@ -157,8 +162,7 @@ def facts(summary: dict) -> dict[str, str]:
     out["collapse dense"] = (f"the dense model collapsed in {sum(c['collapsed'] for c in dense_mse)} of its {sum(c['runs'] for c in dense_mse)} "
                              f"MSE runs ({len(dense_mse)} settings: {len({c['dataset'] for c in dense_mse})} datasets × "
                              f"{len({(c['optimizer'], c['learning_rate']) for c in dense_mse})} optimizer settings)")
-    out["natural rgb"] = "On the colour patches (" + "; ".join(
-        f"{ARCH_WORDS[arch]}: {verdicts(summary, arch, 'natural_patches_rgb')}" for arch in ("dense", "conv")) + ")"
+    out["natural rgb"] = f"On the colour patches ({verdicts_by_arch(summary, 'natural_patches_rgb', ('dense', 'conv'))})"
     out["collapse BCE total"] = (f"BCE training collapsed {sum(c['collapsed'] for c in bce_cells)} of its {sum(c['runs'] for c in bce_cells)} "
                                  f"collapse-rate runs ({len(bce_cells)} settings)")
     split = {m["measure"]: m for m in summary["collapse"]["mechanism"] if (m["arch"], m["optimizer"], m["dataset"], m["loss"]) == ("conv", "adadelta", "mnist", "mse")}

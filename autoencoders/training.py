@@ -113,11 +113,10 @@ def compile_run(cfg: C.ExperimentConfig, steps_per_epoch: int = 1, gpu: bool = F
     key = compiled_key(cfg, steps_per_epoch, gpu)
     reused = model_cache.CACHE.take(key)
     if reused is not None:
-        reused.model.set_weights(model.get_weights())
-        for var, value in zip(reused.model.optimizer.variables, reused.optimizer_start, strict=True):
-            var.assign(value)
+        start = {"model": model.get_weights(), "optimizer": reused.optimizer_start}
         if isinstance(model, VAE):
-            reused.model.seed_generator.state.assign(model.seed_generator.state)
+            start["seed"] = [model.seed_generator.state.numpy()]
+        assign_state(reused.model, start)
         log.info("reusing the compiled model of an earlier run in this process (%d reused so far)", model_cache.CACHE.reused)
         return reused
     metrics = [PixelMetric("mse"), PixelMetric("bce")]
@@ -189,8 +188,14 @@ def _restore_arrays(model: Autoencoder, checkpoint: runs.Checkpoint, run_dir: Pa
             and len(arrays["optimizer"]) == len(slots) and all(a.shape == tuple(v.shape) for a, v in zip(arrays["optimizer"], slots)))
     if not fits:
         raise runs.CorruptFile(run_dir / runs.CHECKPOINTS, f"the checkpoint of epoch {checkpoint.epoch} does not fit this model", runs.RESTART_HINT)
+    assign_state(model, arrays)
+
+
+def assign_state(model: Autoencoder, arrays: dict[str, list[np.ndarray]]) -> None:
+    """Put weights, optimizer variables and (VAE) sampling state, as `_state_arrays` lists them,
+    into the model: a resume point's, or a reused compiled model's start (`compile_run`)."""
     model.set_weights(arrays["model"])
-    for var, value in zip(slots, arrays["optimizer"], strict=True):
+    for var, value in zip(model.optimizer.variables, arrays["optimizer"], strict=True):
         var.assign(value)
     if "seed" in arrays:
         model.seed_generator.state.assign(arrays["seed"][0])
