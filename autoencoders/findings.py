@@ -11,6 +11,9 @@ import numpy as np
 
 from autoencoders.collapse import collapse_rate
 from autoencoders.comparison import ALPHA, METRICS
+from autoencoders.collapse_study import DATASETS as COLLAPSE_DATASETS
+from autoencoders.collapse_study import OPTIMIZER_SETTINGS
+from autoencoders.datasets import DATASETS
 from autoencoders.report import times
 
 
@@ -38,6 +41,27 @@ def collapse_cell(summary: dict, arch: str, dataset: str, loss: str, optimizer: 
     [cell] = [c for c in summary["collapse"]["cells"] if (c["arch"], c["dataset"], c["loss"], c["optimizer"], c["learning_rate"])
               == (arch, dataset, loss, optimizer, learning_rate)]
     return str(collapse_rate(cell["collapsed"], cell["runs"]))
+
+
+#: how the Findings name an optimizer setting of the collapse sweeps (`collapse_study.OPTIMIZER_SETTINGS`)
+SETTING_WORDS = {("adam", 0.001): "Adam 1e-3", ("adam", 0.01): "Adam 1e-2", ("adam", 0.0001): "Adam 1e-4", ("adadelta", 1.0): "Adadelta (lr 1.0)"}
+assert set(SETTING_WORDS) == set(OPTIMIZER_SETTINGS)
+
+
+def trained_cells(summary: dict, arch: str) -> str:
+    """Every trained collapse cell of one model, Adam 1e-3 on each dataset first, then the other
+    optimizer settings: the README's sentence for a model whose grid may be partly trained."""
+    cells = {(c["dataset"], c["optimizer"], c["learning_rate"], c["loss"]): c for c in summary["collapse"]["cells"] if c["arch"] == arch}
+    parts = []
+    for loss in ("mse", "bce"):
+        for setting in SETTING_WORDS:
+            done = [(dataset, cells[(dataset, *setting, loss)]) for dataset in COLLAPSE_DATASETS if (dataset, *setting, loss) in cells]
+            if done:
+                parts.append(f"{loss.upper()} at {SETTING_WORDS[setting]}: "
+                             + ", ".join(f"{collapse_rate(c['collapsed'], c['runs'])} on {DATASETS[d].title}" for d, c in done))
+    grid = len(COLLAPSE_DATASETS) * len(OPTIMIZER_SETTINGS) * 2
+    missing = f"; the other {grid - len(cells)} of its {grid} settings are not yet trained" if len(cells) < grid else ""
+    return "; ".join(parts) + missing
 
 
 def contrast(summary: dict, measure: str, arch: str = "conv", dataset: str = "mnist", optimizer: str = "adam", learning_rate: float = 0.001) -> dict:
@@ -162,6 +186,8 @@ def facts(summary: dict) -> dict[str, str]:
     out["collapse dense"] = (f"the dense model collapsed in {sum(c['collapsed'] for c in dense_mse)} of its {sum(c['runs'] for c in dense_mse)} "
                              f"MSE runs ({len(dense_mse)} settings: {len({c['dataset'] for c in dense_mse})} datasets × "
                              f"{len({(c['optimizer'], c['learning_rate']) for c in dense_mse})} optimizer settings)")
+    if any(c["arch"] == "denoising_conv" for c in summary["collapse"]["cells"]):
+        out["collapse denoising"] = f"the denoising conv model collapsed (one epoch, 20 seeds per setting) under {trained_cells(summary, 'denoising_conv')}"
     out["natural rgb"] = f"On the colour patches ({verdicts_by_arch(summary, 'natural_patches_rgb', ('dense', 'conv'))})"
     out["collapse BCE total"] = (f"BCE training collapsed {sum(c['collapsed'] for c in bce_cells)} of its {sum(c['runs'] for c in bce_cells)} "
                                  f"collapse-rate runs ({len(bce_cells)} settings)")
