@@ -198,6 +198,13 @@ def facts(summary: dict) -> dict[str, str]:
                              f"Holm p = {output50['p_holm']:.2g}), and {min(dead50['collapsed']):.0%} to {max(dead50['collapsed']):.0%} of the units "
                              f"feeding the output dead (median {np.median(dead50['healthy']):.0%}); at initialisation their mean output "
                              f"{'does not differ' if output0['p_holm'] >= ALPHA else 'already differs'} (p = {output0['p']:.2g}, Holm p = {output0['p_holm']:.2g})")
+    seeds: dict[int, list[str]] = {}
+    for group in summary["outcome"]["groups"]:
+        arch = ARCH_WORDS[group["title"].split(" · ")[0]]
+        count = min(d["seeds"] for d in group["differences"])
+        if arch not in seeds.setdefault(count, []):
+            seeds[count].append(arch)
+    out["outcome seeds"] = "; ".join(f"{count} seeds per dataset for {listed(archs)}" for count, archs in sorted(seeds.items(), reverse=True))
     wins = summary["outcome"]["wins"]
     out["tally"] = (f"after Holm's correction over its {summary['outcome']['family_size']} tests: BCE significantly better {times(wins['bce'])}, "
                     f"MSE {times(wins['mse'])}, no significant difference {times(wins['none'])}")
