@@ -119,7 +119,8 @@ def collapse_rates(panels: Sequence[tuple[str, dict]], settings: Sequence[str], 
                     points = [(i + (k - len(lines) / 2) * 0.06, r) for i, r in enumerate(rates) if r is not None and optimizers[i] == optimizer]
                     if not points:
                         continue
-                    errors = [[r.rate - r.low for _, r in points], [r.high - r.rate for _, r in points]]
+                    # at 0 or n of n the Wilson bound can round to a hair inside the rate; matplotlib refuses negative bars
+                    errors = [[max(r.rate - r.low, 0.0) for _, r in points], [max(r.high - r.rate, 0.0) for _, r in points]]
                     ax.errorbar([x for x, _ in points], [r.rate for _, r in points], yerr=errors, color=palette[datasets.index(dataset) % len(palette)],
                                 ls="-" if loss == "mse" else "--", marker="o" if loss == "mse" else "s", ms=3.5, lw=1.2, capsize=2, label=label)
                     label = None  # one legend entry per line, whatever the optimizers

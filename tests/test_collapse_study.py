@@ -165,3 +165,18 @@ def test_mse_against_bce_is_wilcoxon_paired_by_seed_and_identical_weights_are_no
     assert grad.p_value == pytest.approx(wilcoxon(grad.mse, grad.bce).pvalue) and grad.p_value < 0.05
     tested = [t for t in tests if t.p_value is not None]
     assert [t.p_holm for t in tested] == pytest.approx(list(multipletests([t.p_value for t in tested], method="holm")[1]))
+
+
+def test_the_rate_figure_draws_cells_where_every_seed_or_none_collapsed(tmp_path):
+    """20 of 20 has a Wilson upper bound a hair below 1.0 in floating point; the figure must still
+    draw it (matplotlib refuses a negative error bar)."""
+    from matplotlib import image
+
+    from autoencoders import study_figures
+
+    every, none, some = collapse.collapse_rate(20, 20), collapse.collapse_rate(0, 20), collapse.collapse_rate(4, 20)
+    assert every.high < every.rate  # the case itself: the bound rounds to just inside the rate
+    settings = [f"{o.capitalize()} {lr:g}" for o, lr in collapse_study.OPTIMIZER_SETTINGS]
+    panels = [("denoising_conv", {("mnist", "mse"): [None, every, None, some], ("mnist", "bce"): [None, none, None, None]})]
+    path = study_figures.collapse_rates(panels, settings, tmp_path / "rates.png")
+    assert image.imread(path).shape[0] > 100
