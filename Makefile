@@ -56,7 +56,7 @@ blog: setup
 	  --note "Runs trained by \`make blog\`, i.e. \`python train.py --config configs/sweeps/blog_ARCH.yaml --out $(OUT)/blog/runs\` for ARCH in $(BLOG_SWEEPS), one run at a time." \
 	  && exit $$status
 
-# The study (README "Findings"): the configs/sweeps/study_*.yaml runs (about 5 hours on 2 CPU
+# The study (README "Findings"): the configs/sweeps/study_*.yaml runs (about 6 hours on 2 CPU
 # cores), then the collapse-rate sweeps configs/sweeps/collapse_*.yaml (1,440 one-epoch runs, two
 # at a time: hours on 2 CPU cores), then `evaluate.py --study` into results/study/REPORT.md.
 # Resumable like the blog: finished runs are skipped.
