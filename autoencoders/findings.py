@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from autoencoders.collapse import collapse_rate
-from autoencoders.comparison import ALPHA, METRICS
 from autoencoders.collapse_study import DATASETS as COLLAPSE_DATASETS
 from autoencoders.collapse_study import OPTIMIZER_SETTINGS
+from autoencoders.comparison import ALPHA, METRICS
 from autoencoders.datasets import DATASETS
 from autoencoders.report import times
 
@@ -30,9 +30,15 @@ def measured(summary: dict, arch: str, dataset: str, loss: str) -> dict:
     return entry
 
 
+def arch_and_dataset(group: dict) -> tuple[str, str]:
+    """An outcome group's model and dataset, the first two parts of its title ("dense · mnist · 30 epochs")."""
+    arch, dataset = group["title"].split(" · ")[:2]
+    return arch, dataset
+
+
 def outcome(summary: dict, arch: str, dataset: str) -> dict:
     """The outcome section's group for one model and dataset: metric -> its difference entry, and `others`."""
-    [group] = [g for g in summary["outcome"]["groups"] if g["title"].split(" · ")[:2] == [arch, dataset]]
+    [group] = [g for g in summary["outcome"]["groups"] if arch_and_dataset(g) == (arch, dataset)]
     return {**{d["metric"]: d for d in group["differences"]}, "others": group.get("others", {})}
 
 
@@ -110,7 +116,7 @@ def facts(summary: dict) -> dict[str, str]:
     denoising = outcome(summary, "denoising_conv", "mnist")
     differences = [d for g in summary["outcome"]["groups"] for d in g["differences"]]
     floor_diffs = [d for d in differences if d["metric"] == "bce_excess"]
-    mse_wins = [(*g["title"].split(" · ")[:2], d) for g in summary["outcome"]["groups"] for d in g["differences"]
+    mse_wins = [(*arch_and_dataset(g), d) for g in summary["outcome"]["groups"] for d in g["differences"]
                 if d["metric"] == "mse" and d["winner"] == "mse"]  # MSE training better on its own metric
     out = {
         "study size": f"{summary['runs']} runs, {summary['train_seconds_total'] / 60:.0f} minutes of training",
@@ -171,7 +177,7 @@ def facts(summary: dict) -> dict[str, str]:
     out["collapse runs"] = (f"plus {summary['collapse']['runs']} one-epoch runs of the {listed(collapse_archs)} model{'s' if len(collapse_archs) > 1 else ''} "
                             "for the collapse")
     out["natural others"] = verdicts_by_arch(summary, "natural_patches", ("deep_dense", "conv", "denoising_conv"))
-    natural_groups = [g for g in summary["outcome"]["groups"] if g["title"].split(" · ")[1] == "natural_patches"]
+    natural_groups = [g for g in summary["outcome"]["groups"] if arch_and_dataset(g)[1] == "natural_patches"]
     natural_diffs = [d for g in natural_groups for d in g["differences"]]
     pixel = [abs(d["diff"]) / d["mse"] for d in natural_diffs if d["metric"] == "mse"]
     significant = sum(d["winner"] is not None for d in natural_diffs)
@@ -201,7 +207,7 @@ def facts(summary: dict) -> dict[str, str]:
                              f"{'does not differ' if output0['p_holm'] >= ALPHA else 'already differs'} (p = {output0['p']:.2g}, Holm p = {output0['p_holm']:.2g})")
     seeds: dict[int, list[str]] = {}
     for group in summary["outcome"]["groups"]:
-        arch = ARCH_WORDS[group["title"].split(" · ")[0]]
+        arch = ARCH_WORDS[arch_and_dataset(group)[0]]
         count = min(d["seeds"] for d in group["differences"])
         if arch not in seeds.setdefault(count, []):
             seeds[count].append(arch)
