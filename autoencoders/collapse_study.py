@@ -6,8 +6,10 @@ config.yaml and history.csv (no model file is kept for these 1,440 runs), so the
 remade from the committed folders. Three measurements:
 
 - the rate per cell, with a Wilson 95% interval (`collapse.collapse_rate`);
-- whether one epoch is enough: among the study's full-length runs, is a run dark after its first
-  epoch still dark at its last, and does a run that was not dark after one epoch ever go dark;
+- whether one epoch is enough: among the study's full-length runs (Adam 1e-3), and among the
+  `configs/sweeps/long_conv_*.yaml` runs (the conv model on MNIST for 8 epochs at the other
+  optimizer settings, trained into the same folder), is a run dark after its first epoch still
+  dark at its last, and does a run that was not dark after one epoch ever go dark;
 - the mechanism: each run of a cell where some seeds collapse and others do not is replayed from
   its seed (same initial weights, same batches) and measured at initialisation and after 50 steps,
   next to the probe's values after epoch 1; collapsed against healthy seeds by Mann-Whitney U
@@ -33,6 +35,8 @@ from autoencoders.comparison import WILCOXON_MIN_PAIRS, holm_adjusted
 
 PREFIX = "collapse-"
 SWEEPS = "configs/sweeps/collapse_*.yaml"
+LONG_PREFIX = "long-"  # the multi-epoch runs that check the one-epoch verdict, in the same folder
+LONG_SWEEPS = "configs/sweeps/long_conv_*.yaml"
 OPTIMIZER_SETTINGS = (("adam", 0.0001), ("adam", 0.001), ("adam", 0.01), ("adadelta", 1.0))
 DATASETS = ("mnist", "fashion_mnist", "natural_patches")
 ARCHS = ("conv", "denoising_conv", "dense")
@@ -79,11 +83,12 @@ def dark_mse(dataset: C.DatasetConfig) -> float:
     return collapse.validation_dark_mse_of(dataset)
 
 
-def load_runs(folder: Path) -> tuple[list[CollapseRun], list[str]]:
-    """The completed collapse runs in `folder`, and one line per folder that is not (unfinished,
-    failed or corrupt: named, never a traceback)."""
+def load_runs(folder: Path, prefix: str = PREFIX) -> tuple[list[CollapseRun], list[str]]:
+    """The completed runs in `folder` whose names start with `prefix` (the collapse-rate runs, or
+    with `LONG_PREFIX` the long ones), and one line per folder that is not (unfinished, failed or
+    corrupt: named, never a traceback)."""
     found, problems = [], []
-    for path in sorted(Path(folder).glob(f"{PREFIX}*")):
+    for path in sorted(Path(folder).glob(f"{prefix}*")):
         if not path.is_dir():
             continue
         status, problem = runs.status_or_problem(path)
@@ -137,6 +142,19 @@ def persistence(histories: Sequence[tuple[list[dict], float]]) -> Persistence:
         longest=max((len(f) for f in flags), default=0),
         runs=len(flags),
     )
+
+
+def persistence_by_cell(long_runs: Iterable[CollapseRun]) -> dict[Cell, Persistence]:
+    """`persistence` of the long runs of each cell (setting and loss): the one-epoch verdict
+    checked where the study's full-length runs (all at Adam 1e-3) cannot."""
+    return {cell: persistence([(r.history, r.dark_mse) for r in members]) for cell, members in by_cell(long_runs).items()}
+
+
+def persistence_table(cells: dict[Cell, Persistence]) -> list[str]:
+    rows = ["| cell | runs | epochs | dark after epoch 1 | of them still dark at the last | not dark after epoch 1 | of them dark at the last |",
+            "|---|---|---|---|---|---|---|"]
+    return rows + [f"| {c.arch} · {c.dataset} · {c.loss.upper()} · {c.setting} | {p.runs} | {p.longest} | {p.dark_first} | "
+                   f"{p.dark_first_and_last} | {p.healthy_first} | {p.dark_later} |" for c, p in cells.items()]
 
 
 # ----------------------------------------------------------------------------- mechanism
@@ -315,6 +333,12 @@ def section(fig_dir: Path, folder: Path | None, persisted: Persistence) -> tuple
            f"of the {persisted.healthy_first} that were not dark after one epoch, {persisted.dark_later} went dark later."]
     if folder is None:
         return md + ["", "(No collapse-rate runs were given: pass `--collapse results/study/collapse`.)"], summary
+    long_runs, long_problems = load_runs(folder, LONG_PREFIX)
+    lasting = persistence_by_cell(long_runs)
+    summary["persistence_long"] = [{**vars(cell), **vars(p)} for cell, p in lasting.items()]
+    if lasting:
+        md += ["", f"Outside Adam 1e-3 the longer runs of `{LONG_SWEEPS}`, validated like the one-epoch runs, check the same"
+               + (f" ({len(long_problems)} more not completed, left out)" if long_problems else "") + ":", "", *persistence_table(lasting)]
     found, problems = load_runs(folder)
     cells = by_cell(found)
     cell_rates = rates(cells)

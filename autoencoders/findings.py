@@ -106,6 +106,24 @@ def mean_reach(entry: dict) -> float:
     return float(np.mean([epoch for epoch, _ in entry["reach"]]))
 
 
+def long_runs(summary: dict) -> str:
+    """The long runs that check the one-epoch verdict outside Adam 1e-3 (study section 7), in
+    words: summed over their cells, and each cell named where a run recovered or went dark late."""
+    cells = summary["collapse"].get("persistence_long", [])
+    if not cells:
+        return "no long runs were made at 1e-4, 1e-2 or under Adadelta"
+    total = {key: sum(c[key] for c in cells) for key in ("runs", "dark_first", "dark_first_and_last", "healthy_first", "dark_later")}
+    models = listed(sorted({f"the {ARCH_WORDS[c['arch']]} model on {DATASETS[c['dataset']].title}" for c in cells}))
+    settings = listed([SETTING_WORDS[s] for s in SETTING_WORDS if any((c["optimizer"], c["learning_rate"]) == s for c in cells)])
+    seeds = sorted({c["runs"] for c in cells})
+    still = "all" if total["dark_first_and_last"] == total["dark_first"] else f"{total['dark_first_and_last']}"
+    exceptions = [f"{c['loss'].upper()} at {SETTING_WORDS[(c['optimizer'], c['learning_rate'])]}: {c['dark_first'] - c['dark_first_and_last']} recovered, "
+                  f"{c['dark_later']} went dark later" for c in cells if c["dark_later"] or c["dark_first_and_last"] < c["dark_first"]]
+    return (f"{total['runs']} runs of {models} for {max(c['longest'] for c in cells)} epochs ({listed([str(n) for n in seeds])} seeds per loss) "
+            f"at {settings} say the same: the {total['dark_first']} dark after their first epoch were {still} still dark at their last, and "
+            f"{total['dark_later'] or 'none'} of the other {total['healthy_first']} went dark later" + (f" ({'; '.join(exceptions)})" if exceptions else ""))
+
+
 def facts(summary: dict) -> dict[str, str]:
     floors = summary["landscapes"]["floors"]
     mnist, fashion = floors["mnist"], floors["fashion_mnist"]
@@ -153,6 +171,7 @@ def facts(summary: dict) -> dict[str, str]:
     out["collapse persists"] = (f"of the study's {lasting['runs']} full-length runs (up to {lasting['longest']} epochs), the {lasting['dark_first']} "
                                 f"that were dark after their first epoch were {'all' if lasting['dark_first_and_last'] == lasting['dark_first'] else lasting['dark_first_and_last']} "
                                 f"still dark at their last, and {lasting['dark_later'] or 'none'} of the other {lasting['healthy_first']} went dark later")
+    out["collapse persists long"] = long_runs(summary)
     out["collapse conv MNIST"] = f"at Adam 1e-3 on MNIST, MSE training collapsed the conv model in {collapse_cell(summary, 'conv', 'mnist', 'mse')} seeds"
     out["collapse conv lr"] = (f"at Adam 1e-2 in {collapse_cell(summary, 'conv', 'mnist', 'mse', learning_rate=0.01)} and at Adam 1e-4 in "
                                f"{collapse_cell(summary, 'conv', 'mnist', 'mse', learning_rate=0.0001)}")

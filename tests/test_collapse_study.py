@@ -18,13 +18,16 @@ SWEEP = ROOT / "configs" / "sweeps" / "collapse_conv_adam.yaml"
 
 
 def write_run(folder, cfg, val_pixel_mse, status="completed"):
-    """A run folder as train.py leaves it, minus the model (the collapse sweeps keep none)."""
+    """A run folder as train.py leaves it, minus the model (the collapse sweeps keep none);
+    `val_pixel_mse`: its one epoch's, or a list with one per epoch."""
     path = folder / cfg.name
     path.mkdir(parents=True)
+    by_epoch = val_pixel_mse if isinstance(val_pixel_mse, list) else [val_pixel_mse]
     runs.write_text(path / runs.CONFIG, C.dump_yaml(cfg))
-    runs.write_history(path / runs.HISTORY, [{"epoch": 1, "seconds": 1.0, "val_pixel_mse": val_pixel_mse, "logit_grad": 0.01, "saturated_wrong": 0.0}])
+    runs.write_history(path / runs.HISTORY, [{"epoch": epoch, "seconds": 1.0, "val_pixel_mse": value, "logit_grad": 0.01, "saturated_wrong": 0.0}
+                                             for epoch, value in enumerate(by_epoch, start=1)])
     if status:
-        runs.write_json(path / runs.METRICS, {"name": cfg.name, "status": status, "epochs": 1})
+        runs.write_json(path / runs.METRICS, {"name": cfg.name, "status": status, "epochs": len(by_epoch)})
     return path
 
 
@@ -180,3 +183,31 @@ def test_the_rate_figure_draws_cells_where_every_seed_or_none_collapsed(tmp_path
     panels = [("denoising_conv", {("mnist", "mse"): [None, every, None, some], ("mnist", "bce"): [None, none, None, None]})]
     path = study_figures.collapse_rates(panels, settings, tmp_path / "rates.png")
     assert image.imread(path).shape[0] > 100
+
+
+def test_long_runs_check_the_one_epoch_verdict_elsewhere_and_are_not_counted_as_rates(tmp_path):
+    """The long_conv_*.yaml runs share the collapse folder: they fill the persistence table (and
+    the Findings' sentence, which names a cell where a run recovered or went dark late), never a
+    rate cell."""
+    from autoencoders import findings
+
+    long_sweep = ROOT / "configs" / "sweeps" / "long_conv_adam.yaml"
+    configs = [c for c in sweep.expand(long_sweep) if c.training.learning_rate == 0.01]
+    assert {c.training.epochs for c in configs} == {8} and {c.name[: len(collapse_study.LONG_PREFIX)] for c in configs} == {collapse_study.LONG_PREFIX}
+    dark = collapse_study.dark_mse(configs[0].dataset)
+    by_seed = {0: [dark] * 8, 1: [dark] * 3 + [0.05] * 5, 2: [0.06] * 4 + [dark] * 4}  # stays dark, recovers, goes dark late
+    for cfg in configs:
+        write_run(tmp_path, cfg, by_seed[cfg.seed] if cfg.loss.name == "mse" else [0.05] * 8)
+    one_epoch = next(c for c in sweep.expand(SWEEP) if c.dataset.name == "mnist" and c.loss.name == "mse")
+    write_run(tmp_path, one_epoch, dark)
+
+    md, summary = collapse_study.section(tmp_path, tmp_path, collapse_study.persistence([]))
+    assert [(c["loss"], c["collapsed"], c["runs"]) for c in summary["cells"]] == [("mse", 1, 1)]  # the long runs are no rate
+    lasting = {c["loss"]: c for c in json.loads(json.dumps(summary))["persistence_long"]}
+    assert {k: lasting["mse"][k] for k in ("runs", "longest", "dark_first", "dark_first_and_last", "healthy_first", "dark_later")} == {
+        "runs": 3, "longest": 8, "dark_first": 2, "dark_first_and_last": 1, "healthy_first": 1, "dark_later": 1}
+    assert (lasting["bce"]["dark_first"], lasting["bce"]["dark_later"]) == (0, 0)
+    assert "| conv · mnist · MSE · Adam 0.01 | 3 | 8 | 2 | 1 | 1 | 1 |" in "\n".join(md)
+    words = findings.long_runs({"collapse": summary})
+    assert words.startswith("6 runs of the conv model on MNIST for 8 epochs (3 seeds per loss) at Adam 1e-2")
+    assert "the 2 dark after their first epoch were 1 still dark" in words and "(MSE at Adam 1e-2: 1 recovered, 1 went dark later)" in words
