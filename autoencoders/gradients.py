@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from autoencoders.losses import PIXEL_LOSSES
+from autoencoders.pipeline import in_batches
 
 PROBE_SIZE = 1024
 SATURATED = 0.01
@@ -61,7 +62,7 @@ def output_layer_inputs(model, x: np.ndarray, batch_size: int = 2048) -> np.ndar
     layer = _sigmoid_layer(model.decoder)
     feeding = keras.Model(model.decoder.inputs, layer.input)
     code = model.encode(x, batch_size)
-    return np.asarray(feeding.predict(code, batch_size=batch_size, verbose=0), dtype=np.float32)
+    return np.asarray(feeding.predict(in_batches(code, batch_size), batch_size=batch_size, verbose=0), dtype=np.float32)
 
 
 def logit_gradient_stats(loss: str, z: np.ndarray, t: np.ndarray) -> dict[str, float]:

@@ -31,6 +31,7 @@ from autoencoders.errors import raise_if_stopped
 from autoencoders.losses import PixelMetric, ReconstructionLoss
 from autoencoders.metrics import summarize
 from autoencoders.models import VAE, Autoencoder, build_model
+from autoencoders.pipeline import in_batches, without_autotune
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ def epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, firs
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
     batches = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
-    return batches.map(lambda i: (tf.gather(xs, i), tf.gather(ts, i))).prefetch(tf.data.AUTOTUNE)
+    return without_autotune(batches.map(lambda i: (tf.gather(xs, i), tf.gather(ts, i))))
 
 
 def numpy_epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int):
@@ -325,7 +326,7 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
                 initial_epoch=start_epoch,
                 steps_per_epoch=steps,
                 shuffle=False,  # epoch_batches already shuffles, by (seed, epoch)
-                validation_data=(data.x_test, data.t_test),
+                validation_data=in_batches((data.x_test, data.t_test), cfg.training.eval_batch_size),
                 validation_batch_size=cfg.training.eval_batch_size,
                 callbacks=[*probe, recorder, *logs],
                 verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose,
@@ -388,6 +389,6 @@ def test_metrics(model: Autoencoder, data: PreparedData, batch_size: int) -> dic
     """Loss-independent test-set metrics, plus the VAE's terms when there are any."""
     result = summarize(data.t_test, model.reconstruct(data.x_test, batch_size))
     if isinstance(model, VAE):
-        terms = model.evaluate(data.x_test, data.t_test, batch_size=batch_size, verbose=0, return_dict=True)
+        terms = model.evaluate(in_batches((data.x_test, data.t_test), batch_size), batch_size=batch_size, verbose=0, return_dict=True)
         result.update({"vae_loss": terms["loss"], "vae_kl": terms["kl"], "vae_reconstruction": terms["reconstruction"]})
     return result

@@ -13,6 +13,7 @@ import numpy as np
 from keras import ops
 
 from autoencoders.losses import kl_divergence
+from autoencoders.pipeline import in_batches
 
 
 @keras.saving.register_keras_serializable(package="autoencoders")
@@ -30,11 +31,11 @@ class Autoencoder(keras.Model):
 
     def encode(self, x, batch_size: int = 2048):
         """The code of each image (for a VAE, the posterior mean), as float32 whatever the policy."""
-        return np.asarray(self.encoder.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+        return np.asarray(self.encoder.predict(in_batches(x, batch_size), batch_size=batch_size, verbose=0), dtype=np.float32)
 
     def decode(self, code, batch_size: int = 2048):
         """Images from codes, as float32 whatever the policy."""
-        return np.asarray(self.decoder.predict(code, batch_size=batch_size, verbose=0), dtype=np.float32)
+        return np.asarray(self.decoder.predict(in_batches(code, batch_size), batch_size=batch_size, verbose=0), dtype=np.float32)
 
     def reconstruct(self, x, batch_size: int = 2048):
         """Deterministic reconstructions, float32: what every evaluation and figure uses (for a

@@ -1,0 +1,38 @@
+"""Input pipelines for Keras on TensorFlow that end without waiting.
+
+Keras wraps numpy arrays in a `tf.data` pipeline with autotuning on (`prefetch(AUTOTUNE)`), and so
+did our training batches. Autotuning runs in a thread whose optimisation rounds grow further
+apart the longer an iterator lives, and deleting the iterator waits for the next round. In the
+study's committed runs (2 CPU cores) `fit` returned up to 61 s after its last epoch had ended;
+30-44% of the conv, denoising and dense runs waited over 5 s, 8-28% on top of their epochs' time
+in all; and a dense model's reconstruction of the 10,000 test images took 0.7 s against 0.3 s
+without it (benchmarks/bench_pipeline.py). Our pipelines only slice arrays held in memory, so a
+fixed prefetch of two batches feeds the model as fast, and every batch is the same: the same
+bits come out (tests/test_pipeline.py, and the runs' histories in benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def without_autotune(dataset):
+    """`dataset` with a fixed prefetch of two batches and tf.data's autotuning off."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(2).with_options(options)
+
+
+def in_batches(arrays: np.ndarray | tuple[np.ndarray, ...], batch_size: int):
+    """`arrays` (one array, or a tuple of arrays of the same length) in order, in batches, for
+    `predict`, `evaluate` or `validation_data`: a pipeline `without_autotune` on TensorFlow, the
+    arrays themselves on other backends (Keras batches them; pass it `batch_size` too)."""
+    import keras  # here, not at the top: importing Keras runs `autoencoders`' hook, which imports the models, which import this
+
+    if keras.backend.backend() != "tensorflow":
+        return arrays
+    import tensorflow as tf
+
+    return without_autotune(tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size))

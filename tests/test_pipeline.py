@@ -1,0 +1,49 @@
+"""The input pipelines of `autoencoders.pipeline`: autotuning off (its thread made `fit` and
+`predict` wait after their last batch; the time is measured in benchmarks/bench_pipeline.py),
+the same batches in the same order, and the same predictions as Keras's own numpy path."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import ROOT, TINY
+
+from autoencoders import config as C
+from autoencoders import pipeline, training
+from autoencoders.models import build_model
+
+tf = pytest.importorskip("tensorflow")
+
+
+def test_batches_for_predict_and_validation_come_in_order_with_autotuning_off():
+    x = np.arange(10 * 3, dtype=np.float32).reshape(10, 3)
+    t = x[::-1].copy()
+    batches = pipeline.in_batches((x, t), 4)
+    assert batches.options().autotune.enabled is False
+    got = list(batches.as_numpy_iterator())
+    assert [len(bx) for bx, _ in got] == [4, 4, 2]  # the last batch is the remainder, nothing dropped
+    assert np.array_equal(np.concatenate([bx for bx, _ in got]), x) and np.array_equal(np.concatenate([bt for _, bt in got]), t)
+
+
+def test_the_training_batches_have_autotuning_off_and_cover_each_epoch_once():
+    x = np.arange(12, dtype=np.float32).reshape(12, 1)
+    batches = training.epoch_batches(x, x, 5, seed=3, first_epoch=0, epochs=2)
+    assert batches.options().autotune.enabled is False
+    seen = np.concatenate([bx for bx, _ in batches.as_numpy_iterator()]).ravel()
+    assert sorted(seen[:12]) == sorted(seen[12:]) == list(range(12)) and not np.array_equal(seen[:12], seen[12:])
+
+
+def test_other_backends_get_the_arrays_themselves(monkeypatch):
+    x = np.zeros((3, 2), np.float32)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    assert pipeline.in_batches(x, 2) is x
+
+
+@pytest.mark.parametrize("arch", ["dense", "conv"])
+def test_reconstructions_through_the_pipeline_are_the_bits_of_kerass_numpy_path(arch):
+    cfg = C.load_config(ROOT / "configs" / "blog" / f"{arch}.yaml", TINY)
+    data = training.load_data(cfg)
+    model = build_model(cfg.model, seed=0)
+    ours = model.reconstruct(data.x_test, 48)  # 128 images: two full batches and a remainder
+    kerass = model.decoder.predict(model.encoder.predict(data.x_test, batch_size=48, verbose=0), batch_size=48, verbose=0)
+    assert ours.shape == data.t_test.shape and np.array_equal(ours, np.asarray(kerass, np.float32))
+    assert np.array_equal(model.reconstruct(data.x_test.astype(np.float64), 48), ours)  # float64 in: cast as Keras would
