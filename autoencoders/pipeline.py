@@ -36,3 +36,10 @@ def in_batches(arrays: np.ndarray | tuple[np.ndarray, ...], batch_size: int):
     import tensorflow as tf
 
     return without_autotune(tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size))
+
+
+def evaluate_arguments(x: np.ndarray, t: np.ndarray, batch_size: int) -> tuple:
+    """`evaluate`'s x and y for images `x` and targets `t`: a pipeline of (image, target) batches
+    and None on TensorFlow, the two arrays on other backends (a tuple as x would be two inputs)."""
+    batches = in_batches((x, t), batch_size)
+    return (x, t) if isinstance(batches, tuple) else (batches, None)

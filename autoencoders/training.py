@@ -31,7 +31,7 @@ from autoencoders.errors import raise_if_stopped
 from autoencoders.losses import PixelMetric, ReconstructionLoss
 from autoencoders.metrics import summarize
 from autoencoders.models import VAE, Autoencoder, build_model
-from autoencoders.pipeline import in_batches, without_autotune
+from autoencoders.pipeline import evaluate_arguments, in_batches, without_autotune
 
 log = logging.getLogger(__name__)
 
@@ -389,6 +389,7 @@ def test_metrics(model: Autoencoder, data: PreparedData, batch_size: int) -> dic
     """Loss-independent test-set metrics, plus the VAE's terms when there are any."""
     result = summarize(data.t_test, model.reconstruct(data.x_test, batch_size))
     if isinstance(model, VAE):
-        terms = model.evaluate(in_batches((data.x_test, data.t_test), batch_size), batch_size=batch_size, verbose=0, return_dict=True)
+        inputs, targets = evaluate_arguments(data.x_test, data.t_test, batch_size)
+        terms = model.evaluate(inputs, targets, batch_size=batch_size, verbose=0, return_dict=True)
         result.update({"vae_loss": terms["loss"], "vae_kl": terms["kl"], "vae_reconstruction": terms["reconstruction"]})
     return result

@@ -32,10 +32,14 @@ def test_the_training_batches_have_autotuning_off_and_cover_each_epoch_once():
     assert sorted(seen[:12]) == sorted(seen[12:]) == list(range(12)) and not np.array_equal(seen[:12], seen[12:])
 
 
-def test_other_backends_get_the_arrays_themselves(monkeypatch):
-    x = np.zeros((3, 2), np.float32)
+def test_evaluate_gets_images_and_targets_as_x_and_y_on_every_backend(monkeypatch):
+    x, t = np.zeros((3, 2), np.float32), np.ones((3, 2), np.float32)
+    batches, targets = pipeline.evaluate_arguments(x, t, 2)
+    assert targets is None and [(len(bx), len(bt)) for bx, bt in batches.as_numpy_iterator()] == [(2, 2), (1, 1)]  # (image, target) pairs
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
-    assert pipeline.in_batches(x, 2) is x
+    assert pipeline.in_batches(x, 2) is x  # Keras batches arrays itself there
+    inputs, targets = pipeline.evaluate_arguments(x, t, 2)
+    assert inputs is x and targets is t  # not the tuple as x, which Keras would read as two inputs
 
 
 @pytest.mark.parametrize("arch", ["dense", "conv"])
