@@ -58,12 +58,13 @@ blog: setup
 
 # The study (README "Findings"): the configs/sweeps/study_*.yaml runs (about 6 hours on 2 CPU
 # cores), then the collapse-rate sweeps configs/sweeps/collapse_*.yaml (1,440 one-epoch runs, two
-# at a time: hours on 2 CPU cores) and the 18 longer runs of configs/sweeps/long_conv_*.yaml that
+# at a time: hours on 2 CPU cores) and the 24 longer runs of configs/sweeps/long_*.yaml that
 # check their one-epoch verdict, then `evaluate.py --study` into results/study/REPORT.md.
 # Resumable like the blog: finished runs are skipped.
 STUDY_SWEEPS ?= dense deep_dense conv denoising_conv binarized vae_sum vae_mean
 COLLAPSE_SWEEPS ?= collapse_conv_adam collapse_conv_adadelta collapse_dense_adam collapse_dense_adadelta \
-  collapse_denoising_conv_adam collapse_denoising_conv_adadelta long_conv_adam long_conv_adadelta
+  collapse_denoising_conv_adam collapse_denoising_conv_adadelta long_conv_adam long_conv_adadelta \
+  long_denoising_conv_adam
 study: setup
 	status=0; for s in $(STUDY_SWEEPS); do \
 	  $(BIN)/python train.py --config configs/sweeps/study_$$s.yaml --out $(OUT)/study/runs || status=1; \

@@ -7,9 +7,10 @@ remade from the committed folders. Three measurements:
 
 - the rate per cell, with a Wilson 95% interval (`collapse.collapse_rate`);
 - whether one epoch is enough: among the study's full-length runs (Adam 1e-3), and among the
-  `configs/sweeps/long_conv_*.yaml` runs (the conv model on MNIST for 8 epochs at the other
-  optimizer settings, trained into the same folder), is a run dark after its first epoch still
-  dark at its last, and does a run that was not dark after one epoch ever go dark;
+  `configs/sweeps/long_*.yaml` runs (the conv model on MNIST for 8 epochs at the other optimizer
+  settings, the denoising model at Adam 1e-4; trained into the same folder), is a run dark after
+  its first epoch still dark at its last, and does a run that was not dark after one epoch ever
+  go dark;
 - the mechanism: each run of a cell where some seeds collapse and others do not is replayed from
   its seed (same initial weights, same batches) and measured at initialisation and after 50 steps,
   next to the probe's values after epoch 1; collapsed against healthy seeds by Mann-Whitney U
@@ -36,7 +37,7 @@ from autoencoders.comparison import WILCOXON_MIN_PAIRS, holm_adjusted
 PREFIX = "collapse-"
 SWEEPS = "configs/sweeps/collapse_*.yaml"
 LONG_PREFIX = "long-"  # the multi-epoch runs that check the one-epoch verdict, in the same folder
-LONG_SWEEPS = "configs/sweeps/long_conv_*.yaml"
+LONG_SWEEPS = "configs/sweeps/long_*.yaml"
 OPTIMIZER_SETTINGS = (("adam", 0.0001), ("adam", 0.001), ("adam", 0.01), ("adadelta", 1.0))
 DATASETS = ("mnist", "fashion_mnist", "natural_patches")
 ARCHS = ("conv", "denoising_conv", "dense")

@@ -108,19 +108,24 @@ def mean_reach(entry: dict) -> float:
 
 def long_runs(summary: dict) -> str:
     """The long runs that check the one-epoch verdict outside Adam 1e-3 (study section 7), in
-    words: summed over their cells, and each cell named where a run recovered or went dark late."""
+    words: each model's runs, the counts summed over them, and each cell named where a run
+    recovered or went dark late."""
     cells = summary["collapse"].get("persistence_long", [])
     if not cells:
         return "no long runs were made at 1e-4, 1e-2 or under Adadelta"
     total = {key: sum(c[key] for c in cells) for key in ("runs", "dark_first", "dark_first_and_last", "healthy_first", "dark_later")}
-    models = listed(sorted({f"the {ARCH_WORDS[c['arch']]} model on {DATASETS[c['dataset']].title}" for c in cells}))
-    settings = listed([SETTING_WORDS[s] for s in SETTING_WORDS if any((c["optimizer"], c["learning_rate"]) == s for c in cells)])
-    seeds = sorted({c["runs"] for c in cells})
+    groups = []
+    for model in dict.fromkeys((c["arch"], c["dataset"]) for c in cells):
+        members = [c for c in cells if (c["arch"], c["dataset"]) == model]
+        settings = listed([SETTING_WORDS[s] for s in SETTING_WORDS if any((c["optimizer"], c["learning_rate"]) == s for c in members)])
+        seeds = listed([str(n) for n in sorted({c["runs"] for c in members})])
+        groups.append(f"{sum(c['runs'] for c in members)} runs of the {ARCH_WORDS[model[0]]} model on {DATASETS[model[1]].title} "
+                      f"for {max(c['longest'] for c in members)} epochs ({seeds} seeds per loss) at {settings}")
     still = "all" if total["dark_first_and_last"] == total["dark_first"] else f"{total['dark_first_and_last']}"
-    exceptions = [f"{c['loss'].upper()} at {SETTING_WORDS[(c['optimizer'], c['learning_rate'])]}: {c['dark_first'] - c['dark_first_and_last']} recovered, "
-                  f"{c['dark_later']} went dark later" for c in cells if c["dark_later"] or c["dark_first_and_last"] < c["dark_first"]]
-    return (f"{total['runs']} runs of {models} for {max(c['longest'] for c in cells)} epochs ({listed([str(n) for n in seeds])} seeds per loss) "
-            f"at {settings} say the same: the {total['dark_first']} dark after their first epoch were {still} still dark at their last, and "
+    exceptions = [f"{ARCH_WORDS[c['arch']]}, {c['loss'].upper()} at {SETTING_WORDS[(c['optimizer'], c['learning_rate'])]}: "
+                  f"{c['dark_first'] - c['dark_first_and_last']} recovered, {c['dark_later']} went dark later"
+                  for c in cells if c["dark_later"] or c["dark_first_and_last"] < c["dark_first"]]
+    return (f"{listed(groups)} say the same: the {total['dark_first']} dark after their first epoch were {still} still dark at their last, and "
             f"{total['dark_later'] or 'none'} of the other {total['healthy_first']} went dark later" + (f" ({'; '.join(exceptions)})" if exceptions else ""))
 
 
