@@ -3,10 +3,10 @@
 Keras wraps numpy arrays in a `tf.data` pipeline with autotuning on (`prefetch(AUTOTUNE)`), and so
 did our training batches. Autotuning runs in a thread whose optimisation rounds grow further
 apart the longer an iterator lives, and deleting the iterator waits for the next round. In the
-study's committed runs (2 CPU cores) `fit` returned up to 61 s after its last epoch had ended;
-30-44% of the conv, denoising and dense runs waited over 5 s, 8-28% on top of their epochs' time
-in all; and a dense model's reconstruction of the 10,000 test images took 0.7 s against 0.3 s
-without it (benchmarks/bench_pipeline.py). Our pipelines only slice arrays held in memory, so a
+study's committed runs (2 CPU cores) `fit` returned up to 61 s after its last epoch had ended,
+30-44% of the full-length runs of each model waited over 5 s, 8-28% on top of their epochs' time;
+and a dense model's reconstruction of the 10,000 test images took twice as long
+(benchmarks/README.md). Our pipelines only slice arrays held in memory, so a
 fixed prefetch of two batches feeds the model as fast, and every batch is the same: the same
 bits come out (tests/test_pipeline.py, and the runs' histories in benchmarks/README.md).
 """
