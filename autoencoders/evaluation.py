@@ -162,7 +162,6 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
 
     from autoencoders.data import DataError
     from autoencoders.losses import ReconstructionLoss, kl_divergence
-    from autoencoders.pipeline import in_batches
 
     start = time.perf_counter()
     cfg = run.config
@@ -174,7 +173,7 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
     model = keras.saving.load_model(run.path / runs.MODEL)
     vae = ARCHITECTURES[cfg.model.arch].vae
     if vae:  # one encoder pass gives the code (the posterior mean) and the KL term
-        z_mean, z_log_var = (np.asarray(a, np.float32) for a in model.encoder.predict(in_batches(data.x_test, batch_size), batch_size=batch_size, verbose=0))
+        z_mean, z_log_var = (np.asarray(a, np.float32) for a in model.encoder_outputs(data.x_test, batch_size))
         codes = z_mean
     else:
         codes = model.encode(data.x_test, batch_size)

@@ -29,9 +29,14 @@ class Autoencoder(keras.Model):
     def call(self, inputs, training=False):
         return self.decoder(self.encoder(inputs, training=training), training=training)
 
+    def encoder_outputs(self, x, batch_size: int = 2048):
+        """What the encoder returns for each image (the code; a VAE's z_mean and z_log_var), fed
+        through `pipeline.in_batches` so the pass ends without waiting for tf.data's autotuning."""
+        return self.encoder.predict(in_batches(x, batch_size), batch_size=batch_size, verbose=0)
+
     def encode(self, x, batch_size: int = 2048):
         """The code of each image (for a VAE, the posterior mean), as float32 whatever the policy."""
-        return np.asarray(self.encoder.predict(in_batches(x, batch_size), batch_size=batch_size, verbose=0), dtype=np.float32)
+        return np.asarray(self.encoder_outputs(x, batch_size), dtype=np.float32)
 
     def decode(self, code, batch_size: int = 2048):
         """Images from codes, as float32 whatever the policy."""
@@ -89,7 +94,7 @@ class VAE(Autoencoder):
 
     def encode(self, x, batch_size: int = 2048):
         """The posterior mean of each image."""
-        return np.asarray(self.encoder.predict(x, batch_size=batch_size, verbose=0)[0], dtype=np.float32)
+        return np.asarray(self.encoder_outputs(x, batch_size)[0], dtype=np.float32)
 
 
     def get_config(self):
