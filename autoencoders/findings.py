@@ -106,6 +106,13 @@ def mean_reach(entry: dict) -> float:
     return float(np.mean([epoch for epoch, _ in entry["reach"]]))
 
 
+def stayed_dark(counts: dict) -> str:
+    """A persistence count of section 7 (`collapse_study.Persistence`, summed or not) in words."""
+    still = "all" if counts["dark_first_and_last"] == counts["dark_first"] else counts["dark_first_and_last"]
+    return (f"the {counts['dark_first']} that were dark after their first epoch were {still} still dark at their last, "
+            f"and {counts['dark_later'] or 'none'} of the other {counts['healthy_first']} went dark later")
+
+
 def long_runs(summary: dict) -> str:
     """The long runs that check the one-epoch verdict outside Adam 1e-3 (study section 7), in
     words: each model's runs, the counts summed over them, and each cell named where a run
@@ -121,12 +128,10 @@ def long_runs(summary: dict) -> str:
         seeds = listed([str(n) for n in sorted({c["runs"] for c in members})])
         groups.append(f"{sum(c['runs'] for c in members)} runs of the {ARCH_WORDS[model[0]]} model on {DATASETS[model[1]].title} "
                       f"for {max(c['longest'] for c in members)} epochs ({seeds} seeds per loss) at {settings}")
-    still = "all" if total["dark_first_and_last"] == total["dark_first"] else f"{total['dark_first_and_last']}"
     exceptions = [f"{ARCH_WORDS[c['arch']]}, {c['loss'].upper()} at {SETTING_WORDS[(c['optimizer'], c['learning_rate'])]}: "
                   f"{c['dark_first'] - c['dark_first_and_last']} recovered, {c['dark_later']} went dark later"
                   for c in cells if c["dark_later"] or c["dark_first_and_last"] < c["dark_first"]]
-    return (f"{listed(groups)} say the same: the {total['dark_first']} dark after their first epoch were {still} still dark at their last, and "
-            f"{total['dark_later'] or 'none'} of the other {total['healthy_first']} went dark later" + (f" ({'; '.join(exceptions)})" if exceptions else ""))
+    return f"{listed(groups)} say the same: {stayed_dark(total)}" + (f" ({'; '.join(exceptions)})" if exceptions else "")
 
 
 def facts(summary: dict) -> dict[str, str]:
@@ -173,9 +178,7 @@ def facts(summary: dict) -> dict[str, str]:
         "SSIM dense": f"({dense_m['ssim']['bce']:.3f} vs {dense_m['ssim']['mse']:.3f} on MNIST)",
     }
     lasting = summary["collapse"]["persistence"]
-    out["collapse persists"] = (f"of the study's {lasting['runs']} full-length runs (up to {lasting['longest']} epochs), the {lasting['dark_first']} "
-                                f"that were dark after their first epoch were {'all' if lasting['dark_first_and_last'] == lasting['dark_first'] else lasting['dark_first_and_last']} "
-                                f"still dark at their last, and {lasting['dark_later'] or 'none'} of the other {lasting['healthy_first']} went dark later")
+    out["collapse persists"] = f"of the study's {lasting['runs']} full-length runs (up to {lasting['longest']} epochs), {stayed_dark(lasting)}"
     out["collapse persists long"] = long_runs(summary)
     out["collapse conv MNIST"] = f"at Adam 1e-3 on MNIST, MSE training collapsed the conv model in {collapse_cell(summary, 'conv', 'mnist', 'mse')} seeds"
     out["collapse conv lr"] = (f"at Adam 1e-2 in {collapse_cell(summary, 'conv', 'mnist', 'mse', learning_rate=0.01)} and at Adam 1e-4 in "
