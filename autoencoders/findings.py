@@ -54,17 +54,32 @@ SETTING_WORDS = {("adam", 0.001): "Adam 1e-3", ("adam", 0.01): "Adam 1e-2", ("ad
 assert set(SETTING_WORDS) == set(OPTIMIZER_SETTINGS)
 
 
+def listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def trained_cells(summary: dict, arch: str) -> str:
-    """Every trained collapse cell of one model, Adam 1e-3 on each dataset first, then the other
-    optimizer settings: the README's sentence for a model whose grid may be partly trained."""
+    """Every trained collapse cell of one model, by loss: each dataset where some runs collapsed
+    with its rate at each setting, then the datasets where none did, together, with the rate they
+    share at each setting (a full grid lists 24 cells; this keeps the sentence readable without
+    pooling cells into one rate). The README's sentence for a model whose grid may be partly trained."""
     cells = {(c["dataset"], c["optimizer"], c["learning_rate"], c["loss"]): c for c in summary["collapse"]["cells"] if c["arch"] == arch}
     parts = []
     for loss in ("mse", "bce"):
-        for setting in SETTING_WORDS:
-            done = [(dataset, cells[(dataset, *setting, loss)]) for dataset in COLLAPSE_DATASETS if (dataset, *setting, loss) in cells]
-            if done:
-                parts.append(f"{loss.upper()} at {SETTING_WORDS[setting]}: "
-                             + ", ".join(f"{collapse_rate(c['collapsed'], c['runs'])} on {DATASETS[d].title}" for d, c in done))
+        pieces, clear = [], {}
+        for dataset in COLLAPSE_DATASETS:
+            done = [(setting, cells[(dataset, *setting, loss)]) for setting in OPTIMIZER_SETTINGS if (dataset, *setting, loss) in cells]
+            if any(c["collapsed"] for _, c in done):
+                pieces.append(f"on {DATASETS[dataset].title} in "
+                              + listed([f"{collapse_rate(c['collapsed'], c['runs'])} at {SETTING_WORDS[s]}" for s, c in done]))
+            elif done:
+                clear.setdefault((tuple(s for s, _ in done), done[0][1]["runs"]), []).append(DATASETS[dataset].title)
+        for (settings, runs), titles in clear.items():
+            where = ("each of the four optimizer settings" if len(settings) == len(OPTIMIZER_SETTINGS)
+                     else f"each of {listed([SETTING_WORDS[s] for s in settings])}" if len(settings) > 1 else SETTING_WORDS[settings[0]])
+            pieces.append(f"in {collapse_rate(0, runs)} at {where} on {listed(titles)}")
+        if pieces:
+            parts.append(f"under {loss.upper()} " + "; ".join(pieces))
     grid = len(COLLAPSE_DATASETS) * len(OPTIMIZER_SETTINGS) * 2
     missing = f"; the other {grid - len(cells)} of its {grid} settings are not yet trained" if len(cells) < grid else ""
     return "; ".join(parts) + missing
@@ -77,12 +92,14 @@ def contrast(summary: dict, measure: str, arch: str = "conv", dataset: str = "mn
     return {**row, "mse_median": float(np.median(row["mse"])), "bce_median": float(np.median(row["bce"]))}
 
 
+def mechanism(summary: dict, arch: str, dataset: str, optimizer: str, learning_rate: float) -> dict:
+    """Section 7's collapsed-against-healthy tests of one MSE cell (replayed seeds), by measure."""
+    return {m["measure"]: m for m in summary["collapse"]["mechanism"]
+            if (m["arch"], m["dataset"], m["optimizer"], m["learning_rate"], m["loss"]) == (arch, dataset, optimizer, learning_rate, "mse")}
+
+
 ARCH_WORDS = {"dense": "dense", "deep_dense": "deep", "conv": "conv", "denoising_conv": "denoising"}
 METRIC_WORDS = {"mse": "pixel MSE", "ssim": "SSIM", "psnr": "PSNR", "bce_excess": "BCE − floor"}
-
-
-def listed(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def verdicts(summary: dict, arch: str, dataset: str) -> str:
@@ -221,17 +238,30 @@ def facts(summary: dict) -> dict[str, str]:
                              f"MSE runs ({len(dense_mse)} settings: {len({c['dataset'] for c in dense_mse})} datasets × "
                              f"{len({(c['optimizer'], c['learning_rate']) for c in dense_mse})} optimizer settings)")
     if any(c["arch"] == "denoising_conv" for c in summary["collapse"]["cells"]):
-        out["collapse denoising"] = f"the denoising conv model collapsed (one epoch, 20 seeds per setting) under {trained_cells(summary, 'denoising_conv')}"
+        out["collapse denoising"] = f"the denoising conv model collapsed (one epoch, 20 seeds per setting) {trained_cells(summary, 'denoising_conv')}"
     out["natural rgb"] = f"On the colour patches ({verdicts_by_arch(summary, 'natural_patches_rgb', ('dense', 'conv'))})"
     out["collapse BCE total"] = (f"BCE training collapsed {sum(c['collapsed'] for c in bce_cells)} of its {sum(c['runs'] for c in bce_cells)} "
                                  f"collapse-rate runs ({len(bce_cells)} settings)")
-    split = {m["measure"]: m for m in summary["collapse"]["mechanism"] if (m["arch"], m["optimizer"], m["dataset"], m["loss"]) == ("conv", "adadelta", "mnist", "mse")}
+    split = mechanism(summary, "conv", "mnist", "adadelta", 1.0)
     output50, dead50, output0 = split["mean_output_step50"], split["dead_units_step50"], split["mean_output_step0"]
     out["adadelta split"] = (f"after 50 steps the {len(output50['collapsed'])} that locked have a mean output of {min(output50['collapsed']):.3f} to {max(output50['collapsed']):.3f} "
                              f"against a median of {np.median(output50['healthy']):.2f} for the {len(output50['healthy'])} that did not (Mann–Whitney, "
                              f"Holm p = {output50['p_holm']:.2g}), and {min(dead50['collapsed']):.0%} to {max(dead50['collapsed']):.0%} of the units "
                              f"feeding the output dead (median {np.median(dead50['healthy']):.0%}); at initialisation their mean output "
                              f"{'does not differ' if output0['p_holm'] >= ALPHA else 'already differs'} (p = {output0['p']:.2g}, Holm p = {output0['p_holm']:.2g})")
+    late = contrast(summary, "mean_output_step50", "denoising_conv", learning_rate=0.0001)
+    out["denoising late lock"] = (f"after 50 steps its MSE runs' mean output is {late['mse_median']:.3f} against BCE's {late['bce_median']:.3f} "
+                                  f"(median over {len(late['mse'])} seeds)")
+    natural_cells = [c for c in summary["collapse"]["cells"] if c["dataset"] == "natural_patches"]
+    out["collapse natural"] = (f"on natural patches {sum(c['collapsed'] for c in natural_cells) or 'none'} of the {sum(c['runs'] for c in natural_cells)} "
+                               f"collapse-rate runs ({listed(sorted({ARCH_WORDS[c['arch']] for c in natural_cells}))} models, both losses, "
+                               f"{len({(c['optimizer'], c['learning_rate']) for c in natural_cells})} optimizer settings) ended dark")
+    fashion = mechanism(summary, "denoising_conv", "fashion_mnist", "adam", 0.01)
+    output50, output0 = fashion["mean_output_step50"], fashion["mean_output_step0"]
+    out["denoising fashion split"] = (f"after 50 steps the {len(output50['collapsed'])} that locked have a mean output below {sci(max(output50['collapsed']))} "
+                                      f"against a median of {np.median(output50['healthy']):.2f} for the {len(output50['healthy'])} that did not "
+                                      f"(Mann–Whitney, Holm p = {output50['p_holm']:.2g}); at initialisation their mean output "
+                                      f"{'does not differ' if output0['p_holm'] >= ALPHA else 'already differs'} (Holm p = {output0['p_holm']:.2g})")
     seeds: dict[int, list[str]] = {}
     for group in summary["outcome"]["groups"]:
         arch = ARCH_WORDS[arch_and_dataset(group)[0]]

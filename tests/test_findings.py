@@ -26,15 +26,29 @@ def test_small_numbers_are_written_without_exponent_padding():
     assert findings.sci(2.6026e-06) == "2.6e-6" and findings.sci(1.7e-08) == "1.7e-8" and findings.sci(0.0123) == "0.012"
 
 
-def test_a_partly_trained_collapse_grid_names_its_trained_settings_in_order_and_counts_the_rest():
-    def cell(dataset, optimizer, learning_rate, loss, collapsed):
-        return {"arch": "denoising_conv", "dataset": dataset, "optimizer": optimizer, "learning_rate": learning_rate, "loss": loss,
-                "collapsed": collapsed, "runs": 20}
+def collapse_cell(dataset, optimizer, learning_rate, loss, collapsed, arch="denoising_conv"):
+    return {"arch": arch, "dataset": dataset, "optimizer": optimizer, "learning_rate": learning_rate, "loss": loss, "collapsed": collapsed, "runs": 20}
 
-    summary = {"collapse": {"cells": [cell("fashion_mnist", "adam", 0.001, "mse", 3), cell("mnist", "adadelta", 1.0, "mse", 20),
-                                      cell("mnist", "adam", 0.001, "mse", 20), cell("mnist", "adam", 0.001, "bce", 0),
-                                      {**cell("mnist", "adam", 0.001, "mse", 1), "arch": "conv"}]}}
+
+def test_a_partly_trained_collapse_grid_names_its_trained_settings_in_order_and_counts_the_rest():
+    summary = {"collapse": {"cells": [collapse_cell("fashion_mnist", "adam", 0.001, "mse", 3), collapse_cell("mnist", "adadelta", 1.0, "mse", 20),
+                                      collapse_cell("mnist", "adam", 0.001, "mse", 20), collapse_cell("mnist", "adam", 0.001, "bce", 0),
+                                      collapse_cell("natural_patches", "adam", 0.001, "mse", 0), collapse_cell("natural_patches", "adam", 0.01, "mse", 0),
+                                      collapse_cell("mnist", "adam", 0.001, "mse", 1, arch="conv")]}}
     words = findings.trained_cells(summary, "denoising_conv")
-    assert words == ("MSE at Adam 1e-3: 20 of 20 (100%, 95% CI [0.84, 1.00]) on MNIST, 3 of 20 (15%, 95% CI [0.05, 0.36]) on Fashion-MNIST; "
-                     "MSE at Adadelta (lr 1.0): 20 of 20 (100%, 95% CI [0.84, 1.00]) on MNIST; "
-                     "BCE at Adam 1e-3: 0 of 20 (0%, 95% CI [0.00, 0.16]) on MNIST; the other 20 of its 24 settings are not yet trained")
+    assert words == ("under MSE on MNIST in 20 of 20 (100%, 95% CI [0.84, 1.00]) at Adam 1e-3 and 20 of 20 (100%, 95% CI [0.84, 1.00]) at Adadelta (lr 1.0); "
+                     "on Fashion-MNIST in 3 of 20 (15%, 95% CI [0.05, 0.36]) at Adam 1e-3; "
+                     "in 0 of 20 (0%, 95% CI [0.00, 0.16]) at each of Adam 1e-3 and Adam 1e-2 on natural patches; "
+                     "under BCE in 0 of 20 (0%, 95% CI [0.00, 0.16]) at Adam 1e-3 on MNIST; the other 18 of its 24 settings are not yet trained")
+
+
+def test_a_full_collapse_grid_lists_each_setting_where_runs_collapsed_and_groups_the_datasets_where_none_did():
+    settings = [("adam", 0.0001), ("adam", 0.001), ("adam", 0.01), ("adadelta", 1.0)]
+    summary = {"collapse": {"cells": [collapse_cell(dataset, optimizer, learning_rate, loss, 20 if (dataset, loss) == ("mnist", "mse") else 0)
+                                      for dataset in ("mnist", "fashion_mnist", "natural_patches") for optimizer, learning_rate in settings
+                                      for loss in ("mse", "bce")]}}
+    words = findings.trained_cells(summary, "denoising_conv")
+    every = "20 of 20 (100%, 95% CI [0.84, 1.00])"
+    assert words == (f"under MSE on MNIST in {every} at Adam 1e-4, {every} at Adam 1e-3, {every} at Adam 1e-2 and {every} at Adadelta (lr 1.0); "
+                     "in 0 of 20 (0%, 95% CI [0.00, 0.16]) at each of the four optimizer settings on Fashion-MNIST and natural patches; "
+                     "under BCE in 0 of 20 (0%, 95% CI [0.00, 0.16]) at each of the four optimizer settings on MNIST, Fashion-MNIST and natural patches")
