@@ -98,6 +98,11 @@ def mechanism(summary: dict, arch: str, dataset: str, optimizer: str, learning_r
             if (m["arch"], m["dataset"], m["optimizer"], m["learning_rate"], m["loss"]) == (arch, dataset, optimizer, learning_rate, "mse")}
 
 
+def differs(test: dict) -> str:
+    """A collapsed-against-healthy test of section 7 in words, by its Holm-adjusted p."""
+    return "does not differ" if test["p_holm"] >= ALPHA else "already differs"
+
+
 ARCH_WORDS = {"dense": "dense", "deep_dense": "deep", "conv": "conv", "denoising_conv": "denoising"}
 METRIC_WORDS = {"mse": "pixel MSE", "ssim": "SSIM", "psnr": "PSNR", "bce_excess": "BCE − floor"}
 
@@ -248,7 +253,7 @@ def facts(summary: dict) -> dict[str, str]:
                              f"against a median of {np.median(output50['healthy']):.2f} for the {len(output50['healthy'])} that did not (Mann–Whitney, "
                              f"Holm p = {output50['p_holm']:.2g}), and {min(dead50['collapsed']):.0%} to {max(dead50['collapsed']):.0%} of the units "
                              f"feeding the output dead (median {np.median(dead50['healthy']):.0%}); at initialisation their mean output "
-                             f"{'does not differ' if output0['p_holm'] >= ALPHA else 'already differs'} (p = {output0['p']:.2g}, Holm p = {output0['p_holm']:.2g})")
+                             f"{differs(output0)} (p = {output0['p']:.2g}, Holm p = {output0['p_holm']:.2g})")
     late = contrast(summary, "mean_output_step50", "denoising_conv", learning_rate=0.0001)
     out["denoising late lock"] = (f"after 50 steps its MSE runs' mean output is {late['mse_median']:.3f} against BCE's {late['bce_median']:.3f} "
                                   f"(median over {len(late['mse'])} seeds)")
@@ -261,7 +266,7 @@ def facts(summary: dict) -> dict[str, str]:
     out["denoising fashion split"] = (f"after 50 steps the {len(output50['collapsed'])} that locked have a mean output below {sci(max(output50['collapsed']))} "
                                       f"against a median of {np.median(output50['healthy']):.2f} for the {len(output50['healthy'])} that did not "
                                       f"(Mann–Whitney, Holm p = {output50['p_holm']:.2g}); at initialisation their mean output "
-                                      f"{'does not differ' if output0['p_holm'] >= ALPHA else 'already differs'} (Holm p = {output0['p_holm']:.2g})")
+                                      f"{differs(output0)} (Holm p = {output0['p_holm']:.2g})")
     seeds: dict[int, list[str]] = {}
     for group in summary["outcome"]["groups"]:
         arch = ARCH_WORDS[arch_and_dataset(group)[0]]
