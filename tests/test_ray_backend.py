@@ -5,11 +5,12 @@ resumed to the history of a run never disturbed."""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from autoencoders import runs, sweep
 from autoencoders.data import load_dataset
 
 ray = pytest.importorskip("ray")
+psutil = pytest.importorskip("psutil")
 pytestmark = pytest.mark.slow
 
 # Real MNIST written to the user's npz format (512 training images): the point asking for more
@@ -33,7 +35,7 @@ grid:
   loss.name: [bce, mse]
   dataset.train_size: [256, 100000]
 """
-# Long enough to kill its Ray worker mid-run.
+# Long enough to kill its Ray worker mid-run (its training process is paused meanwhile: `parent_lost`).
 SLOW = {"training.epochs": 12, "training.batch_size": 8}
 
 
@@ -79,6 +81,30 @@ def test_a_ray_sweep_writes_the_local_schedulers_run_folders_isolates_a_failure_
     assert all("train_size" in o.reason for o in again if o.status == "failed")  # tried again: nothing was written
 
 
+def parent_lost(run_dir: Path, take_away: Callable[[psutil.Process], None]) -> None:
+    """Take away the Ray worker (`take_away(worker)`) under the run's training process, the one
+    holding the run's lock, with that process paused until its parent is gone: it notices a lost
+    parent within half a second, and on a fast host a dozen short epochs finish sooner, so the
+    retry would find a completed run instead of resuming one."""
+    lock = str(runs.lock_path(run_dir))
+    [trainer] = [proc for proc in psutil.process_iter() if any(f.path == lock for f in _open_files(proc))]
+    worker = trainer.parent()
+    trainer.suspend()
+    try:
+        take_away(worker)
+        worker.wait(timeout=30)  # psutil.TimeoutExpired if the worker outlives its node
+    finally:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            trainer.resume()  # it sees its parent gone and stops, its last finished epoch kept
+
+
+def _open_files(proc: psutil.Process) -> list:
+    try:
+        return proc.open_files()
+    except psutil.Error:  # gone, or not ours to read
+        return []
+
+
 def test_a_run_whose_ray_worker_is_killed_is_retried_and_resumes_to_the_undisturbed_history(local_ray, sweep_file, tmp_path):
     from autoencoders.ray_backend import schedule_on_ray
 
@@ -91,16 +117,14 @@ def test_a_run_whose_ray_worker_is_killed_is_retried_and_resumes_to_the_undistur
     sweep_thread = threading.Thread(target=lambda: result.append(schedule_on_ray([cfg], out, echo=lambda _: None)))
     sweep_thread.start()
     state = out / cfg.name / runs.CHECKPOINTS / runs.STATE
-    killed = None
+    killed = False
     for _ in range(1200):  # up to 2 minutes for epoch 2
         if state.exists() and runs.read_json(state).get("epoch", 0) >= 2:
-            trainer = next(pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
-                           if str(out).encode() in Path(f"/proc/{pid}/cmdline").read_bytes() and b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes())
-            killed = int(Path(f"/proc/{trainer}/stat").read_text().rsplit(")", 1)[1].split()[1])  # its parent: the Ray worker
-            os.kill(killed, signal.SIGKILL)
+            parent_lost(out / cfg.name, lambda worker: worker.send_signal(signal.SIGKILL))
+            killed = True
             break
         threading.Event().wait(0.1)
-    assert killed is not None, "the run never reached epoch 2"
+    assert killed, "the run never reached epoch 2"
     sweep_thread.join(timeout=300)
     [outcome] = result[0].outcomes
     assert outcome.status == "completed", outcome.reason

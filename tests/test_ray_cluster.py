@@ -1,7 +1,11 @@
 """Sweeps on a Ray cluster of several nodes, simulated on this machine with Ray's own
 `ray.cluster_utils.Cluster` (each node a real raylet with its own worker processes): the sweep
 joins it by `--address HOST:PORT`, and a run whose node is lost mid-training is retried on another
-node and resumes to the history of a run never disturbed."""
+node and resumes to the history of a run never disturbed.
+
+The run's training process is paused while its node is taken away (`parent_lost`): a dozen short
+epochs would otherwise finish before it notices, and the test would see a completed run instead of
+a resumed one (it did, on a fast host)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import threading
 
 import pytest
 from test_faults import history_without_time
-from test_ray_backend import SLOW, sweep_file  # noqa: F401 (sweep_file: the module fixture, real MNIST in the user's npz format)
+from test_ray_backend import SLOW, parent_lost, sweep_file  # noqa: F401 (sweep_file: the module fixture, real MNIST in the user's npz format)
 
 from autoencoders import config as C
 from autoencoders import runs, sweep
@@ -49,8 +53,8 @@ def test_a_run_whose_node_is_lost_is_retried_on_another_node_and_resumes(cluster
     lost = False
     for _ in range(1200):  # up to 2 minutes for epoch 2
         if state.exists() and runs.read_json(state).get("epoch", 0) >= 2:
-            cluster.remove_node(first_node, allow_graceful=False)  # the node dies: its raylet and workers are killed
-            cluster.add_node(num_cpus=1)  # and another joins
+            # the node dies (its raylet and workers are killed) and another joins
+            parent_lost(out / cfg.name, lambda _: (cluster.remove_node(first_node, allow_graceful=False), cluster.add_node(num_cpus=1)))
             lost = True
             break
         threading.Event().wait(0.1)
