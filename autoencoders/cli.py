@@ -196,10 +196,10 @@ def _train_command(args, argv: list[str]) -> int:
     if status == "failed" and args.resume:
         return _fail(runs.failed_run_message(run_dir))
     _setup_logging()
-    from autoencoders.data import DataError, load_dataset
+    from autoencoders.data import DataError, source_dataset
 
     try:  # bad data is refused before TensorFlow is imported and before anything is written
-        dataset = load_dataset(cfg.dataset)
+        dataset = source_dataset(cfg.dataset)  # a warm worker loads it once for all its runs
     except DataError as e:
         return _fail(str(e))
     watch_parent()

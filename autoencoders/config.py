@@ -613,6 +613,11 @@ class TrainingConfig(_Validated):
         default=False,
         metadata=_meta("log the output-logit gradient and the wrong-side saturated share at each epoch end (the study)"),
     )
+    store_evaluation: bool = field(
+        default=True,
+        metadata=_meta("evaluate the finished run as evaluate.py would and keep the result in its evaluation.npz, which reports read; "
+                       "false: reports evaluate the run themselves"),
+    )
 
 
 @dataclass(frozen=True)

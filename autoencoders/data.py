@@ -39,6 +39,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,19 @@ def load_dataset(which: str | DatasetConfig) -> Dataset:
     dataset = spec.load(config)
     _check_against_spec(dataset, spec)
     return dataset
+
+
+def source_dataset(d: DatasetConfig) -> Dataset:
+    """The whole dataset `d` draws from, loaded once per process: a warm sweep worker trains run
+    after run on it and then evaluates each one on it, and a report evaluates many runs. Only the
+    keys that choose the data are the cache's key, not subsets or noise; callers never write into
+    its arrays (`prepare` takes views and makes new arrays)."""
+    return _load_once(DatasetConfig(name=d.name, path=d.path, color_mode=d.color_mode, image_size=d.image_size))
+
+
+@lru_cache(maxsize=2)
+def _load_once(d: DatasetConfig) -> Dataset:
+    return load_dataset(d)
 
 
 def _check_against_spec(dataset: Dataset, spec: DatasetSpec) -> None:

@@ -71,7 +71,8 @@ def phrase(record: Mapping | None) -> str:
     """One device record in words: '1 GPU (NVIDIA H100; jax)' or 'CPU only: AMD EPYC ... (2 cores, tensorflow)'."""
     if not record:
         return "not recorded"
-    threads = f", {record['intra_op_threads']} threads" if record.get("intra_op_threads") else ""
+    n = record.get("intra_op_threads")
+    threads = f", {n} thread{'' if str(n) == '1' else 's'}" if n else ""
     if record.get("gpus"):
         return f"{len(record['gpus'])} GPU ({', '.join(record['gpus'])}; {record.get('backend')})"
     return f"CPU only: {record.get('cpu')} ({record.get('cores')} cores{threads}, {record.get('backend')})"

@@ -6,13 +6,25 @@ completed runs are evaluated. Evaluation reloads `model.keras`, reconstructs the
 (whatever its size and image shape) in large batches, and keeps per-image values so statistics
 can be taken over images, classes (when the data has labels) and seeds. A run is evaluated only
 on the data it was trained on: the identity its metrics.json records must match the data's now.
+
+The training process evaluates its run as soon as it is complete (TensorFlow, the test set and the
+model are loaded there already) and stores the result as `evaluation.npz` in the run folder; a
+report reads it instead of evaluating again, and so imports no TensorFlow at all when every run has
+one. It is a cache, keyed by a fingerprint of everything the evaluation depends on besides the
+data (the model file, this package's code, the numeric libraries' versions): a stale or damaged
+one is ignored and the run evaluated afresh.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import time
-from dataclasses import dataclass, field
+import zipfile
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +37,8 @@ from autoencoders.errors import os_error_message
 
 GRID_IMAGES = 10  # test images in a reconstruction grid: one per class (up to 10), or evenly spaced
 PRIOR_SAMPLES = 64  # decoded draws from the prior, an 8x8 picture
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,22 +92,9 @@ def load_run(path: str | Path) -> Run:
     return Run(path, status, None, cfg, history, metrics)
 
 
-@lru_cache(maxsize=2)
-def _load(dataset: C.DatasetConfig):
-    from autoencoders.data import load_dataset
-
-    return load_dataset(dataset)
-
-
-def source_dataset(d: C.DatasetConfig):
-    """The full dataset a dataset config names (cached: a report evaluates many runs of one
-    dataset). Only the keys that choose the data are part of the cache key, not subsets or noise."""
-    return _load(C.DatasetConfig(name=d.name, path=d.path, color_mode=d.color_mode, image_size=d.image_size))
-
-
 def test_set(cfg: C.ExperimentConfig):
     """The full test set as this run sees it: its noise (seeded as in training) and binarisation."""
-    from autoencoders.data import prepare
+    from autoencoders.data import prepare, source_dataset
 
     d = cfg.dataset
     return prepare(source_dataset(d), train_size=d.train_size, test_size=None, noise_factor=d.noise_factor, binarize=d.binarize, seed=cfg.seed)
@@ -123,6 +124,7 @@ class Evaluation:
     latent: np.ndarray | None = None  # 2-d codes of the test set (VAEs with latent_dim 2)
     manifold: np.ndarray | None = None  # decoded 15x15 grid of z values (latent_dim 2)
     prior_samples: np.ndarray | None = None  # decoded `prior_points(PRIOR_SAMPLES)` (latent_dim 2)
+    stored: bool = False  # read from the run's evaluation.npz, made by its training process (not evaluated here)
 
     def mean(self, metric: str) -> float:
         return float(np.mean(self.per_image[metric]))
@@ -157,10 +159,13 @@ def grid_indices(labels: np.ndarray | None, n_test: int, n_classes: int = 0) -> 
     return np.unique(np.linspace(0, n_test - 1, min(GRID_IMAGES, n_test)).round().astype(int))
 
 
-def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
+def evaluate_run(run: Run, batch_size: int = 4096, *, use_stored: bool = True) -> Evaluation:
+    """The run's evaluation: the one its training process stored, if it is still valid, else afresh."""
+    if use_stored and (stored := stored_evaluation(run)) is not None:
+        return stored
     import keras
 
-    from autoencoders.data import DataError
+    from autoencoders.data import DataError, source_dataset
     from autoencoders.losses import ReconstructionLoss, kl_divergence
 
     start = time.perf_counter()
@@ -203,3 +208,66 @@ def evaluate_run(run: Run, batch_size: int = 4096) -> Evaluation:
             ev.prior_samples = model.decode(prior_points(PRIOR_SAMPLES), batch_size)
     ev.seconds = time.perf_counter() - start
     return ev
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> bytes:
+    """This package's code and the numeric libraries' versions: an evaluation made under other
+    code or other versions may differ, so a stored one is only used under the same."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode() + b"\0" + source.read_bytes())
+    for library in ("tensorflow", "keras", "numpy"):
+        try:
+            version = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{library}={version}".encode())
+    return digest.digest()
+
+
+def fingerprint(run_dir: Path) -> str:
+    """What a run's evaluation depends on besides its data (which its metrics.json pins): the
+    model file's bytes and `code_digest`."""
+    return hashlib.sha256(code_digest() + (Path(run_dir) / runs.MODEL).read_bytes()).hexdigest()
+
+
+def store_evaluation(ev: Evaluation) -> Path:
+    """Write `ev` into its run folder (atomically): arrays as arrays, the rest as JSON."""
+    arrays, meta = {}, {"fingerprint": fingerprint(ev.run.path)}
+    for f in fields(Evaluation):
+        value = getattr(ev, f.name)
+        if f.name in ("run", "stored"):
+            continue
+        if f.name == "per_image":
+            arrays.update({f"per_image.{metric}": values for metric, values in value.items()})
+        elif isinstance(value, np.ndarray):
+            arrays[f.name] = value
+        else:
+            meta[f.name] = list(value) if isinstance(value, tuple) else value
+    path = ev.run.path / runs.EVALUATION
+    with runs.atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
+    return path
+
+
+def stored_evaluation(run: Run) -> Evaluation | None:
+    """The evaluation the run's training process stored, or None: there is none, it was made for
+    another model file or other code, or it is damaged (then a warning names it)."""
+    path = run.path / runs.EVALUATION
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            meta = json.loads(str(stored["meta"]))
+            if meta.pop("fingerprint", None) != fingerprint(run.path):
+                return None
+            arrays = {name: stored[name] for name in stored.files if name != "meta"}
+        per_image = {name.removeprefix("per_image."): arrays.pop(name) for name in list(arrays) if name.startswith("per_image.")}
+        tuples = {f.name for f in fields(Evaluation) if str(f.type).startswith("tuple")}
+        meta = {name: tuple(value) if name in tuples and value is not None else value for name, value in meta.items()}
+        return Evaluation(run, per_image, **arrays, **meta, stored=True)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:  # json.JSONDecodeError is a ValueError
+        log.warning("%s: damaged (%s: %s); evaluating the run afresh", path, type(exc).__name__, exc)
+        return None

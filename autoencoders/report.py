@@ -22,8 +22,10 @@ from autoencoders import plots
 from autoencoders.atomic import write_text
 from autoencoders.blog import blog_rows
 from autoencoders.comparison import METRICS, WILCOXON_MIN_PAIRS, Difference, Group, compare_groups
-from autoencoders.device import here as device_here, phrase_counts
+from autoencoders.device import cpu_model, phrase_counts, usable_cores
+from autoencoders.device import here as device_here
 from autoencoders.evaluation import Evaluation, Run
+from autoencoders.runs import EVALUATION
 
 REPORT_MD, REPORT_HTML = "REPORT.md", "REPORT.html"
 
@@ -155,7 +157,9 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
     fig_dir = out / "figures"
     evaluated = {id(ev.run): ev for g in groups for ev in g.members}
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    device = device_here()
+    stored = sum(ev.stored for ev in evaluated.values())
+    # Keras (to see the GPUs) is imported only if a model was evaluated in this process
+    device = device_here() if stored < len(evaluated) else f"CPU {cpu_model()} ({usable_cores()} cores); no model was evaluated here"
     eval_seconds = sum(ev.seconds for ev in evaluated.values())
     train_seconds = [s for r in runs if (s := r.metrics.get("train_seconds")) is not None]
     summary: dict = {"command": command, "created": created, "device": device, "eval_seconds": eval_seconds,
@@ -163,7 +167,8 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
 
     md = [f"# {title}", "", *([note, ""] if note else []), f"Made by `{command}` on {created}; device: {device}.",
           f"Every metric is computed afresh from each saved model on {test_images_phrase(list(evaluated.values()))}, whatever loss the model was trained with; "
-          f"evaluation took {eval_seconds:.1f} s for {len(evaluated)} runs ({eval_seconds / max(len(evaluated), 1):.2f} s per run).",
+          f"evaluation took {eval_seconds:.1f} s for {len(evaluated)} runs ({eval_seconds / max(len(evaluated), 1):.2f} s per run)"
+          + (f"; {stored} of them were evaluated by the run's own training process right after it finished, and read here from its `{EVALUATION}`." if stored else "."),
           "↓ lower is better, ↑ higher is better. Intervals are 95% t-intervals over seeds; BCE and MSE runs are paired by seed.", "",
           "## Runs", "", "| run | arch | dataset | loss | seed | epochs | status | train s | eval s |", "|---|---|---|---|---|---|---|---|---|"]
     for run in runs:

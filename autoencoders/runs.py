@@ -44,6 +44,7 @@ MODEL = "model.keras"
 CHECKPOINTS = "checkpoints"
 TENSORBOARD = "tensorboard"
 STATE = "state.json"
+EVALUATION = "evaluation.npz"  # `evaluation.evaluate_run`'s result, stored by the training process (a cache)
 
 
 class CorruptFile(Exception):

@@ -34,7 +34,8 @@ from autoencoders.atomic import write_text
 from autoencoders.blog import BLOG_RESULTS
 from autoencoders.comparison import ALPHA, METRICS, Group, compare_groups, group_runs
 from autoencoders.datasets import builtin
-from autoencoders.evaluation import PRIOR_SAMPLES, Evaluation, Run, source_dataset
+from autoencoders.data import source_dataset
+from autoencoders.evaluation import PRIOR_SAMPLES, Evaluation, Run
 from autoencoders.device import here as device_here
 from autoencoders.report import REPORT_HTML, REPORT_MD, fmt, statistics_note, times, verdict_table, not_evaluated_table, test_images_phrase, to_html
 

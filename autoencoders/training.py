@@ -97,11 +97,11 @@ def steps_per_execution(steps_per_epoch: int, most: int = 128) -> int:
 def compiled_key(cfg: C.ExperimentConfig, steps_per_epoch: int, gpu: bool) -> tuple:
     """What decides a compiled model's functions: the backend and device kind, the steps per
     epoch (`steps_per_execution`), and every model, loss and training setting except the number
-    of epochs and gradient probing (a callback). The seed, the run's name and its data are not in
+    of epochs, gradient probing (a callback) and storing the evaluation (after `fit`). The seed, the run's name and its data are not in
     it: they change what the functions are given, not the functions."""
     flat = C.to_flat_dict(cfg)
     settings = sorted((key, repr(value)) for key, value in flat.items()
-                      if key.split(".")[0] in ("model", "loss", "training") and key not in ("training.epochs", "training.probe_gradients"))
+                      if key.split(".")[0] in ("model", "loss", "training") and key not in ("training.epochs", "training.probe_gradients", "training.store_evaluation"))
     return (keras.backend.backend(), gpu, steps_per_epoch, *settings)
 
 
@@ -359,7 +359,24 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
             write_hparams(run_dir / runs.TENSORBOARD, cfg, metrics["test"], step=len(history))
     runs.write_json(run_dir / runs.METRICS, metrics)
     model_cache.CACHE.give_back(compiled)  # `fit` returned: the next run of this key may reuse it
+    if not recorder.failure and cfg.training.store_evaluation:
+        store_run_evaluation(run_dir)
     return RunResult(run_dir, metrics)
+
+
+def store_run_evaluation(run_dir: Path) -> None:
+    """Evaluate the completed run exactly as evaluate.py would (from its saved model, on its test
+    set) and store the result in the folder, while TensorFlow and the data are loaded: a report
+    after a sweep then evaluates nothing. The run is complete before this starts, so a failure
+    here costs only the stored copy (evaluate.py evaluates the run itself, as it would anyway)."""
+    if keras.backend.backend() != "tensorflow":  # evaluate.py's SSIM is TensorFlow's: it evaluates such runs itself
+        return
+    from autoencoders.evaluation import evaluate_run, load_run, store_evaluation
+
+    try:
+        store_evaluation(evaluate_run(load_run(run_dir), use_stored=False))
+    except Exception as exc:  # noqa: BLE001 (any failure: the run stands, only the stored evaluation is missing)
+        log.warning("%s: the evaluation was not stored (%s: %s); evaluate.py will evaluate the run itself", run_dir, type(exc).__name__, exc)
 
 
 def save_final_model(model: Autoencoder, cfg: C.ExperimentConfig, path: Path) -> None:

@@ -82,6 +82,7 @@ def test_minimal_config_gets_all_defaults(tmp_path):
             "eval_batch_size": 2048,
             "precision": "float32",
             "probe_gradients": False,
+            "store_evaluation": True,
         },
     }
 
@@ -211,7 +212,7 @@ def test_unknown_nested_key_with_suggestion(tmp_path):
     message = error_of(tmp_path, with_section("training", "epoch: 10"))
     assert message == (
         f"{path}: unknown key 'training.epoch' (did you mean 'training.epochs'?); "
-        "allowed in 'training': epochs, batch_size, optimizer, learning_rate, jit_compile, eval_batch_size, precision, probe_gradients"
+        "allowed in 'training': epochs, batch_size, optimizer, learning_rate, jit_compile, eval_batch_size, precision, probe_gradients, store_evaluation"
     )
 
 
@@ -659,7 +660,7 @@ def test_dump_keeps_declared_order_and_real_latent_dim(tmp_path):
     data = yaml.safe_load(dump_yaml(cfg))
     assert list(data) == ["name", "seed", "dataset", "model", "loss", "training"]
     assert list(data["training"]) == [
-        "epochs", "batch_size", "optimizer", "learning_rate", "jit_compile", "eval_batch_size", "precision", "probe_gradients",
+        "epochs", "batch_size", "optimizer", "learning_rate", "jit_compile", "eval_batch_size", "precision", "probe_gradients", "store_evaluation",
     ]
     assert data["model"]["latent_dim"] == 2
     assert data["training"]["jit_compile"] == "auto"

@@ -401,3 +401,13 @@ def test_a_cache_holding_the_other_dataset_is_rebuilt_not_served(isolated: Path,
 def test_every_idx_dataset_carries_the_identity_of_its_pinned_files(mnist: Dataset, fashion: Dataset) -> None:
     assert mnist.identity == DATASETS["mnist"].source.identity() != fashion.identity
     assert mnist.class_names == tuple("0123456789") and fashion.class_names[9] == "Ankle boot"
+
+
+def test_source_dataset_loads_the_data_once_whatever_subset_or_noise_a_config_asks_for():
+    """A warm sweep worker trains and evaluates run after run on one copy of the data."""
+    from autoencoders.config import DatasetConfig
+
+    first = data.source_dataset(DatasetConfig(name="mnist", train_size=256))
+    again = data.source_dataset(DatasetConfig(name="mnist", test_size=128, noise_factor=0.5, binarize=True))
+    assert again is first and len(first.x_train) == 60_000 and len(first.x_test) == 10_000
+    assert data.source_dataset(DatasetConfig(name="fashion_mnist")) is not first

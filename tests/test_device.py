@@ -34,7 +34,8 @@ def test_a_sweep_run_gets_its_share_and_this_package_first(monkeypatch):
 
 def test_device_phrases_name_the_gpu_or_the_cpu_and_count_runs():
     assert device.phrase(GPU) == "1 GPU (NVIDIA H100; jax)"
-    assert device.phrase({**CPU, "intra_op_threads": "1"}) == "CPU only: Some CPU (2 cores, 1 threads, tensorflow)"
+    assert device.phrase({**CPU, "intra_op_threads": "1"}) == "CPU only: Some CPU (2 cores, 1 thread, tensorflow)"
+    assert device.phrase({**CPU, "intra_op_threads": "4"}) == "CPU only: Some CPU (2 cores, 4 threads, tensorflow)"
     assert device.phrase(None) == "not recorded"
     assert device.phrase_counts([CPU, None, CPU]) == f"{device.phrase(CPU)} (2 runs); not recorded (1 run)"
 

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 # training images than the file has fails on its data, after the sweep started, as a user's would.
 SWEEP = """name: r-{loss.name}-n{dataset.train_size}
 dataset: {name: npz, path: DATA, test_size: 128}
-training: {epochs: 2, batch_size: 64, jit_compile: false}
+training: {epochs: 2, batch_size: 64, jit_compile: false, store_evaluation: false}
 grid:
   loss.name: [bce, mse]
   dataset.train_size: [256, 100000]
