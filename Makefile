@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 # (results/reports/quick-dense/REPORT.md and .html). Finished runs are skipped, so running it
 # again only re-makes the report.
 demo: setup
-	$(BIN)/python train.py --config configs/sweeps/quick_dense.yaml --out $(OUT)/runs
+	$(BIN)/python train.py --config configs/sweeps/quick_dense.yaml --out $(OUT)/runs --jobs $(JOBS)
 	$(BIN)/python evaluate.py $(OUT)/runs/quick-dense-mnist-* --out $(OUT)/reports/quick-dense \
 	  --title "Quick comparison: dense autoencoder on MNIST, BCE vs MSE"
 
