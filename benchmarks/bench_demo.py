@@ -15,29 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autoencoders import device, runs  # noqa: E402
+from bench_sweep import timed  # noqa: E402 (the same timing of a subprocess as the sweep benchmark's)
 
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 SWEEP = ROOT / "configs" / "sweeps" / "quick_dense.yaml"
-
-
-def timed(command: list[str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return seconds
 
 
 def demo(jobs: int, folder: Path) -> dict:
