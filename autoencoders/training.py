@@ -97,8 +97,9 @@ def steps_per_execution(steps_per_epoch: int, most: int = 128) -> int:
 def compiled_key(cfg: C.ExperimentConfig, steps_per_epoch: int, gpu: bool) -> tuple:
     """What decides a compiled model's functions: the backend and device kind, the steps per
     epoch (`steps_per_execution`), and every model, loss and training setting except the number
-    of epochs, gradient probing (a callback) and storing the evaluation (after `fit`). The seed, the run's name and its data are not in
-    it: they change what the functions are given, not the functions."""
+    of epochs, gradient probing (a callback) and storing the evaluation (after `fit`). The seed,
+    the run's name and its data are not in it: they change what the functions are given, not the
+    functions."""
     flat = C.to_flat_dict(cfg)
     settings = sorted((key, repr(value)) for key, value in flat.items()
                       if key.split(".")[0] in ("model", "loss", "training") and key not in ("training.epochs", "training.probe_gradients", "training.store_evaluation"))
