@@ -56,9 +56,8 @@ blog: setup
 	  --note "Runs trained by \`make blog\`, i.e. \`python train.py --config configs/sweeps/blog_ARCH.yaml --out $(OUT)/blog/runs\` for ARCH in $(BLOG_SWEEPS), one run at a time." \
 	  && exit $$status
 
-# The study (README "Findings"): the configs/sweeps/study_*.yaml runs (about 6 hours on 2 CPU
-# cores), then the collapse-rate sweeps configs/sweeps/collapse_*.yaml (1,440 one-epoch runs, two
-# at a time: hours on 2 CPU cores) and the 24 longer runs of configs/sweeps/long_*.yaml that
+# The study (README "Findings"): the configs/sweeps/study_*.yaml runs (hours on 2 CPU cores), then
+# the collapse-rate sweeps configs/sweeps/collapse_*.yaml (1,440 one-epoch runs: hours on 2 CPU cores) and the 24 longer runs of configs/sweeps/long_*.yaml that
 # check their one-epoch verdict, then `evaluate.py --study` into results/study/REPORT.md.
 # Resumable like the blog: finished runs are skipped.
 STUDY_SWEEPS ?= dense deep_dense conv denoising_conv binarized vae_sum vae_mean
@@ -67,10 +66,10 @@ COLLAPSE_SWEEPS ?= collapse_conv_adam collapse_conv_adadelta collapse_dense_adam
   long_denoising_conv_adam
 study: setup
 	status=0; for s in $(STUDY_SWEEPS); do \
-	  $(BIN)/python train.py --config configs/sweeps/study_$$s.yaml --out $(OUT)/study/runs || status=1; \
+	  $(BIN)/python train.py --config configs/sweeps/study_$$s.yaml --out $(OUT)/study/runs --jobs $(JOBS) || status=1; \
 	done; \
 	for s in $(COLLAPSE_SWEEPS); do \
-	  $(BIN)/python train.py --config configs/sweeps/$$s.yaml --out $(OUT)/study/collapse --jobs 2 || status=1; \
+	  $(BIN)/python train.py --config configs/sweeps/$$s.yaml --out $(OUT)/study/collapse --jobs $(JOBS) || status=1; \
 	done; \
 	$(BIN)/python evaluate.py --study $(OUT)/study/runs/study-* --collapse $(OUT)/study/collapse --out $(OUT)/study && exit $$status
 

@@ -93,6 +93,13 @@ def _finished_epochs(run_dir: Path) -> int:
         return 0
 
 
+def _completed(run_dir: Path) -> bool:
+    try:
+        return runs.run_status(run_dir) == "completed"
+    except (OSError, runs.CorruptFile):
+        return False
+
+
 def sweep_main(args) -> int:
     from functools import partial
 
@@ -216,10 +223,14 @@ def _train_command(args, argv: list[str]) -> int:
         return _fail(f"{os_error_message(e)}; the run stopped after epoch {epochs} of {cfg.training.epochs}, which is saved. "
                      f"Once the cause is fixed, resume with: {_resume_command(argv)}", EXIT_IO)
     except KeyboardInterrupt as interrupt:
-        epochs = _finished_epochs(run_dir)
         name = signal.Signals(exit_code_of(interrupt) - 128).name
-        print(f"interrupted ({name}) after epoch {epochs} of {cfg.training.epochs}, which is saved; resume with: {_resume_command(argv)}",
-              file=sys.stderr)
+        if _completed(run_dir):  # stopped while storing its evaluation: nothing is left to resume
+            print(f"interrupted ({name}) while storing the evaluation of the completed run {run_dir}; "
+                  f"evaluate.py evaluates it itself", file=sys.stderr)
+        else:
+            epochs = _finished_epochs(run_dir)
+            print(f"interrupted ({name}) after epoch {epochs} of {cfg.training.epochs}, which is saved; resume with: {_resume_command(argv)}",
+                  file=sys.stderr)
         return exit_code_of(interrupt)
     m = result.metrics
     if m["status"] != "completed":

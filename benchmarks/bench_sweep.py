@@ -41,9 +41,9 @@ from autoencoders.architectures import ARCHITECTURES  # noqa: E402
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
-def timed(command: list[str], env: dict[str, str] = ENV) -> float:
+def timed(command: list[str], env: dict[str, str] = ENV, cwd: Path = ROOT) -> float:
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT
+from conftest import TINY as CONFTEST_TINY
 from hostile_configs import HOSTILE
 
 from autoencoders import config as C
@@ -27,10 +28,8 @@ from autoencoders import errors, runs
 DENSE = ROOT / "configs/blog/dense.yaml"
 # Long enough to be signalled mid-run (each epoch is a fraction of a second), short enough to redo.
 # No XLA: what is tested is how runs stop and resume, not the compiled step (2 s less per run).
-SLOW = ["dataset.train_size=2048", "dataset.test_size=256", "training.batch_size=64", "training.epochs=30", "training.jit_compile=false",
-        "training.store_evaluation=false"]
-TINY = ["dataset.train_size=256", "dataset.test_size=128", "training.batch_size=64", "training.epochs=2", "training.jit_compile=false",
-        "training.store_evaluation=false"]
+TINY = [*CONFTEST_TINY, "training.epochs=2"]  # later overrides win
+SLOW = [*TINY, "dataset.train_size=2048", "dataset.test_size=256", "training.epochs=30"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 

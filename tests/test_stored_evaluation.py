@@ -138,3 +138,20 @@ def test_a_report_on_stored_evaluations_imports_no_tensorflow_and_matches_one_ma
         return [(r["metrics"], r["per_class_mse"], r["code_mean"]) for r in summary["runs"]] + [summary["groups"]]
 
     assert metrics(tmp_path / "stored") == metrics(tmp_path / "afresh")
+
+
+def test_ctrl_c_while_storing_the_evaluation_says_the_run_is_complete(tmp_path, monkeypatch, capsys):
+    """The run is complete before its evaluation is stored, so an interrupt there must not tell the
+    user to resume it: `--resume` would find nothing to do."""
+    from autoencoders import cli, training
+
+    def interrupted(run_dir):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "store_run_evaluation", interrupted)
+    args = ["--config", str(ROOT / "configs/blog/dense.yaml"), "--out", str(tmp_path), *[f"--set={s}" for s in [*TINY, STORED_EVALUATION, "name=run"]]]
+    assert cli.train_main(args) == 130
+    stderr = capsys.readouterr().err
+    assert f"interrupted (SIGINT) while storing the evaluation of the completed run {tmp_path / 'run'}" in stderr
+    assert "resume with" not in stderr
+    assert runs.run_status(tmp_path / "run") == "completed" and not (tmp_path / "run" / runs.EVALUATION).exists()

@@ -1,0 +1,98 @@
+"""Benchmark: `make study`'s training time per run, as the study trained when issue 13 opened and now.
+
+For each of the study's sweeps given (`--sweeps`), a narrowed copy trains into a fresh folder: the
+sweep's own model and training settings (its epochs included), on MNIST, BCE and MSE, seeds 0 and 1
+(`--seeds`). It trains twice:
+- before: the code at `--before` (default: the commit before issue 13's first change), checked out
+  into a temporary git worktree and run as `make study` ran it then (`python train.py --config ...
+  --out ...`: one run at a time, a fresh process per run, TensorFlow's default threads);
+- now: this checkout, as `make study` runs it now (`--jobs 2` on two cores: warm workers, one
+  thread each, compiled models reused across seeds, stored evaluations).
+Printed per sweep: runs, wall time of each, seconds per run, now / before, and how far the runs'
+test metrics moved (the largest relative difference over the runs' test pixel MSE and BCE; zero
+when the runs are the same bits). Nothing else may run on the machine.
+
+    python benchmarks/bench_study.py                                  # dense, deep_dense, conv, denoising_conv, vae_sum
+    python benchmarks/bench_study.py --sweeps dense --json ''         # one sweep, nothing written
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autoencoders import device, runs  # noqa: E402
+from bench_sweep import timed  # noqa: E402
+
+BEFORE = "4890559^"  # issue 13's first commit is 4890559 ("Any machine: depend on tensorflow ...")
+METRICS = ("mse", "bce")  # metrics.json test: pixel MSE and BCE
+
+
+def narrowed(sweep: str, seeds: list[int], folder: Path) -> Path:
+    """The study sweep `sweep` on MNIST, BCE and MSE, `seeds`: its own model and training settings."""
+    config = yaml.safe_load((ROOT / "configs" / "sweeps" / f"study_{sweep}.yaml").read_text())
+    config["grid"] = {"dataset.name": ["mnist"], "loss.name": ["bce", "mse"], "seed": seeds}
+    path = folder / f"study_{sweep}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def train(sweep_file: Path, out: Path, code: Path, jobs: int | None) -> tuple[float, dict[str, dict]]:
+    command = [sys.executable, "train.py", "--config", str(sweep_file), "--out", str(out)]
+    seconds = timed(command + (["--jobs", str(jobs)] if jobs else []), cwd=code)
+    return seconds, {d.name: runs.read_json(d / runs.METRICS)["test"] for d in sorted(out.iterdir()) if (d / runs.METRICS).exists()}
+
+
+def largest_difference(before: dict[str, dict], now: dict[str, dict]) -> float:
+    return max(abs(now[name][m] - before[name][m]) / abs(before[name][m]) for name in before for m in METRICS if m in before[name])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweeps", default="dense,deep_dense,conv,denoising_conv,vae_sum", help="study sweeps (configs/sweeps/study_NAME.yaml), comma-separated")
+    parser.add_argument("--seeds", default="0,1", help="seeds per loss (default 0,1)")
+    parser.add_argument("--before", default=BEFORE, help=f"the git revision timed as 'before' (default {BEFORE})")
+    parser.add_argument("--jobs", type=int, default=2, help="--jobs of the 'now' sweep (default 2, as make study)")
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "bench_study.json"), help="where to write the figures ('' for nowhere)")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:
+        folder = Path(tmp)
+        old_code = folder / "before"
+        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(old_code), args.before], cwd=ROOT, check=True)
+        try:
+            for sweep in args.sweeps.split(","):
+                sweep_file = narrowed(sweep, seeds, folder)
+                before_s, before = train(sweep_file, folder / "runs-before" / sweep, old_code, None)
+                now_s, now = train(sweep_file, folder / "runs-now" / sweep, ROOT, args.jobs)
+                result = {"sweep": sweep, "runs": len(now), "before_s": before_s, "now_s": now_s,
+                          "before_s_per_run": before_s / len(before), "now_s_per_run": now_s / len(now),
+                          "now_over_before": now_s / before_s, "largest_test_metric_difference": largest_difference(before, now)}
+                results.append(result)
+                print(f"{sweep:>15}: {result['runs']} runs, before {before_s:.0f} s, now {now_s:.0f} s, "
+                      f"now/before {result['now_over_before']:.2f}, test metrics moved up to {result['largest_test_metric_difference']:.2%}", flush=True)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(old_code)], cwd=ROOT, check=True)
+    total_before = sum(r["before_s"] for r in results)
+    total_now = sum(r["now_s"] for r in results)
+    print(f"{'all':>15}: before {total_before:.0f} s, now {total_now:.0f} s, now/before {total_now / total_before:.2f}")
+    if args.json:
+        record = {"device": {"cpu": device.cpu_model(), "cores": device.usable_cores()}, "before": args.before,
+                  "before_commit": subprocess.run(["git", "rev-parse", args.before], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
+                  "seeds": seeds, "jobs": args.jobs, "results": results, "now_over_before": total_now / total_before}
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+        print(f"written: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
