@@ -56,10 +56,12 @@ blog: setup
 	  --note "Runs trained by \`make blog\`, i.e. \`python train.py --config configs/sweeps/blog_ARCH.yaml --out $(OUT)/blog/runs\` for ARCH in $(BLOG_SWEEPS), one run at a time." \
 	  && exit $$status
 
-# The study (README "Findings"): the configs/sweeps/study_*.yaml runs (hours on 2 CPU cores), then
-# the collapse-rate sweeps configs/sweeps/collapse_*.yaml (1,440 one-epoch runs: hours on 2 CPU cores) and the 24 longer runs of configs/sweeps/long_*.yaml that
-# check their one-epoch verdict, then `evaluate.py --study` into results/study/REPORT.md.
-# Resumable like the blog: finished runs are skipped.
+# The study (README "Findings"): the configs/sweeps/study_*.yaml runs (about 3 hours on 2 CPU
+# cores), then the collapse-rate sweeps configs/sweeps/collapse_*.yaml (1,440 one-epoch runs: hours
+# on 2 CPU cores) and the 24 longer runs of configs/sweeps/long_*.yaml that check their one-epoch
+# verdict, then `evaluate.py --study` into results/study/REPORT.md. Every sweep trains $(JOBS) runs
+# at a time, one TensorFlow thread each (benchmarks/bench_study.py: 0.51x the time per run of one
+# at a time). Resumable like the blog: finished runs are skipped.
 STUDY_SWEEPS ?= dense deep_dense conv denoising_conv binarized vae_sum vae_mean
 COLLAPSE_SWEEPS ?= collapse_conv_adam collapse_conv_adadelta collapse_dense_adam collapse_dense_adadelta \
   collapse_denoising_conv_adam collapse_denoising_conv_adadelta long_conv_adam long_conv_adadelta \
