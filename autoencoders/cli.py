@@ -93,13 +93,6 @@ def _finished_epochs(run_dir: Path) -> int:
         return 0
 
 
-def _completed(run_dir: Path) -> bool:
-    try:
-        return runs.run_status(run_dir) == "completed"
-    except (OSError, runs.CorruptFile):
-        return False
-
-
 def sweep_main(args) -> int:
     from functools import partial
 
@@ -224,7 +217,7 @@ def _train_command(args, argv: list[str]) -> int:
                      f"Once the cause is fixed, resume with: {_resume_command(argv)}", EXIT_IO)
     except KeyboardInterrupt as interrupt:
         name = signal.Signals(exit_code_of(interrupt) - 128).name
-        if _completed(run_dir):  # stopped while storing its evaluation: nothing is left to resume
+        if runs.status_or_problem(run_dir)[0] == "completed":  # stopped while storing its evaluation: nothing to resume
             print(f"interrupted ({name}) while storing the evaluation of the completed run {run_dir}; "
                   f"evaluate.py evaluates it itself", file=sys.stderr)
         else:
