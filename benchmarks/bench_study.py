@@ -64,14 +64,23 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of the 'now' sweep (default 2, as make study)")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "bench_study.json"), help="where to write the figures ('' for nowhere)")
     args = parser.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
+    sweeps = args.sweeps.split(",")
+    if unknown := [s for s in sweeps if not (ROOT / "configs" / "sweeps" / f"study_{s}.yaml").is_file()]:
+        parser.error(f"--sweeps: no configs/sweeps/study_NAME.yaml for {', '.join(unknown)}; "
+                     f"allowed: {', '.join(sorted(p.stem.removeprefix('study_') for p in (ROOT / 'configs' / 'sweeps').glob('study_*.yaml')))}")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        parser.error(f"--seeds {args.seeds!r}: expected comma-separated integers, e.g. 0,1")
+    if subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.before}^{{commit}}"], cwd=ROOT, capture_output=True).returncode:
+        parser.error(f"--before {args.before!r}: not a commit of this repository")
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:
         folder = Path(tmp)
         old_code = folder / "before"
         subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(old_code), args.before], cwd=ROOT, check=True)
         try:
-            for sweep in args.sweeps.split(","):
+            for sweep in sweeps:
                 sweep_file = narrowed(sweep, seeds, folder)
                 before_s, before = train(sweep_file, folder / "runs-before" / sweep, old_code, None)
                 now_s, now = train(sweep_file, folder / "runs-now" / sweep, ROOT, args.jobs)
