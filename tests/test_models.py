@@ -91,6 +91,30 @@ def test_sparse_dense_has_the_l1_activity_regulariser_and_dense_has_none():
     assert plain.encoder.get_layer("code").activity_regularizer is None
 
 
+@pytest.fixture
+def mixed_bfloat16():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    yield
+    keras.config.set_dtype_policy("float32")
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (21, 26, 3)], ids=["mnist", "padded"])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_under_mixed_bfloat16_every_arch_trains_and_its_sigmoid_output_is_float32(mixed_bfloat16, arch, shape):
+    """bfloat16 rounds sigmoid(z) to 1 from z of about 5.5: the saturation the study measures
+    must come from the loss, not the number format. The VAE and the sparse model's L1 penalty
+    failed with a dtype error under mixed precision before."""
+    model = build_model(ModelConfig(arch=arch, input_shape=shape))
+    model.compile("adam", "binary_crossentropy")
+    x = np.random.default_rng(0).random((8, *shape), dtype=np.float32)
+    loss = model.fit(x, x, batch_size=4, epochs=1, verbose=0).history["loss"][0]
+    assert model.compute_dtype == "bfloat16"  # the hidden layers do run in bfloat16
+    assert np.isfinite(loss)
+    assert model(x).dtype == "float32"
+    after_sigmoid = model.decoder.layers[[layer.get_config().get("activation") for layer in model.decoder.layers].index("sigmoid"):]
+    assert [layer.compute_dtype for layer in after_sigmoid] == ["float32"] * len(after_sigmoid)
+
+
 def test_an_unresolved_input_shape_is_refused_with_a_hint():
     with pytest.raises(ValueError, match="input_shape is not resolved"):
         build_model(ModelConfig(arch="dense"))

@@ -15,6 +15,14 @@ from keras import ops
 from autoencoders.losses import kl_divergence
 from autoencoders.pipeline import in_batches
 
+# Layers whose outputs go straight into the loss (the sigmoid output and what follows it, a
+# penalised code) compute in float32 under every dtype policy, as Keras's mixed-precision guide
+# advises for a model's last layer; the losses themselves are float32 (`autoencoders.losses`).
+# In bfloat16, with 8 bits of mantissa, sigmoid(z) rounds to exactly 1 from z of about 5.5 on, and
+# its gradient p(1 - p) to 0: the very saturation the study measures would come from the number
+# format instead of from the loss.
+LOSS_DTYPE = "float32"
+
 
 @keras.saving.register_keras_serializable(package="autoencoders")
 class Autoencoder(keras.Model):
@@ -79,9 +87,10 @@ class VAE(Autoencoder):
 
     def call(self, inputs, training=False):
         z_mean, z_log_var = self.encoder(inputs, training=training)
-        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        eps = keras.random.normal(ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator)
         z = z_mean + ops.exp(0.5 * z_log_var) * eps
-        self.add_loss(ops.mean(kl_divergence(z_mean, z_log_var)))
+        # the KL in float32, as the reconstruction loss, whatever the policy (no-op casts in float32)
+        self.add_loss(ops.mean(kl_divergence(ops.cast(z_mean, "float32"), ops.cast(z_log_var, "float32"))))
         return self.decoder(z, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):

@@ -6,11 +6,12 @@ import keras
 from keras import layers
 
 from autoencoders.architectures import ARCHITECTURES
+from autoencoders.models.base import LOSS_DTYPE
 from autoencoders.models.padding import crop, pad
 
 
-def _conv(filters: int, padding: str = "same", activation: str = "relu"):
-    return layers.Conv2D(filters, 3, activation=activation, padding=padding)
+def _conv(filters: int, padding: str = "same", activation: str = "relu", dtype=None):
+    return layers.Conv2D(filters, 3, activation=activation, padding=padding, dtype=dtype)
 
 
 def conv_parts(model_config):
@@ -30,7 +31,7 @@ def conv_parts(model_config):
     h = layers.UpSampling2D(2)(_conv(8)(code))
     h = layers.UpSampling2D(2)(_conv(8)(h))
     h = layers.UpSampling2D(2)(_conv(16, padding="valid")(h))
-    out = _conv(shape[-1], activation="sigmoid")(h)
+    out = _conv(shape[-1], activation="sigmoid", dtype=LOSS_DTYPE)(h)
     decoder = keras.Model(code, crop(out, shape, padded), name="decoder")
     return encoder, decoder
 
@@ -48,6 +49,6 @@ def denoising_conv_parts(model_config):
     code = keras.Input(arch.code_shape(model_config), name="code")
     h = layers.UpSampling2D(2)(_conv(32)(code))
     h = layers.UpSampling2D(2)(_conv(32)(h))
-    out = _conv(shape[-1], activation="sigmoid")(h)
+    out = _conv(shape[-1], activation="sigmoid", dtype=LOSS_DTYPE)(h)
     decoder = keras.Model(code, crop(out, shape, padded), name="decoder")
     return encoder, decoder

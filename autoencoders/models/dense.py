@@ -11,6 +11,8 @@ import math
 import keras
 from keras import layers
 
+from autoencoders.models.base import LOSS_DTYPE
+
 
 def _flat_parts(model_config, hidden: tuple[int, ...] = (), activity_l1: float = 0.0):
     """H·W·C -> hidden... -> latent (relu) and back, mirrored; sigmoid output per pixel and channel."""
@@ -20,15 +22,18 @@ def _flat_parts(model_config, hidden: tuple[int, ...] = (), activity_l1: float =
     for units in hidden:
         h = layers.Dense(units, activation="relu")(h)
     regularizer = keras.regularizers.L1(activity_l1) if activity_l1 > 0 else None
-    code = layers.Dense(model_config.latent_dim, activation="relu", activity_regularizer=regularizer, name="code")(h)
+    # a penalised code computes in float32, as the sigmoid output: Keras cannot add a bfloat16
+    # penalty to the float32 loss (a TypeError under mixed precision)
+    code = layers.Dense(model_config.latent_dim, activation="relu", activity_regularizer=regularizer, name="code",
+                        dtype=LOSS_DTYPE if regularizer else None)(h)
     encoder = keras.Model(image, code, name="encoder")
 
     code_in = keras.Input((model_config.latent_dim,), name="code")
     h = code_in
     for units in reversed(hidden):
         h = layers.Dense(units, activation="relu")(h)
-    h = layers.Dense(math.prod(shape), activation="sigmoid")(h)
-    decoder = keras.Model(code_in, layers.Reshape(shape)(h), name="decoder")
+    h = layers.Dense(math.prod(shape), activation="sigmoid", dtype=LOSS_DTYPE)(h)
+    decoder = keras.Model(code_in, layers.Reshape(shape, dtype=LOSS_DTYPE)(h), name="decoder")
     return encoder, decoder
 
 

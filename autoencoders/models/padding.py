@@ -23,4 +23,7 @@ def pad(image, shape, padded):
 
 def crop(output, shape, padded):
     """Crop the padded (H', W') back to (H, W); nothing when they are equal."""
-    return output if tuple(padded[:2]) == tuple(shape[:2]) else layers.Cropping2D(_margins(shape, padded), name="crop")(output)
+    if tuple(padded[:2]) == tuple(shape[:2]):
+        return output
+    # a crop changes no number, so it keeps the output's dtype (float32 under mixed precision too)
+    return layers.Cropping2D(_margins(shape, padded), name="crop", dtype=output.dtype)(output)
