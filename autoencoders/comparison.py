@@ -32,8 +32,7 @@ from autoencoders.datasets import DATASETS
 
 # Keys that do not define an experiment: they may differ inside one comparison (dataset.path
 # is replaced by the data's identity).
-IGNORED_KEYS = ("name", "seed", "loss.name", "dataset.path", "training.eval_batch_size", "training.jit_compile", "training.probe_gradients",
-                "training.store_evaluation")
+IGNORED_KEYS = ("name", "seed", "loss.name", "dataset.path", "training.eval_batch_size", "training.jit_compile", *C.RECORD_ONLY_KEYS)
 # Keys that define the test set (with the data's identity): runs differing here can never be compared.
 TEST_SET_KEYS = ("dataset.name", "dataset.test_size", "dataset.noise_factor", "dataset.binarize", "dataset.color_mode", "dataset.image_size")
 

@@ -102,7 +102,7 @@ def compiled_key(cfg: C.ExperimentConfig, steps_per_epoch: int, gpu: bool) -> tu
     functions."""
     flat = C.to_flat_dict(cfg)
     settings = sorted((key, repr(value)) for key, value in flat.items()
-                      if key.split(".")[0] in ("model", "loss", "training") and key not in ("training.epochs", "training.probe_gradients", "training.store_evaluation"))
+                      if key.split(".")[0] in ("model", "loss", "training") and key not in ("training.epochs", *C.RECORD_ONLY_KEYS))
     return (keras.backend.backend(), gpu, steps_per_epoch, *settings)
 
 
