@@ -8,12 +8,16 @@ sweep's own model and training settings (its epochs included), on MNIST, BCE and
   --out ...`: one run at a time, a fresh process per run, TensorFlow's default threads);
 - now: this checkout, as `make study` runs it now (`--jobs 2` on two cores: warm workers, one
   thread each, compiled models reused across seeds, stored evaluations).
+`--set KEY=VALUE` (repeatable) changes the "now" runs only, to see what a setting would buy (e.g.
+`--set training.precision=mixed_bfloat16`); the before runs keep the sweep's own settings.
 Printed per sweep: runs, wall time of each, seconds per run, now / before, and how far the runs'
 test metrics moved (the largest relative difference over the runs' test pixel MSE and BCE; zero
 when the runs are the same bits). Nothing else may run on the machine.
 
     python benchmarks/bench_study.py                                  # dense, deep_dense, conv, denoising_conv, vae_sum
     python benchmarks/bench_study.py --sweeps dense --json ''         # one sweep, nothing written
+    python benchmarks/bench_study.py --sweeps conv,denoising_conv --set training.precision=mixed_bfloat16 \
+        --json benchmarks/results/bench_study_bf16.json                # what bfloat16 would buy
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autoencoders import device, runs  # noqa: E402
+from autoencoders.config import ConfigError  # noqa: E402
+from autoencoders.sweep import expand  # noqa: E402
 from bench_sweep import timed  # noqa: E402
 
 BEFORE = "4890559^"  # issue 13's first commit is 4890559 ("Any machine: depend on tensorflow ...")
@@ -46,8 +52,9 @@ def narrowed(sweep: str, seeds: list[int], folder: Path) -> Path:
     return path
 
 
-def train(sweep_file: Path, out: Path, code: Path, jobs: int | None) -> tuple[float, dict[str, dict]]:
+def train(sweep_file: Path, out: Path, code: Path, jobs: int | None, overrides: tuple[str, ...] = ()) -> tuple[float, dict[str, dict]]:
     command = [sys.executable, "train.py", "--config", str(sweep_file), "--out", str(out)]
+    command += [arg for override in overrides for arg in ("--set", override)]
     seconds = timed(command + (["--jobs", str(jobs)] if jobs else []), cwd=code)
     return seconds, {d.name: runs.read_json(d / runs.METRICS)["test"] for d in sorted(out.iterdir()) if (d / runs.METRICS).exists()}
 
@@ -62,6 +69,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1", help="seeds per loss (default 0,1)")
     parser.add_argument("--before", default=BEFORE, help=f"the git revision timed as 'before' (default {BEFORE})")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of the 'now' sweep (default 2, as make study)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for the 'now' runs only (repeatable)")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "bench_study.json"), help="where to write the figures ('' for nowhere)")
     args = parser.parse_args()
     sweeps = args.sweeps.split(",")
@@ -72,6 +80,11 @@ def main() -> None:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         parser.error(f"--seeds {args.seeds!r}: expected comma-separated integers, e.g. 0,1")
+    for sweep in sweeps:  # a bad --set fails here, not after the before runs
+        try:
+            expand(ROOT / "configs" / "sweeps" / f"study_{sweep}.yaml", args.set)
+        except ConfigError as exc:
+            parser.error(f"--set: {exc}")
     if subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.before}^{{commit}}"], cwd=ROOT, capture_output=True).returncode:
         parser.error(f"--before {args.before!r}: not a commit of this repository")
     results = []
@@ -83,7 +96,7 @@ def main() -> None:
             for sweep in sweeps:
                 sweep_file = narrowed(sweep, seeds, folder)
                 before_s, before = train(sweep_file, folder / "runs-before" / sweep, old_code, None)
-                now_s, now = train(sweep_file, folder / "runs-now" / sweep, ROOT, args.jobs)
+                now_s, now = train(sweep_file, folder / "runs-now" / sweep, ROOT, args.jobs, tuple(args.set))
                 result = {"sweep": sweep, "runs": len(now), "before_s": before_s, "now_s": now_s,
                           "before_s_per_run": before_s / len(before), "now_s_per_run": now_s / len(now),
                           "now_over_before": now_s / before_s, "largest_test_metric_difference": largest_difference(before, now)}
@@ -98,7 +111,7 @@ def main() -> None:
     if args.json:
         record = {"device": {"cpu": device.cpu_model(), "cores": device.usable_cores()}, "before": args.before,
                   "before_commit": subprocess.run(["git", "rev-parse", args.before], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
-                  "seeds": seeds, "jobs": args.jobs, "results": results, "now_over_before": total_now / total_before}
+                  "seeds": seeds, "jobs": args.jobs, "now_overrides": args.set, "results": results, "now_over_before": total_now / total_before}
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
         print(f"written: {args.json}")
 
