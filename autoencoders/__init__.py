@@ -19,3 +19,4 @@ __version__ = "0.1.0"
 @wrapt.when_imported("keras")
 def _register_keras_classes(keras_module) -> None:
     import autoencoders.models.base  # noqa: F401  (its decorators register the classes)
+    import autoencoders.models.layers  # noqa: F401

@@ -57,8 +57,10 @@ def output_logits(model, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
 
 
 def output_layer_inputs(model, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-    """What the sigmoid layer receives (the last hidden ReLU units, after any upsampling), for
-    counting units that are 0 on every image: a dead unit passes no gradient back."""
+    """What the sigmoid layer receives (the last hidden ReLU units), for counting units that are
+    0 on every image: a dead unit passes no gradient back. In the conv decoders that layer
+    upsamples its input itself (`UpSampledConv2D`), so this is the map before the upsampling,
+    whose copies it only repeats: a unit (channel) is 0 everywhere in one exactly when in both."""
     layer = _sigmoid_layer(model.decoder)
     feeding = keras.Model(model.decoder.inputs, layer.input)
     code = model.encode(x, batch_size)

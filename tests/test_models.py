@@ -6,11 +6,14 @@ import zipfile
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import ROOT
 
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.config import ModelConfig
+from autoencoders.data import load_dataset
 from autoencoders.models import VAE, Autoencoder, build_model
+from autoencoders.models.layers import UpSampledConv2D
 
 ARCHS = tuple(ARCHITECTURES)
 # Parameter counts of the Keras blog's models (and the keras-io conv VAE), from their summaries.
@@ -57,16 +60,86 @@ def _layers(functional_config: dict) -> list[tuple[str, str]]:
     return out
 
 
+def _upsampled_convs_merged(layer_list: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The committed graph as built now: each `UpSampling2D` followed by a 'same' `Conv2D` is one
+    `UpSampledConv2D` with that Conv2D's settings (`autoencoders.models.layers`)."""
+    out = []
+    for name, config in layer_list:
+        if out and out[-1][0] == "UpSampling2D" and name == "Conv2D" and json.loads(config)["padding"] == "same":
+            out[-1] = ("UpSampledConv2D", config)
+        else:
+            out.append((name, config))
+    return out
+
+
+def _committed_blog_model(arch: str) -> str:
+    return str(ROOT / "results/blog/runs" / f"blog-{arch}-mnist-bce-s0" / "model.keras")
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_mnist_graphs_are_exactly_those_of_the_committed_blog_runs(arch):
-    """The blog runs in results/blog were built before any arch took other shapes; a model built
-    now for 28x28x1 has the same layers, in the same order, with the same settings."""
-    with zipfile.ZipFile(ROOT / "results/blog/runs" / f"blog-{arch}-mnist-bce-s0" / "model.keras") as archive:
+    """The blog runs in results/blog were built before any arch took other shapes, and before
+    the conv decoders computed an upsampling and the 'same' conv after it as one layer; a model
+    built now for 28x28x1 has the same layers, in the same order, with the same settings."""
+    with zipfile.ZipFile(_committed_blog_model(arch)) as archive:
         saved = json.loads(archive.read("config.json"))["config"]
     model = build_model(mnist_config(arch))
     for part in ("encoder", "decoder"):
         built = json.loads(json.dumps(keras.saving.serialize_keras_object(getattr(model, part))))["config"]
-        assert _layers(built) == _layers(saved[part]["config"]), part
+        assert _layers(built) == _upsampled_convs_merged(_layers(saved[part]["config"])), part
+
+
+@pytest.mark.parametrize("arch", ["conv", "denoising_conv"])
+def test_the_upsampled_convs_compute_the_committed_blog_models_function(arch):
+    """The trained blog model's weights, loaded into the model built now (one layer where it had an
+    upsampling and a conv), give its reconstructions of real MNIST digits to float32 rounding, and
+    its gradients too: the same function, computed at the lower resolution."""
+    committed = keras.saving.load_model(_committed_blog_model(arch))
+    model = build_model(mnist_config(arch), seed=7)
+    assert not any(np.array_equal(a, b) for a, b in zip(model.get_weights(), committed.get_weights()))
+    model.set_weights(committed.get_weights())  # same variables, same order
+    x = load_dataset("mnist").x_test[:64]
+    np.testing.assert_allclose(model.reconstruct(x), committed.reconstruct(x), atol=2e-6)
+    assert any(isinstance(layer, UpSampledConv2D) for layer in model.decoder.layers)
+    assert not any(isinstance(layer, UpSampledConv2D) for layer in committed.decoder.layers)
+
+    def gradients(m):
+        variables = m.trainable_variables
+        with tf.GradientTape() as tape:
+            loss = keras.ops.mean(keras.losses.binary_crossentropy(x, m(x)))
+        return [g.numpy() for g in tape.gradient(loss, variables)]
+
+    for now, then in zip(gradients(model), gradients(committed)):
+        np.testing.assert_allclose(now, then, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (5, 3, 2), (7, 6, 3)], ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("filters", [1, 8])
+def test_upsampled_conv_is_upsampling_then_a_same_conv(shape, filters):
+    """Any size, odd ones too (the borders are where a sub-pixel rewrite goes wrong), same
+    initial weights from the same seed, outputs to float32 rounding."""
+    def pair():
+        keras.utils.set_random_seed(3)
+        return keras.Sequential([keras.Input(shape), keras.layers.UpSampling2D(2), keras.layers.Conv2D(filters, 3, padding="same", activation="relu")])
+
+    def one():
+        keras.utils.set_random_seed(3)
+        return keras.Sequential([keras.Input(shape), UpSampledConv2D(filters, 3, padding="same", activation="relu")])
+
+    two_layers, one_layer = pair(), one()
+    for a, b in zip(two_layers.get_weights(), one_layer.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(0).normal(size=(4, *shape)).astype(np.float32)
+    expected = keras.ops.convert_to_numpy(two_layers(x))
+    assert one_layer.output_shape == two_layers.output_shape == (None, 2 * shape[0], 2 * shape[1], filters)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(one_layer(x)), expected, atol=1e-5)
+
+
+def test_upsampled_conv_refuses_what_it_does_not_compute():
+    with pytest.raises(ValueError, match="3x3, stride 1, 'same'"):
+        UpSampledConv2D(4, 3, padding="valid")
+    with pytest.raises(ValueError, match="3x3, stride 1, 'same'"):
+        UpSampledConv2D(4, 5, padding="same")
 
 
 @pytest.mark.parametrize("shape", OTHER_SHAPES, ids=lambda s: "x".join(map(str, s)))

@@ -7,11 +7,18 @@ from keras import layers
 
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.models.base import LOSS_DTYPE
+from autoencoders.models.layers import UpSampledConv2D
 from autoencoders.models.padding import crop, pad
 
 
 def _conv(filters: int, padding: str = "same", activation: str = "relu", dtype=None):
     return layers.Conv2D(filters, 3, activation=activation, padding=padding, dtype=dtype)
+
+
+def _upsampled_conv(filters: int, activation: str = "relu", dtype=None):
+    """The blog's `UpSampling2D(2)` then 3x3 'same' `Conv2D`, computed at the low resolution (the
+    same function and weights, a third of the step time on CPU: `autoencoders.models.layers`)."""
+    return UpSampledConv2D(filters, 3, activation=activation, padding="same", dtype=dtype)
 
 
 def conv_parts(model_config):
@@ -28,10 +35,10 @@ def conv_parts(model_config):
     encoder = keras.Model(image, h, name="encoder")
 
     code = keras.Input(arch.code_shape(model_config), name="code")
-    h = layers.UpSampling2D(2)(_conv(8)(code))
-    h = layers.UpSampling2D(2)(_conv(8)(h))
-    h = layers.UpSampling2D(2)(_conv(16, padding="valid")(h))
-    out = _conv(shape[-1], activation="sigmoid", dtype=LOSS_DTYPE)(h)
+    h = _conv(8)(code)  # each layer made in the blog's order: Keras seeds an initializer when its layer is made
+    h = _upsampled_conv(8)(h)
+    h = _conv(16, padding="valid")(layers.UpSampling2D(2)(h))  # before a 'valid' conv, two layers are faster
+    out = _upsampled_conv(shape[-1], activation="sigmoid", dtype=LOSS_DTYPE)(h)
     decoder = keras.Model(code, crop(out, shape, padded), name="decoder")
     return encoder, decoder
 
@@ -47,8 +54,8 @@ def denoising_conv_parts(model_config):
     encoder = keras.Model(image, h, name="encoder")
 
     code = keras.Input(arch.code_shape(model_config), name="code")
-    h = layers.UpSampling2D(2)(_conv(32)(code))
-    h = layers.UpSampling2D(2)(_conv(32)(h))
-    out = _conv(shape[-1], activation="sigmoid", dtype=LOSS_DTYPE)(h)
+    h = _conv(32)(code)
+    h = _upsampled_conv(32)(h)
+    out = _upsampled_conv(shape[-1], activation="sigmoid", dtype=LOSS_DTYPE)(h)
     decoder = keras.Model(code, crop(out, shape, padded), name="decoder")
     return encoder, decoder
