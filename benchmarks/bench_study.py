@@ -12,12 +12,16 @@ sweep's own model and training settings (its epochs included), on MNIST, BCE and
 `--set training.precision=mixed_bfloat16`); the before runs keep the sweep's own settings.
 Printed per sweep: runs, wall time of each, seconds per run, now / before, and how far the runs'
 test metrics moved (the largest relative difference over the runs' test pixel MSE and BCE; zero
-when the runs are the same bits). Nothing else may run on the machine.
+when the runs are the same bits); then now / before over all the runs timed, and over `make
+study`'s whole grid: every configs/sweeps/study_*.yaml run counted at the per-run figures of the
+timed sweep of its arch (binarized as dense, vae_mean as vae_sum), so the many dense runs weigh
+as much as they do in the study. Nothing else may run on the machine.
 
     python benchmarks/bench_study.py                                  # dense, deep_dense, conv, denoising_conv, vae_sum
     python benchmarks/bench_study.py --sweeps dense --json ''         # one sweep, nothing written
     python benchmarks/bench_study.py --sweeps conv,denoising_conv --set training.precision=mixed_bfloat16 \
         --json benchmarks/results/bench_study_bf16.json                # what bfloat16 would buy
+    python benchmarks/bench_study.py --weigh benchmarks/results/bench_study.json   # an earlier run's figures, nothing trained
 """
 
 from __future__ import annotations
@@ -63,6 +67,39 @@ def largest_difference(before: dict[str, dict], now: dict[str, dict]) -> float:
     return max(abs(now[name][m] - before[name][m]) / abs(before[name][m]) for name in before for m in METRICS if m in before[name])
 
 
+def study_mix(results: list[dict]) -> dict | None:
+    """now / before over all of `make study`'s study_*.yaml runs, each at the per-run figures of the
+    timed sweep of its arch; None when an arch of the study was not timed."""
+    timed_by_arch = {expand(ROOT / "configs" / "sweeps" / f"study_{r['sweep']}.yaml")[0].model.arch: r for r in results}
+    runs_per_sweep, before, now = {}, 0.0, 0.0
+    for path in sorted((ROOT / "configs" / "sweeps").glob("study_*.yaml")):
+        configs = expand(path)
+        figures = timed_by_arch.get(configs[0].model.arch)
+        if figures is None:
+            return None
+        runs_per_sweep[path.stem] = len(configs)
+        before += len(configs) * figures["before_s_per_run"]
+        now += len(configs) * figures["now_s_per_run"]
+    return {"runs_per_sweep": runs_per_sweep, "now_over_before": now / before}
+
+
+def report_totals(results: list[dict]) -> dict:
+    total_before = sum(r["before_s"] for r in results)
+    total_now = sum(r["now_s"] for r in results)
+    print(f"{'all':>15}: before {total_before:.0f} s, now {total_now:.0f} s, now/before {total_now / total_before:.2f}")
+    mix = study_mix(results)
+    if mix is not None:
+        print(f"{'make study':>15}: {sum(mix['runs_per_sweep'].values())} runs, now/before {mix['now_over_before']:.2f} "
+              f"(each run at its arch's per-run figures above)")
+    return {"now_over_before": total_now / total_before, "study_mix": mix}
+
+
+def print_results(results: list[dict]) -> None:
+    for result in results:
+        print(f"{result['sweep']:>15}: {result['runs']} runs, before {result['before_s']:.0f} s, now {result['now_s']:.0f} s, "
+              f"now/before {result['now_over_before']:.2f}, test metrics moved up to {result['largest_test_metric_difference']:.2%}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweeps", default="dense,deep_dense,conv,denoising_conv,vae_sum", help="study sweeps (configs/sweeps/study_NAME.yaml), comma-separated")
@@ -71,7 +108,16 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of the 'now' sweep (default 2, as make study)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for the 'now' runs only (repeatable)")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "bench_study.json"), help="where to write the figures ('' for nowhere)")
+    parser.add_argument("--weigh", metavar="JSON", help="print the figures of an earlier run's JSON and their make study weighting; train nothing")
     args = parser.parse_args()
+    if args.weigh:
+        try:
+            results = json.loads(Path(args.weigh).read_text())["results"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            parser.error(f"--weigh {args.weigh}: not a bench_study JSON with 'results' ({exc})")
+        print_results(results)
+        report_totals(results)
+        return
     sweeps = args.sweeps.split(",")
     if unknown := [s for s in sweeps if not (ROOT / "configs" / "sweeps" / f"study_{s}.yaml").is_file()]:
         parser.error(f"--sweeps: no configs/sweeps/study_NAME.yaml for {', '.join(unknown)}; "
@@ -101,17 +147,14 @@ def main() -> None:
                           "before_s_per_run": before_s / len(before), "now_s_per_run": now_s / len(now),
                           "now_over_before": now_s / before_s, "largest_test_metric_difference": largest_difference(before, now)}
                 results.append(result)
-                print(f"{sweep:>15}: {result['runs']} runs, before {before_s:.0f} s, now {now_s:.0f} s, "
-                      f"now/before {result['now_over_before']:.2f}, test metrics moved up to {result['largest_test_metric_difference']:.2%}", flush=True)
+                print_results([result])
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(old_code)], cwd=ROOT, check=True)
-    total_before = sum(r["before_s"] for r in results)
-    total_now = sum(r["now_s"] for r in results)
-    print(f"{'all':>15}: before {total_before:.0f} s, now {total_now:.0f} s, now/before {total_now / total_before:.2f}")
+    totals = report_totals(results)
     if args.json:
         record = {"device": {"cpu": device.cpu_model(), "cores": device.usable_cores()}, "before": args.before,
                   "before_commit": subprocess.run(["git", "rev-parse", args.before], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
-                  "seeds": seeds, "jobs": args.jobs, "now_overrides": args.set, "results": results, "now_over_before": total_now / total_before}
+                  "seeds": seeds, "jobs": args.jobs, "now_overrides": args.set, "results": results, **totals}
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
         print(f"written: {args.json}")
 
