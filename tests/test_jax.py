@@ -1,5 +1,6 @@
 """The training path under KERAS_BACKEND=jax (GPU machines often carry JAX and no TensorFlow):
-every arch trains, a stopped run resumes to the undisturbed history, and the run folders are the
+every arch trains, a stopped run resumes to the undisturbed history, the conv decoders' one layer
+for an upsampling and a conv is that pair under JAX too, and the run folders are the
 same kind of folder, which evaluate.py (on TensorFlow) reads. On CPU here; no GPU was measured."""
 
 from __future__ import annotations
@@ -77,3 +78,37 @@ def test_a_stopped_jax_run_resumes_to_the_undisturbed_history(tmp_path):
     resumed = subprocess.run(command(config, tmp_path / "stopped", SLOW, "--resume"), capture_output=True, text=True, env=JAX_ENV)
     assert resumed.returncode == 0, resumed.stderr
     assert history_without_time(tmp_path / "stopped" / name) == history_without_time(tmp_path / "undisturbed" / name)
+
+
+UPSAMPLED_CONV_UNDER_JAX = """
+import keras, numpy as np
+import autoencoders
+from autoencoders.config import ModelConfig
+from autoencoders.data import load_dataset
+from autoencoders.models import build_model
+from autoencoders.models.layers import UpSampledConv2D
+assert keras.backend.backend() == "jax"
+for shape, filters in [((28, 28, 1), 1), ((5, 3, 2), 8), ((7, 6, 3), 3)]:
+    keras.utils.set_random_seed(3)
+    pair = keras.Sequential([keras.Input(shape), keras.layers.UpSampling2D(2), keras.layers.Conv2D(filters, 3, padding="same")])
+    keras.utils.set_random_seed(3)
+    one = keras.Sequential([keras.Input(shape), UpSampledConv2D(filters, 3, padding="same")])
+    x = np.random.default_rng(0).normal(size=(4, *shape)).astype(np.float32)
+    print("pair", shape, filters, float(np.abs(np.asarray(one(x)) - np.asarray(pair(x))).max()))
+committed = keras.saving.load_model("results/blog/runs/blog-denoising_conv-mnist-bce-s0/model.keras")
+model = build_model(ModelConfig(arch="denoising_conv", input_shape=(28, 28, 1)))
+model.set_weights(committed.get_weights())
+digits = load_dataset("mnist").x_test[:64]
+print("blog", float(np.abs(model.reconstruct(digits) - committed.reconstruct(digits)).max()))
+"""
+
+
+def test_the_upsampled_conv_computes_upsampling_then_a_conv_under_jax_too():
+    """`UpSampledConv2D` is written in keras.ops alone: under JAX too it is the pair it replaces
+    (odd sizes included), and the blog's trained denoising model, loaded into the graph built now,
+    gives the same reconstructions of MNIST digits."""
+    done = subprocess.run([sys.executable, "-c", UPSAMPLED_CONV_UNDER_JAX], capture_output=True, text=True, env=JAX_ENV, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    differences = [line.split() for line in done.stdout.splitlines() if line.startswith(("pair", "blog"))]
+    assert [d[0] for d in differences] == ["pair"] * 3 + ["blog"]
+    assert all(float(d[-1]) < 2e-6 for d in differences), differences
