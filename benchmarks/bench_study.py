@@ -70,17 +70,13 @@ def largest_difference(before: dict[str, dict], now: dict[str, dict]) -> float:
 def study_mix(results: list[dict]) -> dict | None:
     """now / before over all of `make study`'s study_*.yaml runs, each at the per-run figures of the
     timed sweep of its arch; None when an arch of the study was not timed."""
-    timed_by_arch = {expand(ROOT / "configs" / "sweeps" / f"study_{r['sweep']}.yaml")[0].model.arch: r for r in results}
-    runs_per_sweep, before, now = {}, 0.0, 0.0
-    for path in sorted((ROOT / "configs" / "sweeps").glob("study_*.yaml")):
-        configs = expand(path)
-        figures = timed_by_arch.get(configs[0].model.arch)
-        if figures is None:
-            return None
-        runs_per_sweep[path.stem] = len(configs)
-        before += len(configs) * figures["before_s_per_run"]
-        now += len(configs) * figures["now_s_per_run"]
-    return {"runs_per_sweep": runs_per_sweep, "now_over_before": now / before}
+    study = {path.stem.removeprefix("study_"): expand(path) for path in sorted((ROOT / "configs" / "sweeps").glob("study_*.yaml"))}
+    timed_by_arch = {study[r["sweep"]][0].model.arch: r for r in results}
+    if any(configs[0].model.arch not in timed_by_arch for configs in study.values()):
+        return None
+    before = sum(len(configs) * timed_by_arch[configs[0].model.arch]["before_s_per_run"] for configs in study.values())
+    now = sum(len(configs) * timed_by_arch[configs[0].model.arch]["now_s_per_run"] for configs in study.values())
+    return {"runs_per_sweep": {f"study_{name}": len(configs) for name, configs in study.items()}, "now_over_before": now / before}
 
 
 def report_totals(results: list[dict]) -> dict:

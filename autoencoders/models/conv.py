@@ -17,7 +17,8 @@ def _conv(filters: int, padding: str = "same", activation: str = "relu", dtype=N
 
 def _upsampled_conv(filters: int, activation: str = "relu", dtype=None):
     """The blog's `UpSampling2D(2)` then 3x3 'same' `Conv2D`, computed at the low resolution (the
-    same function and weights, a third of the step time on CPU: `autoencoders.models.layers`)."""
+    same function and weights; on CPU the output pair takes a third of its time as two layers:
+    `autoencoders.models.layers`)."""
     return UpSampledConv2D(filters, 3, activation=activation, padding="same", dtype=dtype)
 
 
