@@ -45,6 +45,8 @@ from bench_sweep import timed  # noqa: E402
 
 BEFORE = "4890559^"  # issue 13's first commit is 4890559 ("Any machine: depend on tensorflow ...")
 METRICS = ("mse", "bce")  # metrics.json test: pixel MSE and BCE
+# What each sweep's entry of the JSON holds (and `--weigh` reads).
+RESULT_KEYS = ("sweep", "runs", "before_s", "now_s", "before_s_per_run", "now_s_per_run", "now_over_before", "largest_test_metric_difference")
 
 
 def narrowed(sweep: str, seeds: list[int], folder: Path) -> Path:
@@ -67,10 +69,15 @@ def largest_difference(before: dict[str, dict], now: dict[str, dict]) -> float:
     return max(abs(now[name][m] - before[name][m]) / abs(before[name][m]) for name in before for m in METRICS if m in before[name])
 
 
+def study_sweeps() -> list[str]:
+    """The NAMEs of configs/sweeps/study_NAME.yaml: what `make study` trains."""
+    return sorted(path.stem.removeprefix("study_") for path in (ROOT / "configs" / "sweeps").glob("study_*.yaml"))
+
+
 def study_mix(results: list[dict]) -> dict | None:
     """now / before over all of `make study`'s study_*.yaml runs, each at the per-run figures of the
     timed sweep of its arch; None when an arch of the study was not timed."""
-    study = {path.stem.removeprefix("study_"): expand(path) for path in sorted((ROOT / "configs" / "sweeps").glob("study_*.yaml"))}
+    study = {name: expand(ROOT / "configs" / "sweeps" / f"study_{name}.yaml") for name in study_sweeps()}
     timed_by_arch = {study[r["sweep"]][0].model.arch: r for r in results}
     if any(configs[0].model.arch not in timed_by_arch for configs in study.values()):
         return None
@@ -109,15 +116,20 @@ def main() -> None:
     if args.weigh:
         try:
             results = json.loads(Path(args.weigh).read_text())["results"]
+            missing = [key for key in RESULT_KEYS for result in results if key not in result]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             parser.error(f"--weigh {args.weigh}: not a bench_study JSON with 'results' ({exc})")
+        if missing or not results:
+            parser.error(f"--weigh {args.weigh}: its results need {', '.join(RESULT_KEYS)} each; "
+                         + (f"missing {missing[0]!r}" if missing else "there are none"))
+        if unknown := [r["sweep"] for r in results if r["sweep"] not in study_sweeps()]:
+            parser.error(f"--weigh {args.weigh}: sweep {unknown[0]!r} is not a study sweep; allowed: {', '.join(study_sweeps())}")
         print_results(results)
         report_totals(results)
         return
     sweeps = args.sweeps.split(",")
-    if unknown := [s for s in sweeps if not (ROOT / "configs" / "sweeps" / f"study_{s}.yaml").is_file()]:
-        parser.error(f"--sweeps: no configs/sweeps/study_NAME.yaml for {', '.join(unknown)}; "
-                     f"allowed: {', '.join(sorted(p.stem.removeprefix('study_') for p in (ROOT / 'configs' / 'sweeps').glob('study_*.yaml')))}")
+    if unknown := [s for s in sweeps if s not in study_sweeps()]:
+        parser.error(f"--sweeps: no configs/sweeps/study_NAME.yaml for {', '.join(unknown)}; allowed: {', '.join(study_sweeps())}")
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
