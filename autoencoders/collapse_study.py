@@ -173,13 +173,13 @@ STATE_MEASURES = {
 
 def early_state(cfg: C.ExperimentConfig, steps: int = EARLY_STEPS, probe_size: int = 1024) -> dict[str, float]:
     """The run replayed for its first `steps` batches: the model as training started it (same seed,
-    same builder, same batches, by `training.compile_model` and `training.epoch_batches`), measured
+    same builder, same batches, by `training.compile_model` and `training.training_batches`), measured
     at initialisation and after `steps` steps on the probe the run used (its first `probe_size`
     training images)."""
     import keras
 
     from autoencoders import gradients
-    from autoencoders.training import compile_model, epoch_batches, load_data
+    from autoencoders.training import compile_model, load_data, training_batches
 
     data = load_data(cfg)
     x, targets = data.x_train[:probe_size], data.t_train[:probe_size]
@@ -194,7 +194,7 @@ def early_state(cfg: C.ExperimentConfig, steps: int = EARLY_STEPS, probe_size: i
                 f"logit_grad_step{at}": gradients.logit_gradient_stats(cfg.loss.name, gradients.output_logits(model, x), targets)["logit_grad"]}
 
     before = measure(0)
-    model.fit(epoch_batches(data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, 1), epochs=1, steps_per_epoch=steps,
+    model.fit(training_batches(model, data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, 1), epochs=1, steps_per_epoch=steps,
               shuffle=False, verbose=0)
     return {**before, **measure(steps)}
 

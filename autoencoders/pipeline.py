@@ -25,6 +25,14 @@ def without_autotune(dataset):
     return dataset.prefetch(2).with_options(options)
 
 
+def epoch_order(n: int, seed: int, epoch):
+    """The order of rows 0..n-1 in one training epoch: a stateless shuffle by (seed, epoch) alone,
+    so a resumed run sees exactly the batches the uninterrupted run would have seen."""
+    import tensorflow as tf
+
+    return tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+
+
 def in_batches(arrays: np.ndarray | tuple[np.ndarray, ...], batch_size: int):
     """`arrays` (one array, or a tuple of arrays of the same length) in order, in batches, for
     `predict`, `evaluate` or `validation_data`: a pipeline `without_autotune` on TensorFlow, the

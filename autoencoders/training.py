@@ -24,14 +24,14 @@ import keras
 import numpy as np
 
 from autoencoders import config as C
-from autoencoders import device, model_cache, runs
+from autoencoders import device, model_cache, runs, xla_loop
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.data import DataError, Dataset, PreparedData, load_dataset, prepare
 from autoencoders.errors import raise_if_stopped
 from autoencoders.losses import PixelMetric, ReconstructionLoss
 from autoencoders.metrics import summarize
 from autoencoders.models import VAE, Autoencoder, build_model
-from autoencoders.pipeline import evaluate_arguments, in_batches, without_autotune
+from autoencoders.pipeline import epoch_order, evaluate_arguments, in_batches, without_autotune
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,8 @@ def compile_run(cfg: C.ExperimentConfig, steps_per_epoch: int = 1, gpu: bool = F
         steps_per_execution=steps_per_execution(steps_per_epoch),
     )
     model.optimizer.build(model.trainable_variables)
+    if xla_loop.worthwhile(model, gpu):
+        model.train_function = xla_loop.StepsInOneCall(model, cfg.training.batch_size)
     return model_cache.Compiled(model, [v.numpy() for v in model.optimizer.variables], key)
 
 
@@ -153,16 +155,24 @@ def epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, firs
         return numpy_epoch_batches(x, t, batch_size, seed, first_epoch, epochs)
     import tensorflow as tf
 
-    n = len(x)
     xs = tf.constant(x)
     ts = xs if t is x else tf.constant(t)
 
     def one_epoch(epoch):
-        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        return tf.data.Dataset.from_tensor_slices(epoch_order(len(x), seed, epoch)).batch(batch_size)
 
     batches = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
     return without_autotune(batches.map(lambda i: (tf.gather(xs, i), tf.gather(ts, i))))
+
+
+def training_batches(model: Autoencoder, x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int):
+    """What `fit` trains `model` on: `epoch_batches`, or, for a model that runs a chunk of steps in
+    one XLA program (`xla_loop`), the same epochs' rows in chunks, with the images and targets
+    handed to its train function."""
+    if isinstance(model.train_function, xla_loop.StepsInOneCall):
+        model.train_function.bind(x, t)
+        return xla_loop.epoch_chunks(len(x), batch_size, model.steps_per_execution, seed, first_epoch, epochs)
+    return epoch_batches(x, t, batch_size, seed, first_epoch, epochs)
 
 
 def numpy_epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int):
@@ -322,11 +332,11 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
     try:
         if start_epoch < cfg.training.epochs:
             model.fit(
-                epoch_batches(data.x_train, data.t_train, bs, cfg.seed, start_epoch, cfg.training.epochs),
+                training_batches(model, data.x_train, data.t_train, bs, cfg.seed, start_epoch, cfg.training.epochs),
                 epochs=cfg.training.epochs,
                 initial_epoch=start_epoch,
                 steps_per_epoch=steps,
-                shuffle=False,  # epoch_batches already shuffles, by (seed, epoch)
+                shuffle=False,  # training_batches already shuffles, by (seed, epoch)
                 validation_data=in_batches((data.x_test, data.t_test), cfg.training.eval_batch_size),
                 validation_batch_size=cfg.training.eval_batch_size,
                 callbacks=[*probe, recorder, *logs],
