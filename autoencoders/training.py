@@ -369,6 +369,8 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
         if logs:
             write_hparams(run_dir / runs.TENSORBOARD, cfg, metrics["test"], step=len(history))
     runs.write_json(run_dir / runs.METRICS, metrics)
+    if isinstance(model.train_function, xla_loop.StepsInOneCall):
+        model.train_function.release()
     model_cache.CACHE.give_back(compiled)  # `fit` returned: the next run of this key may reuse it
     if not recorder.failure and cfg.training.store_evaluation:
         store_run_evaluation(run_dir)

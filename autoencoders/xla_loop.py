@@ -43,6 +43,11 @@ class StepsInOneCall:
         self.images = tf.constant(images)
         self.targets = None if targets is images else tf.constant(targets)
 
+    def release(self) -> None:
+        """Let go of the training arrays: an idle compiled model kept for a later run
+        (`model_cache`) should not hold a dataset in memory."""
+        self.images = self.targets = None
+
     def _train_on(self, images, targets, rows) -> None:
         import tensorflow as tf
 

@@ -73,3 +73,21 @@ def test_training_without_the_arrays_is_refused_by_name(tiny_config):
     model = training.compile_model(tiny_config("configs/blog/dense.yaml", XLA_AS_SHIPPED), 4)
     with pytest.raises(RuntimeError, match="training_batches"):
         model.train_function(iter(xla_loop.epoch_chunks(256, 64, 4, 0, 0, 1)))
+
+
+def test_a_compiled_model_kept_for_a_later_run_holds_no_training_arrays(tmp_path, tiny_config):
+    """A warm worker keeps idle compiled models (`model_cache`); each would otherwise hold its
+    last run's images (188 MB for MNIST's training set)."""
+    from autoencoders import model_cache
+
+    cfg = tiny_config("configs/blog/dense.yaml", XLA_AS_SHIPPED)
+    model_cache.CACHE.clear()
+    model_cache.CACHE.capacity = 1
+    try:
+        training.train(cfg, tmp_path / "run", verbose=0)
+        kept = model_cache.CACHE.take(training.compiled_key(cfg, 4, gpu=False))
+    finally:
+        model_cache.CACHE.capacity = 0
+        model_cache.CACHE.clear()
+    assert isinstance(kept.model.train_function, xla_loop.StepsInOneCall)
+    assert kept.model.train_function.images is None

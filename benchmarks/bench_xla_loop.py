@@ -1,0 +1,110 @@
+"""Benchmark: Keras's own train loop against a chunk of steps as one XLA program (`autoencoders/xla_loop.py`).
+
+For each arch whose step XLA compiles on CPU, trains its blog config on full MNIST for
+`--epochs` epochs in this process, both ways, alternating which goes first over `--rounds`
+rounds, at `--threads` TensorFlow threads (1: as each of `make study`'s two jobs), and prints per
+way: the first epoch (tracing and XLA compilation included), the median of the later epochs, the
+same per step, and whether the two ways trained the same bits (weights and Adam's state; they
+must). Epochs are timed by a callback, without validation. Nothing else may run on the machine.
+
+    python benchmarks/bench_xla_loop.py                                   # dense, deep_dense, sparse_dense, vae; 4 epochs, 2 rounds
+    python benchmarks/bench_xla_loop.py --archs dense --epochs 3 --rounds 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def epoch_timer():
+    """A Keras callback that keeps each epoch's seconds (Keras is imported only once the thread
+    settings are in the environment)."""
+    import keras
+
+    class EpochTimes(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.start)
+
+    return EpochTimes()
+
+
+def one_way(arch: str, epochs: int, ours: bool) -> dict:
+    """`arch` trained from its seed's start on its batches, by our loop or Keras's: times and final state."""
+    import numpy as np
+
+    from autoencoders import config as C
+    from autoencoders import training, xla_loop
+
+    cfg = C.load_config(ROOT / "configs" / "blog" / f"{arch}.yaml", [f"training.epochs={epochs}", "training.jit_compile=auto"])
+    data = training.load_data(cfg)
+    steps = math.ceil(len(data.x_train) / cfg.training.batch_size)
+    model = training.compile_model(cfg, steps)
+    if not isinstance(model.train_function, xla_loop.StepsInOneCall):
+        raise SystemExit(f"{arch}: the one-program loop is not used here (backend, device, XLA or steps per call); nothing to compare")
+    if not ours:
+        model.train_function = None  # fit makes Keras's own
+    batches = (training.training_batches(model, data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, epochs) if ours
+               else training.epoch_batches(data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, epochs))
+    timer = epoch_timer()
+    model.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=[timer], verbose=0)
+    later = statistics.median(timer.seconds[1:])
+    return {"arch": arch, "loop": "one XLA program" if ours else "Keras's", "steps_per_epoch": steps, "steps_per_call": model.steps_per_execution,
+            "first_epoch_s": timer.seconds[0], "later_epoch_s": later, "ms_per_step": 1000 * later / steps,
+            "state": [np.asarray(w) for w in model.get_weights()] + [v.numpy() for v in model.optimizer.variables]}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--archs", default="dense,deep_dense,sparse_dense,vae", help="comma-separated archs (blog configs)")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="TensorFlow intra- and inter-op threads (default 1, as a make study job)")
+    p.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/bench_xla_loop.json")
+    args = p.parse_args()
+    if args.epochs < 2:
+        p.error("--epochs must be at least 2: the first epoch compiles")
+    os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(args.threads)
+    import numpy as np
+
+    from autoencoders import device
+
+    result = {"device": device.cpu_model(), "cores": device.usable_cores(), "threads": args.threads, "epochs": args.epochs, "runs": []}
+    print(f"{'arch':13s} {'loop':16s} {'1st epoch s':>11s} {'later epoch s':>13s} {'ms/step':>8s} same bits")
+    for round_ in range(args.rounds):
+        for arch in filter(None, args.archs.split(",")):
+            order = (False, True) if round_ % 2 == 0 else (True, False)  # alternate which goes first
+            pair = {ours: one_way(arch, args.epochs, ours) for ours in order}
+            same = all(np.array_equal(a, b) for a, b in zip(pair[True].pop("state"), pair[False].pop("state"), strict=True))
+            for ours in (False, True):
+                row = {**pair[ours], "round": round_, "same_bits": same}
+                result["runs"].append(row)
+                print(f"{arch:13s} {row['loop']:16s} {row['first_epoch_s']:11.2f} {row['later_epoch_s']:13.3f} {row['ms_per_step']:8.2f} {same}")
+    print()
+    for arch in filter(None, args.archs.split(",")):
+        rows = {loop: [r for r in result["runs"] if r["arch"] == arch and r["loop"] == loop] for loop in ("Keras's", "one XLA program")}
+        keras_ms, ours_ms = (statistics.median(r["ms_per_step"] for r in rows[loop]) for loop in rows)
+        print(f"median {arch}: {keras_ms:.2f} -> {ours_ms:.2f} ms per step ({ours_ms / keras_ms:.2f}x)")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
