@@ -60,9 +60,10 @@ blog: setup
 # cores), then the collapse-rate sweeps configs/sweeps/collapse_*.yaml (1,440 one-epoch runs: hours
 # on 2 CPU cores) and the 24 longer runs of configs/sweeps/long_*.yaml that check their one-epoch
 # verdict, then `evaluate.py --study` into results/study/REPORT.md. Every sweep trains $(JOBS) runs
-# at a time, one TensorFlow thread each (benchmarks/bench_study.py: 0.50x the time per run of one
-# at a time, with the conv decoders' upsampled convs; the 3 hours are the 6 hours it took one at a
-# time, times the 0.52 its runs' mix gives). Resumable like the blog: finished runs are skipped.
+# at a time, one TensorFlow thread each (benchmarks/bench_study.py: 0.42-0.46x the time per run of
+# one at a time, with the conv decoders' upsampled convs and the dense models' one-program XLA loop;
+# under 3 hours: the 6 hours it took one at a time, times the 0.43-0.48 its runs' mix gives).
+# Resumable like the blog: finished runs are skipped.
 STUDY_SWEEPS ?= dense deep_dense conv denoising_conv binarized vae_sum vae_mean
 COLLAPSE_SWEEPS ?= collapse_conv_adam collapse_conv_adadelta collapse_dense_adam collapse_dense_adadelta \
   collapse_denoising_conv_adam collapse_denoising_conv_adadelta long_conv_adam long_conv_adadelta \

@@ -2,8 +2,9 @@
 
 With `steps_per_execution` Keras on TensorFlow still runs each step as its own XLA call, inside
 a graph loop that pulls one batch at a time from a `tf.data` iterator. For the small dense
-models and the dense VAE that costs a fifth to a third of the step itself (one thread: a dense
-MNIST step 2.5 ms in Keras's loop against 1.9 ms here; benchmarks/README.md). Here the pipeline
+models and the dense VAE that call is a fifth to two fifths of the step (one thread, full MNIST:
+dense 2.37 ms per step in Keras's loop against 1.90 here, deep dense 5.80 against 4.73, the VAE
+0.97 against 0.59; benchmarks/bench_xla_loop.py). Here the pipeline
 hands over a chunk's row numbers (`epoch_chunks`) and one XLA program gathers each batch from
 the training arrays and calls the model's own `train_step`, chunk-long. The steps, their batches
 and their order are the ones Keras's loop would run, so the same bits come out
