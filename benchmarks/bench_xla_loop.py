@@ -19,35 +19,17 @@ import math
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def epoch_timer():
-    """A Keras callback that keeps each epoch's seconds (Keras is imported only once the thread
-    settings are in the environment)."""
-    import keras
-
-    class EpochTimes(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds: list[float] = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.start)
-
-    return EpochTimes()
-
-
 def one_way(arch: str, epochs: int, ours: bool) -> dict:
     """`arch` trained from its seed's start on its batches, by our loop or Keras's: times and final state."""
     import numpy as np
+
+    from bench_train import EpochTimer  # imports Keras: only once main() has set the threads
 
     from autoencoders import config as C
     from autoencoders import training, xla_loop
@@ -62,7 +44,7 @@ def one_way(arch: str, epochs: int, ours: bool) -> dict:
         model.train_function = None  # fit makes Keras's own
     batches = (training.training_batches(model, data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, epochs) if ours
                else training.epoch_batches(data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, epochs))
-    timer = epoch_timer()
+    timer = EpochTimer()
     model.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=[timer], verbose=0)
     later = statistics.median(timer.seconds[1:])
     return {"arch": arch, "loop": "one XLA program" if ours else "Keras's", "steps_per_epoch": steps, "steps_per_call": model.steps_per_execution,
