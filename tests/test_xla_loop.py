@@ -1,6 +1,8 @@
 """`autoencoders.xla_loop`: a chunk of training steps in one XLA program trains the same bits as
 Keras's own loop, on the same batches in the same order, and is used only where it was measured."""
 
+import math
+
 import numpy as np
 import pytest
 from conftest import ROOT, TINY, XLA_AS_SHIPPED
@@ -35,13 +37,13 @@ def fitted(cfg: C.ExperimentConfig, ours: bool):
     """The model `cfg` trains by `fit` with our one-program loop, or with Keras's own train
     function on the batches of `epoch_batches`; its weights, optimizer state and history."""
     data = training.load_data(cfg)
-    steps = -(-len(data.x_train) // cfg.training.batch_size)
+    steps = math.ceil(len(data.x_train) / cfg.training.batch_size)
     model = training.compile_model(cfg, steps)
     assert isinstance(model.train_function, xla_loop.StepsInOneCall) and model.steps_per_execution == 94
     if not ours:
         model.train_function = None  # fit makes Keras's own: 94 steps per call, one XLA call per step
-    batches = (training.training_batches if ours else lambda _, *rest: training.epoch_batches(*rest))(
-        model, data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, cfg.training.epochs)
+    schedule = (data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, cfg.training.epochs)
+    batches = training.training_batches(model, *schedule) if ours else training.epoch_batches(*schedule)
     history = model.fit(batches, epochs=cfg.training.epochs, steps_per_epoch=steps, shuffle=False, verbose=0).history
     assert isinstance(model.train_function, xla_loop.StepsInOneCall) == ours
     return model.get_weights(), [v.numpy() for v in model.optimizer.variables], history
