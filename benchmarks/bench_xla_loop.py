@@ -39,7 +39,9 @@ def one_way(arch: str, epochs: int, ours: bool) -> dict:
     steps = math.ceil(len(data.x_train) / cfg.training.batch_size)
     model = training.compile_model(cfg, steps)
     if not isinstance(model.train_function, xla_loop.StepsInOneCall):
-        raise SystemExit(f"{arch}: the one-program loop is not used here (backend, device, XLA or steps per call); nothing to compare")
+        print(f"bench_xla_loop.py: {arch}: the one-program loop is not used here (Keras backend, GPU, XLA off or one step per call); "
+              "nothing to compare", file=sys.stderr)
+        raise SystemExit(2)
     if not ours:
         model.train_function = None  # fit makes Keras's own
     batches = (training.training_batches(model, data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, epochs) if ours
@@ -58,10 +60,17 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=1, help="TensorFlow intra- and inter-op threads (default 1, as a make study job)")
-    p.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/bench_xla_loop.json")
+    p.add_argument("--json", default=str(ROOT / "benchmarks/results/bench_xla_loop.json"), help="where to write the figures ('' for nowhere)")
     args = p.parse_args()
+    from autoencoders.architectures import ARCHITECTURES
+
+    looped = sorted(arch for arch, spec in ARCHITECTURES.items() if spec.xla_on_cpu and (ROOT / "configs" / "blog" / f"{arch}.yaml").is_file())
+    if unknown := [arch for arch in filter(None, args.archs.split(",")) if arch not in looped]:
+        p.error(f"--archs: {', '.join(unknown)} has no blog config whose step XLA compiles on CPU; allowed: {', '.join(looped)}")
     if args.epochs < 2:
         p.error("--epochs must be at least 2: the first epoch compiles")
+    if args.rounds < 1 or args.threads < 1:
+        p.error("--rounds and --threads must be at least 1")
     os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(args.threads)
     import numpy as np
 
@@ -83,9 +92,10 @@ def main() -> None:
         rows = {loop: [r for r in result["runs"] if r["arch"] == arch and r["loop"] == loop] for loop in ("Keras's", "one XLA program")}
         keras_ms, ours_ms = (statistics.median(r["ms_per_step"] for r in rows[loop]) for loop in rows)
         print(f"median {arch}: {keras_ms:.2f} -> {ours_ms:.2f} ms per step ({ours_ms / keras_ms:.2f}x)")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {args.json}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":
