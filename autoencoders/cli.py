@@ -20,15 +20,15 @@ import threading
 import time
 from pathlib import Path
 
-from autoencoders import runs
+from autoencoders import quiet, runs
 from autoencoders.config import ConfigError, load_config
 from autoencoders.errors import (EXIT_BAD_INPUT, EXIT_BUSY, EXIT_FAILED, EXIT_IO, exit_code_of, os_error_message, stop_signals,
                                  writable_folder_problem)
 
 
-def _setup_logging() -> None:
+def _setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet.configure(verbose)  # TensorFlow's start-up lines only with --verbose or the user's TF_CPP_MIN_LOG_LEVEL
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes when evaluating many models
 
 
@@ -49,6 +49,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results/runs"), help="parent folder of run folders (default: results/runs)")
     p.add_argument("--resume", action="store_true", help="continue an unfinished run from its last finished epoch")
     p.add_argument("--overwrite", action="store_true", help="delete an existing run folder of the same name and train again")
+    p.add_argument("--verbose", action="store_true",
+                   help="show TensorFlow's start-up lines (oneDNN, CUDA, XLA); without it they are hidden unless TF_CPP_MIN_LOG_LEVEL is set")
     sweep = p.add_argument_group("sweeps (a config with a grid: of dotted keys -> lists of values)")
     sweep.add_argument("--jobs", type=int, default=1, help="runs trained in parallel processes (default 1)")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs and what would be done with each, then stop")
@@ -163,6 +165,7 @@ def _train_command(args, argv: list[str]) -> int:
         return _fail(f"--num-cpus {args.num_cpus:g} --num-gpus {args.num_gpus:g}: CPUs must be > 0 and GPUs >= 0")
     if args.resume and args.overwrite:
         return _fail("--resume and --overwrite exclude each other")
+    quiet.configure(args.verbose)  # before any import of TensorFlow; a sweep's training processes inherit the level
     try:
         if is_sweep(args.config):
             if problem := writable_folder_problem(args.out):
@@ -195,7 +198,7 @@ def _train_command(args, argv: list[str]) -> int:
         return _fail(runs.existing_run_message(run_dir, status))
     if status == "failed" and args.resume:
         return _fail(runs.failed_run_message(run_dir))
-    _setup_logging()
+    _setup_logging(args.verbose)
     from autoencoders.data import DataError, source_dataset
 
     try:  # bad data is refused before TensorFlow is imported and before anything is written
@@ -253,6 +256,8 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--collapse", type=Path, metavar="FOLDER",
                    help="with --study: the folder of the collapse-rate runs (configs/sweeps/collapse_*.yaml), e.g. results/study/collapse")
     p.add_argument("--note", default="", help="a Markdown paragraph put under the title (e.g. the command that trained the runs)")
+    p.add_argument("--verbose", action="store_true",
+                   help="show TensorFlow's start-up lines (oneDNN, CUDA, XLA); without it they are hidden unless TF_CPP_MIN_LOG_LEVEL is set")
     return p
 
 
@@ -288,7 +293,7 @@ def _evaluate_command(args, argv: list[str]) -> int:
         return _fail(f"--collapse {args.collapse}: " + ("only with --study" if not args.study else "no such folder"))
     if problem := writable_folder_problem(args.out):
         return _fail(f"--out {problem}")
-    _setup_logging()
+    _setup_logging(args.verbose)
     from autoencoders.comparison import ComparisonError, check_comparable, drop_repeats, group_runs
     from autoencoders.evaluation import evaluate_run, load_run
     from autoencoders.report import write_report
