@@ -45,7 +45,15 @@ METRICS = {
     "bce": ("pixel BCE", False),
     "bce_excess": ("BCE − target entropy", False),
 }
+#: a metric whose paired BCE − MSE differences are another metric's, seed for seed: it is reported
+#: but not tested again (one test per distinct quantity in a family). Pixel BCE minus the test set's
+#: entropy floor H(y) differs from pixel BCE by a constant of the test set, the same for both losses,
+#: so the two have identical paired differences; the floor-free one is tested.
+SAME_TEST_AS = {"bce": "bce_excess"}
 ALPHA = 0.05
+#: paired values this close, relative to their size, are the same number: the metrics are means of
+#: float32 pixels (about 7 significant digits), so a smaller difference is rounding, on any scale
+SAME_VALUE_RTOL = 1e-6
 CORRECTION = "holm"  # multipletests' name for Holm–Bonferroni: controls the family-wise error rate
 # With n pairs the exact two-sided signed-rank p is at least 2 / 2**n: 0.0625 for 5 pairs, so below
 # 6 pairs the Wilcoxon test could never reject and is not shown.
@@ -186,39 +194,69 @@ class Difference:
     p_adjusted: float | None = None  # Holm-adjusted over `family_size` tests; the verdict uses it
     family_size: int = 1
     wilcoxon_p: float | None = None  # signed-rank test of the same pairs (WILCOXON_MIN_PAIRS or more)
+    mse_paired_mean: float = math.nan  # MSE-trained runs' mean over the paired seeds only: the effect's percentage divides by it
+    tested_as: str | None = None  # set when this metric's test is another's (SAME_TEST_AS): reported with that test's p, not counted
+
+    @property
+    def relative(self) -> float:
+        """The effect as a share of the MSE-trained runs' value, both over the same paired seeds."""
+        return abs(self.diff.mean) / abs(self.mse_paired_mean) if self.mse_paired_mean else math.inf
 
     @property
     def better(self) -> str:
         """The loss the mean paired difference favours ("bce" or "mse"), significant or not."""
-        return "bce" if (self.diff.mean > 0) == METRICS[self.metric][1] else "mse"
+        return favoured(self.metric, self.diff.mean)
+
+
+def favoured(metric: str, diff: float) -> str:
+    """The loss a BCE − MSE difference of `metric` favours, significant or not: BCE when the
+    difference points the metric's better way (up for PSNR and SSIM, down for the errors)."""
+    return "bce" if (diff > 0) == METRICS[metric][1] else "mse"
+
+
+def winner(metric: str, diff: float, p_adjusted: float | None) -> str | None:
+    """The verdict rule of every table and of the Findings: the favoured loss when the adjusted p
+    is below α, else None (no significant difference, or no test)."""
+    return favoured(metric, diff) if p_adjusted is not None and p_adjusted < ALPHA else None
 
 
 def compare_metric(metric: str, bce_by_seed: dict[int, float], mse_by_seed: dict[int, float]) -> Difference:
     """One metric, BCE against MSE paired by seed; the verdict is for a family of this one test
     (`correct` redoes it over a report's family)."""
     seeds = sorted(set(bce_by_seed) & set(mse_by_seed))
-    diffs = [bce_by_seed[s] - mse_by_seed[s] for s in seeds]
+    paired_bce, paired_mse = np.array([bce_by_seed[s] for s in seeds]), np.array([mse_by_seed[s] for s in seeds])
+    diffs = list(paired_bce - paired_mse)
     b, m, d = summarize(list(bce_by_seed.values())), summarize(list(mse_by_seed.values())), summarize(diffs or [math.nan])
     p = wilcoxon = None
+    same = same_values(paired_bce, paired_mse)
     if len(seeds) >= 2:
-        p = 1.0 if np.allclose(diffs, 0) else float(stats.ttest_rel([bce_by_seed[s] for s in seeds], [mse_by_seed[s] for s in seeds]).pvalue)
+        p = 1.0 if same else float(stats.ttest_rel(paired_bce, paired_mse).pvalue)
     if len(seeds) >= WILCOXON_MIN_PAIRS:
-        wilcoxon = 1.0 if np.allclose(diffs, 0) else float(stats.wilcoxon(diffs).pvalue)
-    return with_verdict(Difference(metric, b, m, d, p, "", None, wilcoxon_p=wilcoxon), p, 1)
+        wilcoxon = 1.0 if same else float(stats.wilcoxon(diffs).pvalue)
+    paired_mean = float(paired_mse.mean()) if seeds else math.nan
+    return with_verdict(Difference(metric, b, m, d, p, "", None, wilcoxon_p=wilcoxon, mse_paired_mean=paired_mean), p, 1)
+
+
+def same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    """Every pair equal up to float32 rounding relative to the values' own size (`SAME_VALUE_RTOL`),
+    so a metric in the hundreds and one in the thousandths are judged alike (an absolute tolerance
+    would call any two small metrics equal)."""
+    return bool(np.all(np.abs(a - b) <= SAME_VALUE_RTOL * np.maximum(np.abs(a), np.abs(b))))
 
 
 def with_verdict(d: Difference, p_adjusted: float | None, family_size: int) -> Difference:
     """`d` judged on `p_adjusted` (its p adjusted over a family of `family_size` tests)."""
     better = d.better
-    rel = abs(d.diff.mean) / abs(d.mse.mean) * 100 if d.mse.mean else math.inf
-    size = f"by {abs(d.diff.mean):.4g} ({rel:.1f}% of MSE's value)"
+    size = f"by {abs(d.diff.mean):.4g} ({d.relative:.1%} of MSE's value)"
     judged = replace(d, p_adjusted=p_adjusted, family_size=family_size)
     p_text = "" if p_adjusted is None else f"p = {p_adjusted:.2g}" if family_size == 1 else f"Holm p = {p_adjusted:.2g}"
+    if d.tested_as:
+        p_text += f", the test of {METRICS[d.tested_as][0]}"
     if math.isnan(d.diff.mean):  # no seed in common (compare_metric summarised [nan])
         return replace(judged, verdict="no seed trained with both losses", winner=None)
     if p_adjusted is None:
         return replace(judged, verdict=f"{better.upper()} better {size}; one seed: cannot tell", winner=None)
-    if p_adjusted < ALPHA:
+    if winner(d.metric, d.diff.mean, p_adjusted):
         return replace(judged, verdict=f"**{better.upper()} better** {size}, {p_text}", winner=better)
     return replace(judged, verdict=f"no significant difference ({p_text}, {d.diff.n} seeds)", winner=None)
 
@@ -234,20 +272,40 @@ def holm_adjusted(p_values: Sequence[float | None]) -> list[float | None]:
 
 def correct(differences: Sequence[Difference]) -> list[Difference]:
     """The differences judged as one family: each p adjusted by Holm–Bonferroni over the tests in
-    the family (those with a p; one-seed comparisons have none), verdicts on the adjusted p."""
-    tested = sum(d.p_value is not None for d in differences)
-    return [with_verdict(d, p_holm, tested) for d, p_holm in zip(differences, holm_adjusted([d.p_value for d in differences]), strict=True)]
+    the family (those with a p; one-seed comparisons have none, and a metric `tested_as` another is
+    no test of its own: `compare_groups` gives it that test's verdict), verdicts on the adjusted p."""
+    own = [None if d.tested_as else d.p_value for d in differences]
+    family = sum(p is not None for p in own)
+    return [with_verdict(d, p_holm, family) for d, p_holm in zip(differences, holm_adjusted(own), strict=True)]
+
+
+def share_test(twin: Difference, partner: Difference) -> Difference:
+    """`twin` judged by `partner`'s test (the same paired differences: `SAME_TEST_AS`)."""
+    return with_verdict(replace(twin, p_value=partner.p_value, wilcoxon_p=partner.wilcoxon_p), partner.p_adjusted, partner.family_size)
+
+
+def own_tests(differences: Sequence[Difference]) -> list[Difference]:
+    """The differences that are tests of their own: what a tally of wins counts (a metric reported
+    with another's test would count that test twice)."""
+    return [d for d in differences if d.tested_as is None]
 
 
 def compare_groups(groups: Sequence[Group], metrics: Sequence[str] = tuple(METRICS)) -> list[list[Difference]]:
     """`compare_group` for each group, all the tests judged as one family (`correct`)."""
     judged = iter(correct([d for group in groups for d in compare_group(group, metrics)]))
-    return [[next(judged) for _ in metrics] for _ in groups]
+    out = []
+    for _ in groups:
+        diffs = [next(judged) for _ in metrics]
+        by_metric = {d.metric: d for d in diffs}
+        out.append([share_test(d, by_metric[d.tested_as]) if d.tested_as else d for d in diffs])
+    return out
 
 
 def compare_group(group: Group, metrics: Sequence[str] = tuple(METRICS)) -> list[Difference]:
+    """One group's differences in `metrics` order; a metric whose test is another's (`SAME_TEST_AS`,
+    when both are asked for) is marked `tested_as` it."""
     per_loss = group.by_loss()
-    return [
+    differences = [
         compare_metric(
             metric,
             {ev.run.config.seed: ev.mean(metric) for ev in per_loss.get("bce", [])},
@@ -255,3 +313,4 @@ def compare_group(group: Group, metrics: Sequence[str] = tuple(METRICS)) -> list
         )
         for metric in metrics
     ]
+    return [replace(d, tested_as=SAME_TEST_AS[d.metric]) if SAME_TEST_AS.get(d.metric) in metrics else d for d in differences]

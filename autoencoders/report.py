@@ -21,7 +21,7 @@ import numpy as np
 from autoencoders import plots
 from autoencoders.atomic import write_text
 from autoencoders.blog import blog_rows
-from autoencoders.comparison import METRICS, WILCOXON_MIN_PAIRS, Difference, Group, compare_groups
+from autoencoders.comparison import METRICS, WILCOXON_MIN_PAIRS, Difference, Group, compare_groups, own_tests
 from autoencoders.device import cpu_model, phrase_counts, usable_cores
 from autoencoders.device import here as device_here
 from autoencoders.evaluation import Evaluation, Run
@@ -132,13 +132,37 @@ def verdict_table(diffs: Sequence[Difference]) -> list[str]:
 
 def statistics_note(diffs: Sequence[Difference], family: str) -> str:
     """The sentence that says what the p columns are and which family Holm's adjustment was over."""
-    tested = sum(d.p_value is not None for d in diffs)
-    if not tested:
+    count = sum(d.p_value is not None for d in own_tests(diffs))
+    if not count:
         return "With one seed per loss there is no test: the verdicts say so."
-    return (f"Effect = the mean BCE − MSE difference paired by seed, with its 95% t-interval; p (paired t) from `scipy.stats.ttest_rel`. "
-            f"Verdicts use p Holm: Holm–Bonferroni adjusted (`statsmodels` `multipletests`) over the {tested} paired t-tests of {family}, "
-            f"at α = 0.05. p Wilcoxon: the signed-rank test of the same pairs (`scipy.stats.wilcoxon`), "
+    shared = sorted({(d.metric, d.tested_as) for d in diffs if d.tested_as})
+    twins = "".join(f" {METRICS[twin][0]} has the same paired differences as {METRICS[partner][0]} (the test set's floor is the same "
+                    f"for both losses), so it is shown with that test and not tested again." for twin, partner in shared)
+    return (f"Effect = the mean BCE − MSE difference paired by seed, with its 95% t-interval; its percentage is of the MSE-trained runs' "
+            f"mean over the same seeds. p (paired t) from `scipy.stats.ttest_rel`. "
+            f"Verdicts use p Holm: Holm–Bonferroni adjusted (`statsmodels` `multipletests`) over the {count} paired t-tests of {family}, "
+            f"at α = 0.05.{twins} p Wilcoxon: the signed-rank test of the same pairs (`scipy.stats.wilcoxon`), "
             f"shown from {WILCOXON_MIN_PAIRS} pairs on (with fewer it cannot reach 0.05).")
+
+
+def verdict_summary(titled: Sequence[tuple[str, Sequence[Difference]]]) -> list[str]:
+    """One line per comparison: which loss is significantly better on what, by how much and at
+    which Holm p, then the metrics with no significant difference; words from each difference's
+    `winner`, the same rule as the tables. What a report opens with and `evaluate.py` prints."""
+    lines = []
+    for title, diffs in titled:
+        parts = []
+        for winner in ("bce", "mse"):
+            won = [d for d in diffs if d.winner == winner]
+            if won:
+                parts.append(f"{winner.upper()} better on " + ", ".join(
+                    f"{METRICS[d.metric][0]} ({d.relative:.1%}, Holm p = {d.p_adjusted:.2g})" for d in won))
+        rest = [METRICS[d.metric][0] for d in diffs if d.winner is None]
+        if rest:
+            why = "no significant difference" if any(d.p_adjusted is not None for d in diffs) else "not tested (one seed)"
+            parts.append(f"{why} on " + ", ".join(rest))
+        lines.append(f"- **{title}**: " + "; ".join(parts) + ".")
+    return lines
 
 
 def _run_row(run: Run, ev: Evaluation | None) -> str:
@@ -165,47 +189,19 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
     summary: dict = {"command": command, "created": created, "device": device, "eval_seconds": eval_seconds,
                      "train_seconds_total": sum(train_seconds), "runs": [], "groups": []}
 
-    md = [f"# {title}", "", *([note, ""] if note else []), f"Made by `{command}` on {created}; device: {device}.",
-          f"Every metric is computed afresh from each saved model on {test_images_phrase(list(evaluated.values()))}, whatever loss the model was trained with; "
-          f"evaluation took {eval_seconds:.1f} s for {len(evaluated)} runs ({eval_seconds / max(len(evaluated), 1):.2f} s per run)"
-          + (f"; {stored} of them were evaluated by the run's own training process right after it finished, and read here from its `{EVALUATION}`." if stored else "."),
-          "↓ lower is better, ↑ higher is better. Intervals are 95% t-intervals over seeds; BCE and MSE runs are paired by seed.", "",
-          "## Runs", "", "| run | arch | dataset | loss | seed | epochs | status | train s | eval s |", "|---|---|---|---|---|---|---|---|---|"]
-    for run in runs:
-        md.append(_run_row(run, evaluated.get(id(run))))
-        ev = evaluated.get(id(run))
-        summary["runs"].append({
-            "path": str(run.path), "status": run.status, "reason": run.reason,
-            "config": None if run.config is None else run.config.name,
-            "eval_seconds": ev.seconds if ev else None,
-            "train_seconds": run.metrics.get("train_seconds"),
-            "device": run.metrics.get("device"),
-            "metrics": {m: ev.mean(m) for m in METRICS} if ev else None,
-            "per_class_mse": ev.per_class("mse").tolist() if ev else None,
-            "vae": ev.vae if ev else None,
-            "code_mean": ev.code_mean if ev else None,
-        })
-    if train_seconds:
-        total = sum(train_seconds)
-        md += ["", f"Training wall time, all {len(train_seconds)} runs: **{total:.0f} s ({total / 3600:.2f} h)**, the sum of each run's own "
-                   f"time (`train_seconds` in its metrics.json: epochs, validation and checkpoints, on the device that trained it). "
-                   f"Evaluation: {eval_seconds:.0f} s. Trained on: {phrase_counts(r.metrics.get('device') for r in runs)}."]
-
-    blog = blog_rows(list(evaluated.values()))
-    if blog:
-        summary["blog"] = blog
-        md += ["", "## The Keras blog's numbers next to ours", "",
-               "BCE-trained runs on MNIST at the blog's epochs; \"loss\" is Keras's loss as the blog saw it (for sparse_dense it includes the L1 penalty). "
-               "The post's 2016 code trained with Adadelta (Keras 1's learning rate 1.0), its later revision with Adam; where runs of both exist, both are shown.", "",
-               "| arch | the blog reports | blog | ours (mean ± sd over seeds) | optimizer | seeds |", "|---|---|---|---|---|---|"]
-        md += [f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {fmt(r['ours_mean'])}" + (f" ± {fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
-               + f" | {r['optimizer']} | {r['seeds']} |" for r in blog]
-
+    md = [f"# {title}", "", *([note, ""] if note else [])]
     # every comparison of the report is one family: its p-values are adjusted together
     pairs = [group for group in groups if group.is_pair]
     judged = {id(group): diffs for group, diffs in zip(pairs, compare_groups(pairs))}
+    summary["verdicts"] = verdict_summary([(group.title, judged[id(group)]) for group in pairs])
     if pairs:
-        md += ["", statistics_note([d for diffs in judged.values() for d in diffs], "this report (every comparison × metric)")]
+        md += ["## Verdicts", "", *summary["verdicts"], "", statistics_note([d for diffs in judged.values() for d in diffs],
+                                                                           "this report (every comparison × metric)"), ""]
+    md += [f"Made by `{command}` on {created}; device: {device}.",
+           f"Every metric is computed afresh from each saved model on {test_images_phrase(list(evaluated.values()))}, whatever loss the model was trained with; "
+           f"evaluation took {eval_seconds:.1f} s for {len(evaluated)} runs ({eval_seconds / max(len(evaluated), 1):.2f} s per run)"
+           + (f"; {stored} of them were evaluated by the run's own training process right after it finished, and read here from its `{EVALUATION}`." if stored else "."),
+           "↓ lower is better, ↑ higher is better. Intervals are 95% t-intervals over seeds; BCE and MSE runs are paired by seed."]
     for i, group in enumerate(groups, 1):
         slug = f"{i:02d}-{_slug(group.title)}"
         by_loss = group.by_loss()
@@ -229,6 +225,37 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
         for subject, path in group_figures(group, fig_dir, slug).items():
             md += ["", f"**{subject.capitalize()}**", "", f"![{subject}](figures/{path.name})"]
         summary["groups"].append(gsum)
+
+    blog = blog_rows(list(evaluated.values()))
+    if blog:
+        summary["blog"] = blog
+        md += ["", "## The Keras blog's numbers next to ours", "",
+               "BCE-trained runs on MNIST at the blog's epochs; \"loss\" is Keras's loss as the blog saw it (for sparse_dense it includes the L1 penalty). "
+               "The post's 2016 code trained with Adadelta (Keras 1's learning rate 1.0), its later revision with Adam; where runs of both exist, both are shown.", "",
+               "| arch | the blog reports | blog | ours (mean ± sd over seeds) | optimizer | seeds |", "|---|---|---|---|---|---|"]
+        md += [f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {fmt(r['ours_mean'])}" + (f" ± {fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
+               + f" | {r['optimizer']} | {r['seeds']} |" for r in blog]
+
+    md += ["", "## Runs", "", "| run | arch | dataset | loss | seed | epochs | status | train s | eval s |", "|---|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        md.append(_run_row(run, evaluated.get(id(run))))
+        ev = evaluated.get(id(run))
+        summary["runs"].append({
+            "path": str(run.path), "status": run.status, "reason": run.reason,
+            "config": None if run.config is None else run.config.name,
+            "eval_seconds": ev.seconds if ev else None,
+            "train_seconds": run.metrics.get("train_seconds"),
+            "device": run.metrics.get("device"),
+            "metrics": {m: ev.mean(m) for m in METRICS} if ev else None,
+            "per_class_mse": ev.per_class("mse").tolist() if ev else None,
+            "vae": ev.vae if ev else None,
+            "code_mean": ev.code_mean if ev else None,
+        })
+    if train_seconds:
+        total = sum(train_seconds)
+        md += ["", f"Training wall time, all {len(train_seconds)} runs: **{total:.0f} s ({total / 3600:.2f} h)**, the sum of each run's own "
+                   f"time (`train_seconds` in its metrics.json: epochs, validation and checkpoints, on the device that trained it). "
+                   f"Evaluation: {eval_seconds:.0f} s. Trained on: {phrase_counts(r.metrics.get('device') for r in runs)}."]
 
     if table := not_evaluated_table([r for r in runs if id(r) not in evaluated]):
         md += ["", *table[:-1]]
