@@ -1,4 +1,4 @@
-"""The README's Findings say what results/study/summary.json holds: every phrase `findings.facts`
+"""The Findings (in docs/study.md) say what results/study/summary.json holds: every phrase `findings.facts`
 computes from the summary is in the Findings, word for word."""
 
 import json
@@ -7,7 +7,7 @@ from conftest import ROOT
 
 from autoencoders import findings
 
-README = (ROOT / "README.md").read_text()
+README = (ROOT / "docs" / "study.md").read_text()  # the Findings section moved there from the README
 
 
 def findings_text() -> str:

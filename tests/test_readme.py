@@ -1,4 +1,5 @@
-"""The README as a new user reads it: its snippets run as written, its tables match the result files."""
+"""The README and the manual (docs/*.md) as a new user reads them: their snippets run as written, their
+tables match the result files."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from conftest import ROOT
 
 from autoencoders.architectures import ARCHITECTURES
 
-README = (ROOT / "README.md").read_text()
+PAGES = {path.relative_to(ROOT).as_posix(): path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}
 
 
 def python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    return [block for text in PAGES.values() for block in re.findall(r"```python\n(.*?)```", text, flags=re.S)]
 
 
 def load_snippet() -> str:
@@ -25,7 +26,7 @@ def load_snippet() -> str:
 
 
 def test_the_load_snippet_runs_as_written_in_a_fresh_interpreter_for_every_arch():
-    """Exactly the README's words (for other archs, with the run folder's name changed), then checks;
+    """Exactly the manual's words (for other archs, with the run folder's name changed), then checks;
     one fresh interpreter runs the snippet once per arch, each in its own namespace (a TensorFlow
     start-up per arch cost the suite a minute)."""
     snippet = load_snippet()
@@ -46,9 +47,12 @@ def test_the_load_snippet_runs_as_written_in_a_fresh_interpreter_for_every_arch(
         assert float(mse) < 0.07, name
 
 
-def _table_after(marker: str) -> list[str]:
-    """The Markdown table rows right after an HTML comment marker in the README."""
-    lines = README.split(marker, 1)[1].splitlines()[1:]
+def _table_after(marker: str, page: str | None = None) -> list[str]:
+    """The Markdown table rows right after an HTML comment marker in the README or a docs page (the
+    one page that has it, unless `page` names one)."""
+    pages = [page] if page else [name for name, text in PAGES.items() if marker in text]
+    assert len(pages) == 1, (marker, pages)
+    lines = PAGES[pages[0]].split(marker, 1)[1].splitlines()[1:]
     rows = []
     for line in lines:
         if not line.startswith("|"):
@@ -70,10 +74,17 @@ def test_the_data_table_is_the_studys_summary():
         assert cells[6] == f"{100 * floor['grey_share']:.1f}%"
 
 
-@pytest.mark.parametrize("report", sorted(set(re.findall(r"<!-- table: (\S+) -->", README))))
-def test_every_table_copied_from_a_report_is_in_that_report(report):
-    """A verdict table in the README is the report's own rows, so prose and data cannot drift apart."""
-    rows = _table_after(f"<!-- table: {report} -->")
+COPIED_TABLES = sorted({(page, report) for page, text in PAGES.items() for report in re.findall(r"<!-- table: (\S+) -->", text)})
+
+
+def test_the_copied_tables_are_found():
+    assert {report for _, report in COPIED_TABLES} >= {"results/reports/quick-dense/REPORT.md", "results/compare/natural_patches/REPORT.md"}
+
+
+@pytest.mark.parametrize(("page", "report"), COPIED_TABLES)
+def test_every_table_copied_from_a_report_is_in_that_report(page, report):
+    """A verdict table in the README or the manual is the report's own rows, so prose and data cannot drift apart."""
+    rows = _table_after(f"<!-- table: {report} -->", page)
     assert len(rows) >= 3
     report_lines = set((ROOT / report).read_text().splitlines())
     for row in rows:
