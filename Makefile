@@ -77,7 +77,10 @@ study: setup
 	done; \
 	$(BIN)/python evaluate.py --study $(OUT)/study/runs/study-* --collapse $(OUT)/study/collapse --out $(OUT)/study && exit $$status
 
+# The docs (mkdocs.yml, docs/) are built first, strictly (a broken link, anchor or nav entry fails), into a
+# temporary folder that is removed after; then the test suite.
 test: setup
+	site=$$(mktemp -d) && $(BIN)/mkdocs build --strict --site-dir "$$site"; status=$$?; rm -rf "$$site"; test $$status -eq 0
 	$(BIN)/python -m pytest -n $(JOBS) --durations=15
 
 bench: setup
