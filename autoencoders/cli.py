@@ -332,17 +332,20 @@ def _evaluate_command(args, argv: list[str]) -> int:
     from autoencoders.report import REPORT_HTML, REPORT_MD
 
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))  # same file system: moves are renames
+    verdicts: list[str] = []
     try:
         if args.study:
             from autoencoders.study import write_study
 
             write_study(staging, runs_, evaluations, command=command, collapse_folder=args.collapse)
         else:
-            write_report(staging, runs_, groups, command=command, title=args.title, note=args.note)
+            verdicts = write_report(staging, runs_, groups, command=command, title=args.title, note=args.note)["verdicts"]
         publish(staging, out, last=REPORT_MD)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     n_pairs = sum(g.is_pair for g in groups)
+    if verdicts:  # the answer in the terminal, as the report opens with it
+        print("\n".join(["Verdicts (BCE-trained against MSE-trained, paired by seed):", *(line.replace("**", "") for line in verdicts), ""]))
     print(f"report: {out / REPORT_MD} and {out / REPORT_HTML} ({len(evaluations)} runs, {n_pairs} BCE-vs-MSE comparisons, "
           f"{len(runs_) - len(evaluations)} not evaluated)")
     return 0

@@ -41,6 +41,12 @@ def test_a_full_evaluate_of_two_real_runs_writes_every_file(tiny_runs, tmp_path)
 
     md = (out / "REPORT.md").read_text()
     assert "python evaluate.py" in md  # the command that made it
+    # the report opens with the verdicts and ends with the run inventory; the terminal shows the same verdicts
+    headings = [line for line in md.splitlines() if line.startswith("## ")]
+    assert headings[0] == "## Verdicts" and headings[-2:] == ["## Runs", "## Runs not evaluated"]
+    [verdict] = [line for line in md.splitlines() if line.startswith("- **")]
+    assert "one seed" in verdict and verdict.replace("**", "") in done.stdout
+    assert done.stdout.index("Verdicts") < done.stdout.index("report: ")
     assert "| pixel MSE ↓ |" in md and "| SSIM ↑ |" in md and "one seed: cannot tell" in md
     assert "non-finite loss at epoch 2" in md  # a failed run is listed with its reason
     trained_on = next(line for line in md.splitlines() if "Trained on:" in line)  # the device behind each run
