@@ -1,14 +1,13 @@
 """Grouping and statistics on synthetic evaluations (no training needed)."""
 
 import math
-from dataclasses import replace
 from types import SimpleNamespace as NS
 
 import numpy as np
 import pytest
 
 from autoencoders import config as C
-from autoencoders.comparison import WILCOXON_MIN_PAIRS, ComparisonError, check_comparable, compare_metric, correct, group_runs, summarize
+from autoencoders.comparison import ComparisonError, check_comparable, compare_metric, group_runs, summarize
 
 
 def fake_eval(loss="bce", seed=0, mse=0.01, data=None, **overrides):
@@ -79,67 +78,6 @@ def test_only_seeds_trained_with_both_losses_are_paired():
     d = compare_metric("mse", {0: 0.01, 1: 0.02, 5: 0.03}, {0: 0.011, 1: 0.021})
     assert d.diff.n == 2 and d.bce.n == 3 and d.mse.n == 2
     assert compare_metric("mse", {0: 0.01}, {1: 0.01}).verdict == "no seed trained with both losses"
-
-
-def paired(effect: float, noise: float, seeds: int = 3, seed: int = 0) -> tuple[dict, dict]:
-    rng = np.random.default_rng(seed)
-    mse = {s: 0.02 + 0.001 * s for s in range(seeds)}
-    return {s: v + effect + noise * rng.standard_normal() for s, v in mse.items()}, mse
-
-
-def test_holm_adjusts_over_the_whole_family_as_statsmodels_does_and_verdicts_follow_the_adjusted_p():
-    from statsmodels.stats.multitest import multipletests
-
-    family = [compare_metric("mse", *paired(effect, 0.0004, seed=i)) for i, effect in enumerate([-0.003, -0.0015, -0.0008, 0.0, 0.0004, 0.002])]
-    family.append(compare_metric("mse", {0: 0.01}, {0: 0.02}))  # one seed: no p, not part of the family
-    raw = [d.p_value for d in family[:-1]]
-    judged = correct(family)
-    for method in ("holm", "fdr_bh"):  # the fixed p-values give statsmodels' own adjustments
-        assert multipletests(raw, method=method)[1].shape == (6,)
-    np.testing.assert_allclose([d.p_adjusted for d in judged[:-1]], multipletests(raw, method="holm")[1])
-    assert all(d.family_size == 6 for d in judged[:-1])
-    assert judged[-1].p_adjusted is None and "cannot tell" in judged[-1].verdict
-    for before, after in zip(family[:-1], judged[:-1]):
-        assert after.p_value == before.p_value and after.p_adjusted >= before.p_value
-        assert (after.winner is not None) == (after.p_adjusted < 0.05)
-        assert f"Holm p = {after.p_adjusted:.2g}" in after.verdict
-
-
-def test_holm_against_statsmodels_on_fixed_p_values():
-    from statsmodels.stats.multitest import multipletests
-
-    fixed = [0.01, 0.04, 0.03, 0.005, 0.5]
-    diffs = [replace(compare_metric("mse", *paired(-0.001, 0.0001)), p_value=p) for p in fixed]
-    adjusted = [d.p_adjusted for d in correct(diffs)]
-    np.testing.assert_allclose(adjusted, [0.04, 0.09, 0.09, 0.025, 0.5])  # Holm: sorted p times (m - rank), running max
-    np.testing.assert_allclose(adjusted, multipletests(fixed, method="holm")[1])
-    np.testing.assert_allclose(multipletests(fixed, method="fdr_bh")[1], [0.025, 0.05, 0.05, 0.025, 0.5])
-    # p = 0.04 and 0.03 pass on their own but not after the adjustment: their verdicts say so
-    assert [d.winner for d in correct(diffs)] == ["bce", None, None, "bce", None]
-    assert "no significant difference (Holm p = 0.09, 3 seeds)" in correct(diffs)[1].verdict
-
-
-def test_holm_adjusted_leaves_untested_entries_out_of_the_family():
-    """The one correction every table uses: a None (no test made) is neither adjusted nor counted."""
-    from statsmodels.stats.multitest import multipletests
-
-    from autoencoders.comparison import holm_adjusted
-
-    adjusted = holm_adjusted([0.01, None, 0.04, None, 0.03])
-    assert adjusted[1] is None and adjusted[3] is None
-    np.testing.assert_allclose([adjusted[0], adjusted[2], adjusted[4]], multipletests([0.01, 0.04, 0.03], method="holm")[1])
-    assert holm_adjusted([None, None]) == [None, None]
-
-
-def test_wilcoxon_checks_the_t_test_only_with_enough_pairs():
-    from scipy import stats
-
-    few = compare_metric("mse", *paired(-0.002, 0.0003, seeds=WILCOXON_MIN_PAIRS - 1))
-    assert few.wilcoxon_p is None and few.p_value is not None
-    bce, mse = paired(-0.002, 0.0003, seeds=10)
-    many = compare_metric("mse", bce, mse)
-    assert many.wilcoxon_p == pytest.approx(stats.wilcoxon([bce[s] - mse[s] for s in range(10)]).pvalue)
-    assert many.wilcoxon_p == pytest.approx(2 / 2**10)  # all 10 differences negative: the exact test's smallest p
 
 
 def test_user_data_groups_by_the_identity_of_the_data_not_by_its_path():
