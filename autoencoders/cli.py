@@ -186,6 +186,8 @@ def _train_command(args, argv: list[str]) -> int:
         return _fail(f"--out {problem}")
     if run_dir.exists() and not run_dir.is_dir():
         return _fail(f"{run_dir}: is a file, where the run's folder would go; move it away or choose another --out")
+    if runs.is_locked(run_dir):  # busy whatever the options, said at once (train() checks again, holding the lock)
+        return _fail(f"{run_dir}: another process is training this run right now; try again once it has stopped", EXIT_BUSY)
     try:  # an existing run folder is judged before TensorFlow is imported (again, holding its lock, by train())
         status = "absent" if args.overwrite else runs.run_status(run_dir)  # --overwrite replaces even a damaged one
         if status == "unfinished" and args.resume:

@@ -203,9 +203,13 @@ def failed_run_message(run_dir: Path) -> str:
 
 def status_or_problem(run_dir: Path) -> tuple[str, str | None]:
     """`run_status`, or ('corrupt', why) when a file of the run cannot be read: for listings that
-    go on past one damaged run."""
+    go on past one damaged run (a completed run's history.csv is read too: a sweep names it and
+    `--retry-failed` trains the run again, as for a damaged metrics.json)."""
     try:
-        return run_status(run_dir), None
+        status = run_status(run_dir)
+        if status == "completed" and (Path(run_dir) / HISTORY).exists():
+            read_history(Path(run_dir) / HISTORY)
+        return status, None
     except CorruptFile as exc:
         return "corrupt", str(exc)
     except OSError as exc:
