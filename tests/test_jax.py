@@ -1,5 +1,5 @@
 """The training path under KERAS_BACKEND=jax (GPU machines often carry JAX and no TensorFlow):
-every arch trains, a stopped run resumes to the undisturbed history, the conv decoders' one layer
+dense, conv and conv_vae train (two seeds each), a stopped dense run resumes to the undisturbed history, the conv decoders' one layer
 for an upsampling and a conv is that pair under JAX too, and the run folders are the
 same kind of folder, which evaluate.py (on TensorFlow) reads. On CPU here; no GPU was measured."""
 
@@ -26,8 +26,9 @@ TINY = {"dataset.train_size": 256, "dataset.test_size": 128, "training.epochs": 
 # Long enough to be stopped mid-run: JAX trains an epoch of this in milliseconds, so many epochs
 # (each one a checkpoint write) keep the run going well after the signal is sent.
 SLOW = {"dataset.train_size": 512, "dataset.test_size": 128, "training.batch_size": 64, "training.epochs": 25}
-# One dense arch and one convolutional variational one (padded to its grid, with its KL metric).
-ARCHS = ["dense", "conv_vae"]
+# A dense arch, the blog's convolutional one and a convolutional variational one (padded to its
+# grid, with its KL metric): the archs docs/training.md names as trained under JAX.
+ARCHS = ["dense", "conv", "conv_vae"]
 
 
 def command(config: Path, out: Path, settings: dict, *extra: str) -> list[str]:
