@@ -168,16 +168,6 @@ def _labelled(items: Sequence, name: str, what: str) -> list[tuple[int, str, obj
     return out
 
 
-def _finite(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: not a number: {value!r}") from exc
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: not finite ({value})")
-    return value
-
-
 def _maybe_log(ax, values: Sequence[float]) -> None:
     """Log y axis when the (positive) values span more than a factor of 10."""
     positive = [v for v in values if v > 0 and math.isfinite(v)]
@@ -574,76 +564,6 @@ def per_class_bars(
         return save_png(fig, path, dpi)
 
 
-def bar_with_ci(
-    values: Sequence[tuple[str, str, float, float, float]],
-    path: str | os.PathLike[str],
-    *,
-    ylabel: str,
-    title: str | None = None,
-    dpi: int = DPI,
-) -> Path:
-    """One bar per entry (label, loss_name, mean, ci_low, ci_high) with an asymmetric error bar
-    for the interval; a NaN interval (e.g. a single seed) is drawn without one."""
-    values = _check_nonempty(values, "values")
-    labels, losses, means, lows, highs, with_ci = [], [], [], [], [], []
-    for i, entry in enumerate(values):
-        if len(entry) != 5:
-            raise ValueError(f"values[{i}]: expected (label, loss_name, mean, ci_low, ci_high), got {len(entry)} items")
-        label, loss_name, mean, low, high = entry
-        mean = _finite(mean, f"values[{i}] ({label}) mean")
-        low, high = float(low), float(high)
-        if math.isnan(low) != math.isnan(high):
-            raise ValueError(f"values[{i}] ({label}): ci_low and ci_high must both be numbers or both NaN")
-        with_ci.append(not math.isnan(low))
-        if math.isnan(low):
-            low = high = mean
-        elif not (math.isfinite(low) and math.isfinite(high)):
-            raise ValueError(f"values[{i}] ({label}): confidence interval not finite ({low}, {high})")
-        tol = 1e-9 * max(1.0, abs(mean))
-        if not (low - tol <= mean <= high + tol):
-            raise ValueError(f"values[{i}] ({label}): mean {mean} outside its interval [{low}, {high}]")
-        labels.append(str(label))
-        losses.append(str(loss_name))
-        means.append(mean)
-        lows.append(min(low, mean))
-        highs.append(max(high, mean))
-
-    means_a, lows_a, highs_a = np.array(means), np.array(lows), np.array(highs)
-    colors = LossColors()
-    seen: dict[str, int] = {}
-    hatches = []
-    for loss_name in losses:
-        repeat = seen.get(loss_name.lower(), 0)
-        seen[loss_name.lower()] = repeat + 1
-        hatches.append(_HATCHES[repeat % len(_HATCHES)])
-    x = np.arange(len(labels))
-    with figure_style():
-        fig = Figure(figsize=(max(4.0, 0.9 * len(labels) + 1.5), 3.4 + (0.4 if title else 0.0)),
-                     layout="constrained")
-        ax = fig.add_subplot()
-        bars = ax.bar(x, means_a, 0.65, color=[colors(loss) for loss in losses], edgecolor="white", linewidth=0.5)
-        has_ci = np.array(with_ci)
-        if has_ci.any():  # no error bar at all (not even a flat cap) where there is no interval
-            ax.errorbar(x[has_ci], means_a[has_ci], yerr=[(means_a - lows_a)[has_ci], (highs_a - means_a)[has_ci]],
-                        fmt="none", capsize=4, elinewidth=1.0, ecolor="#333333")
-        for bar, hatch in zip(bars, hatches):
-            bar.set_hatch(hatch)
-        top = float(np.max(highs_a))
-        bottom = float(min(0.0, np.min(lows_a)))
-        pad = 0.02 * (top - bottom if top > bottom else 1.0)
-        for xi, mean, high in zip(x, means, highs):
-            ax.text(xi, high + pad, f"{mean:.3g}", ha="center", va="bottom", fontsize=7, color="#333333")
-        ax.set_ylim(bottom, top + 8 * pad)
-        ax.set_xticks(x, labels)
-        _rotate_if_long(ax, labels)
-        ax.set_ylabel(ylabel)
-        ax.set_xlabel("run")
-        ax.set_title(title or ylabel)
-        ax.grid(True, axis="y")
-        ax.set_axisbelow(True)
-        return save_png(fig, path, dpi)
-
-
 # --------------------------------------------------------------------------- VAE figures
 
 
@@ -779,7 +699,6 @@ def manifolds(
 
 __all__ = [
     "LOSS_COLORS",
-    "bar_with_ci",
     "blog_code_image",
     "code_grid",
     "common_scale_curves",

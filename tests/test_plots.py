@@ -31,6 +31,28 @@ def read_png(path):
     return pixels.shape[:2], pixels
 
 
+def drawn_in(pixels, hex_color, tolerance=8):
+    """How many pixels have the colour `hex_color` (within `tolerance` per channel, 0-255)."""
+    rgb = (pixels[..., :3] * 255).round().astype(int)
+    target = np.array([int(hex_color[i : i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(rgb - target).max(axis=-1) <= tolerance).sum())
+
+
+def assert_size(shape, inches, dpi=plots.DPI, tolerance=0.05):
+    """A PNG of (height, width) pixels is the figure's size in inches at `dpi`, give or take the
+    tight bounding box's padding."""
+    height, width = shape
+    assert abs(width - inches[0] * dpi) <= tolerance * inches[0] * dpi, (shape, inches)
+    assert abs(height - inches[1] * dpi) <= tolerance * inches[1] * dpi, (shape, inches)
+
+
+def differ(a, b):
+    """Two images of about one size differ in what they draw: compared over their common part (a
+    colour bar's tick labels may make one a few pixels wider)."""
+    h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    return not np.array_equal(a[:h, :w], b[:h, :w])
+
+
 def history(scale, epochs=5, extra=True):
     rows = []
     for e in range(epochs):
@@ -57,9 +79,13 @@ def test_reconstruction_grid_writes_png_and_returns_path(tmp_path):
     out = plots.reconstruction_grid(x, [("BCE", x * 0.9), ("MSE", x * 0.8)], tmp_path / "grid.png",
                                     column_titles=[str(i) for i in range(10)], title="Reconstructions")
     assert out == tmp_path / "grid.png"
-    (h, w), _ = read_png(out)
+    (h, w), pixels = read_png(out)
     assert w > h  # 10 columns, 5 rows
     assert only_pngs(tmp_path) == ["grid.png"]
+    other = plots.reconstruction_grid(x, [("BCE", x * 0.5), ("MSE", x * 0.2)], tmp_path / "other.png",
+                                      column_titles=[str(i) for i in range(10)], title="Reconstructions")
+    (h2, w2), other_pixels = read_png(other)
+    assert h2 == h and abs(w2 - w) < 0.03 * w and differ(pixels, other_pixels)  # the same layout, other reconstructions drawn
 
 
 def test_reconstruction_grid_width_grows_with_columns_and_height_with_rows(tmp_path):
@@ -91,8 +117,12 @@ def test_blog_layout_is_two_rows_and_channel_axis_is_squeezed(tmp_path):
 
 def test_error_vmax_is_accepted_and_zero_error_does_not_fail(tmp_path):
     x = images()
-    read_png(plots.reconstruction_grid(x, [("perfect", x)], tmp_path / "zero.png"))  # vmax floored at 1e-6
-    read_png(plots.reconstruction_grid(x, [("BCE", x * 0.5)], tmp_path / "vmax.png", error_vmax=1.0))
+    zero_shape, zero = read_png(plots.reconstruction_grid(x, [("BCE", x)], tmp_path / "zero.png"))  # perfect: vmax floored at 1e-6
+    auto_shape, auto = read_png(plots.reconstruction_grid(x, [("BCE", x * 0.5)], tmp_path / "auto.png"))
+    fixed_shape, fixed = read_png(plots.reconstruction_grid(x, [("BCE", x * 0.5)], tmp_path / "vmax.png", error_vmax=1.0))
+    assert zero_shape[0] == auto_shape[0] == fixed_shape[0]
+    assert differ(zero, auto)  # errors drawn where there are some
+    assert differ(auto, fixed)  # the error scale follows error_vmax (default: the largest error)
 
 
 @pytest.mark.parametrize(
@@ -176,7 +206,12 @@ def test_loss_curves_small_multiples_wrap_at_four(tmp_path):
 
 def test_loss_curves_single_epoch_and_missing_val_loss(tmp_path):
     rows = [{"epoch": 1, "loss": 0.2}]
-    read_png(plots.loss_curves([("MSE", "mse", rows), ("MAE", "mae", history(0.05))], tmp_path / "c.png"))
+    path = plots.loss_curves([("MSE", "mse", rows), ("MAE", "mae", history(0.05))], tmp_path / "c.png")
+    assert path == tmp_path / "c.png"
+    (h, w), pixels = read_png(path)
+    assert w > 1.5 * h  # two panels side by side
+    assert drawn_in(pixels, plots.LOSS_COLORS["mse"]) > 20  # the one epoch is a marker (and the panel title) in MSE's colour
+    assert drawn_in(pixels, plots.LOSS_COLORS["bce"]) == 0  # no BCE run, no BCE colour
 
 
 def test_loss_curves_rejects_empty(tmp_path):
@@ -193,18 +228,20 @@ def test_common_scale_curves(tmp_path):
             ("MSE · seed 0", "mse", history(0.01)), ("MAE · seed 0", "mae", history(0.05))]
     (h, w), pixels = read_png(plots.common_scale_curves(runs, tmp_path / "common.png", title="Common scale"))
     assert w > 1.5 * h  # two panels side by side
-    # both loss colours are drawn
-    rgb = (pixels[..., :3] * 255).round().astype(int)
-    for hex_color in plots.LOSS_COLORS.values():
-        target = np.array([int(hex_color[i : i + 2], 16) for i in (1, 3, 5)])
-        assert (np.abs(rgb - target).max(axis=-1) <= 8).sum() > 50, hex_color
+    assert_size((h, w), (9.0, 3.4 + 0.4))
+    for hex_color in plots.LOSS_COLORS.values():  # both loss colours are drawn
+        assert drawn_in(pixels, hex_color) > 50, hex_color
 
 
 def test_common_scale_curves_skips_missing_keys_but_needs_some(tmp_path):
     rows = history(0.1)
     for row in rows[:2]:
         del row["val_pixel_bce"]
-    read_png(plots.common_scale_curves([("BCE", "bce", rows)], tmp_path / "ok.png"))
+    shape, pixels = read_png(plots.common_scale_curves([("BCE", "bce", rows)], tmp_path / "ok.png"))
+    assert_size(shape, (9.0, 3.4))
+    assert drawn_in(pixels, plots.LOSS_COLORS["bce"]) > 50 and drawn_in(pixels, plots.LOSS_COLORS["mse"]) == 0
+    _, full = read_png(plots.common_scale_curves([("BCE", "bce", history(0.1))], tmp_path / "full.png"))
+    assert differ(pixels, full)  # the BCE panel's first two epochs are missing, not drawn
     with pytest.raises(ValueError, match="val_pixel"):
         plots.common_scale_curves([("BCE", "bce", history(0.1, extra=False))], tmp_path / "bad.png")
 
@@ -233,8 +270,13 @@ def test_loss_colors_and_fallback():
 def test_per_class_bars_with_fashion_names(tmp_path):
     entries = [("BCE", "bce", RNG.uniform(0.01, 0.05, 10), RNG.uniform(0, 0.005, 10)),
                ("MSE", "mse", RNG.uniform(0.01, 0.05, 10), None)]
-    (h, w), _ = read_png(plots.per_class_bars(entries, tmp_path / "bars.png", class_names=FASHION, title="Per class"))
-    assert w > h
+    (h, w), pixels = read_png(plots.per_class_bars(entries, tmp_path / "bars.png", class_names=FASHION, title="Per class"))
+    assert_size((h, w), (10 * (0.2 * 2 + 0.3) + 2.0, 3.6 + 0.4))  # 10 classes x 2 bars, and the title
+    for hex_color in plots.LOSS_COLORS.values():  # a bar per loss in its colour
+        assert drawn_in(pixels, hex_color) > 500, hex_color
+    _, other = read_png(plots.per_class_bars([entries[0], ("MSE", "mse", entries[1][2] * 2, None)], tmp_path / "other.png",
+                                             class_names=FASHION, title="Per class"))
+    assert differ(pixels, other)  # other means, other bars
 
 
 @pytest.mark.parametrize(
@@ -250,17 +292,6 @@ def test_per_class_bars_with_fashion_names(tmp_path):
 def test_per_class_bars_rejects_inconsistent_input(tmp_path, entries, kwargs, match):
     with pytest.raises(ValueError, match=match):
         plots.per_class_bars(entries, tmp_path / "bad.png", **kwargs)
-
-
-def test_bar_with_ci(tmp_path):
-    values = [("BCE · dense", "bce", 0.012, 0.011, 0.013), ("MSE · dense", "mse", 0.015, 0.013, 0.016),
-              ("BCE · conv", "bce", 0.008, float("nan"), float("nan"))]
-    read_png(plots.bar_with_ci(values, tmp_path / "ci.png", ylabel="test pixel MSE", title="Summary"))
-    with pytest.raises(ValueError, match="outside"):
-        plots.bar_with_ci([("BCE", "bce", 0.5, 0.6, 0.7)], tmp_path / "bad.png", ylabel="x")
-    with pytest.raises(ValueError, match="empty"):
-        plots.bar_with_ci([], tmp_path / "bad.png", ylabel="x")
-    assert only_pngs(tmp_path) == ["ci.png"]
 
 
 # ------------------------------------------------------------------ VAE figures
