@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from statsmodels.stats.proportion import proportion_confint
-
-from autoencoders import runs
 
 TOLERANCE = 0.01  # within 1% of the all-dark output's pixel MSE
 INTERVAL = "wilson"  # proportion_confint's method
@@ -35,14 +32,6 @@ def collapsed_by_epoch(history: Sequence[dict], dark_mse: float) -> list[bool]:
     """For each epoch of a run's history, whether it had collapsed then (a run that recovers shows
     True then False)."""
     return [is_collapsed(row["val_pixel_mse"], dark_mse) for row in history]
-
-
-def validation_dark_mse(run_dir: Path) -> float:
-    """The all-dark pixel MSE on the validation images the run at `run_dir` was validated on."""
-    from autoencoders import config as C
-
-    cfg = C.load_config(Path(run_dir) / runs.CONFIG)
-    return validation_dark_mse_of(cfg.dataset)
 
 
 def validation_dark_mse_of(dataset) -> float:

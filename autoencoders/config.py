@@ -65,7 +65,6 @@ __all__ = [
     "TrainingConfig",
     "apply_overrides",
     "dump_yaml",
-    "get_value",
     "known_image_shape",
     "load_config",
     "parse_config",
@@ -1049,16 +1048,6 @@ def to_flat_dict(cfg: ExperimentConfig) -> dict[str, Any]:
         return out
 
     return walk(to_dict(cfg), "")
-
-
-def get_value(cfg: ExperimentConfig, dotted: str) -> Any:
-    """``get_value(cfg, 'training.epochs')`` -> ``cfg.training.epochs``."""
-    obj: Any = cfg
-    for part in dotted.split("."):
-        if not dataclasses.is_dataclass(obj) or part not in _fields(type(obj)):
-            raise KeyError(dotted)
-        obj = getattr(obj, part)
-    return obj
 
 
 def replace(cfg: ExperimentConfig, changes: Mapping[str, Any]) -> ExperimentConfig:

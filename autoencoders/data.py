@@ -190,12 +190,6 @@ def read_idx(data: bytes, *, source: str) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def read_idx_file(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read one IDX file, raw or gzipped (by its ``.gz`` suffix)."""
-    path = Path(path)
-    return read_idx(_read_bytes(path), source=str(path))
-
-
 def _read_bytes(path: Path) -> bytes:
     """File contents, gunzipped if the name ends in .gz; any failure becomes a DataError naming it."""
     try:

@@ -39,10 +39,6 @@ class Registry(Mapping[str, Entry], Generic[Entry]):
         self._entries[name] = entry
         return entry
 
-    def remove(self, name: str) -> None:
-        """Take an entry out again (tests that register one clean up with this)."""
-        del self._entries[name]
-
     def __getitem__(self, name: str) -> Entry:
         try:
             return self._entries[name]

@@ -97,15 +97,6 @@ def logit_gradient(loss: str, z, y):
     raise ValueError(f"no closed-form logit gradient for {loss!r}; choose bce, mse or mae")
 
 
-def pinsker_gap(y, p):
-    """BCE(y, p) - H(y) - 2 (y - p)^2 = KL(y || p) - 2 TV^2 >= 0 (Pinsker's inequality).
-
-    So per pixel BCE >= H(y) + 2 MSE > MSE: "BCE is larger than MSE" is true of every pixel and
-    every model, and says nothing about which loss penalises errors more.
-    """
-    return bce(y, p) - binary_entropy(y) - 2.0 * mse(y, p)
-
-
 def random_pairs_experiment(n_pairs: int = 10, repeats: int = 10_000, seed: int = 0) -> dict:
     """The Data Science SE answer's experiment (BCE and MSE of 10 random (y, p) pairs), repeated.
 

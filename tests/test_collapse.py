@@ -6,6 +6,7 @@ import pytest
 from conftest import ROOT
 
 from autoencoders import collapse, runs
+from autoencoders import config as C
 
 STUDY_RUNS = ROOT / "results" / "study" / "runs"
 
@@ -13,7 +14,7 @@ STUDY_RUNS = ROOT / "results" / "study" / "runs"
 @pytest.mark.parametrize("loss, expected", [("mse", True), ("bce", False)])
 def test_the_detector_on_a_real_collapsed_run_and_a_real_healthy_one(loss, expected):
     run_dir = STUDY_RUNS / f"study-conv-mnist-{loss}-s0"
-    dark = collapse.validation_dark_mse(run_dir)
+    dark = collapse.validation_dark_mse_of(C.load_config(run_dir / runs.CONFIG).dataset)
     assert dark == pytest.approx(0.11396, rel=1e-3)  # MNIST's test set: mostly black pixels
     by_epoch = collapse.collapsed_by_epoch(runs.read_history(run_dir / runs.HISTORY), dark)
     assert len(by_epoch) == 8

@@ -696,14 +696,6 @@ def test_replace_helper(tmp_path):
         C.replace(cfg, {"training.epoch": 3})
 
 
-def test_get_value():
-    cfg = parse_config({"name": "t"})
-    assert C.get_value(cfg, "training.batch_size") == 256
-    assert C.get_value(cfg, "name") == "t"
-    with pytest.raises(KeyError):
-        C.get_value(cfg, "training.nope")
-
-
 # ---------------------------------------------------------------- import weight
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from autoencoders import data
-from autoencoders.data import DataError, Dataset, load_dataset, prepare, read_idx, read_idx_file
+from autoencoders.data import DataError, Dataset, load_dataset, prepare, read_idx
 from autoencoders.datasets import DATASETS
 
 IDX_FILES = {
@@ -32,6 +32,11 @@ def idx_bytes(array: np.ndarray, *, type_code: int = 0x08) -> bytes:
     """Encode a uint8 array as IDX: 00 00 <type> <ndim>, big-endian uint32 dims, payload."""
     header = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def read_idx_file(path: Path) -> np.ndarray:
+    """An IDX file as the loader reads one: its bytes (gunzipped by a .gz suffix), then parsed."""
+    return read_idx(data._read_bytes(path), source=str(path))
 
 
 def write_idx(path: Path, array: np.ndarray) -> Path:

@@ -33,19 +33,22 @@ def bottleneck_parts(model_config):
     return keras.Model(image, code, name="encoder"), keras.Model(code_in, out, name="decoder")
 
 
-@pytest.fixture
-def crops():
-    spec = DATASETS.add(DatasetSpec(name="mnist_crops", title="MNIST crops", loader=mnist_crops, image_shape=(24, 20, 1),
-                                    train_size=600, test_size=200, class_names=tuple("0123456789")))
-    yield spec
-    DATASETS.remove(spec.name)
+def for_this_test(registry: Registry, monkeypatch) -> Registry:
+    """The registry with its entries restored after the test (an entry added in it is gone)."""
+    monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+    return registry
 
 
 @pytest.fixture
-def bottleneck():
-    arch = ARCHITECTURES.add(Architecture(name="bottleneck", summary="one Dense each way", builder=bottleneck_parts, latent_dim=8))
-    yield arch
-    ARCHITECTURES.remove(arch.name)
+def crops(monkeypatch):
+    return for_this_test(DATASETS, monkeypatch).add(DatasetSpec(name="mnist_crops", title="MNIST crops", loader=mnist_crops, image_shape=(24, 20, 1),
+                                                                train_size=600, test_size=200, class_names=tuple("0123456789")))
+
+
+@pytest.fixture
+def bottleneck(monkeypatch):
+    return for_this_test(ARCHITECTURES, monkeypatch).add(Architecture(name="bottleneck", summary="one Dense each way", builder=bottleneck_parts,
+                                                                      latent_dim=8))
 
 
 def test_a_dataset_entry_is_all_a_new_dataset_needs_to_train(tmp_path, crops):
