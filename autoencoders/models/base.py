@@ -12,7 +12,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from autoencoders.losses import kl_divergence
+from autoencoders import losses  # the module, not its names: `import autoencoders.losses` imports Keras, whose hook imports this
 from autoencoders.pipeline import in_batches
 
 # Layers whose outputs go straight into the loss (the sigmoid output and what follows it, a
@@ -90,7 +90,7 @@ class VAE(Autoencoder):
         eps = keras.random.normal(ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator)
         z = z_mean + ops.exp(0.5 * z_log_var) * eps
         # the KL in float32, as the reconstruction loss, whatever the policy (no-op casts in float32)
-        self.add_loss(ops.mean(kl_divergence(ops.cast(z_mean, "float32"), ops.cast(z_log_var, "float32"))))
+        self.add_loss(ops.mean(losses.kl_divergence(ops.cast(z_mean, "float32"), ops.cast(z_log_var, "float32"))))
         return self.decoder(z, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
