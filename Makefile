@@ -56,7 +56,7 @@ blog: setup
 	  --note "Runs trained by \`make blog\`, i.e. \`python train.py --config configs/sweeps/blog_ARCH.yaml --out $(OUT)/blog/runs\` for ARCH in $(BLOG_SWEEPS), one run at a time." \
 	  && exit $$status
 
-# The study (README "Findings"): the configs/sweeps/study_*.yaml runs (about 3 hours on 2 CPU
+# The study (docs/findings.md, the README's answer table): the configs/sweeps/study_*.yaml runs (about 3 hours on 2 CPU
 # cores), then the collapse-rate sweeps configs/sweeps/collapse_*.yaml (1,440 one-epoch runs: hours
 # on 2 CPU cores) and the 24 longer runs of configs/sweeps/long_*.yaml that check their one-epoch
 # verdict, then `evaluate.py --study` into results/study/REPORT.md. Every sweep trains $(JOBS) runs
@@ -64,6 +64,9 @@ blog: setup
 # one at a time, with the conv decoders' upsampled convs and the dense models' one-program XLA loop;
 # under 3 hours: the 6 hours it took one at a time, times the 0.43-0.48 its runs' mix gives).
 # Resumable like the blog: finished runs are skipped.
+# The Findings page and the README's answer table, rendered from the study's summary.json
+FINDINGS ?= docs/findings.md
+FINDINGS_README ?= README.md
 STUDY_SWEEPS ?= dense deep_dense conv denoising_conv binarized vae_sum vae_mean
 COLLAPSE_SWEEPS ?= collapse_conv_adam collapse_conv_adadelta collapse_dense_adam collapse_dense_adadelta \
   collapse_denoising_conv_adam collapse_denoising_conv_adadelta long_conv_adam long_conv_adadelta \
@@ -75,7 +78,8 @@ study: setup
 	for s in $(COLLAPSE_SWEEPS); do \
 	  $(BIN)/python train.py --config configs/sweeps/$$s.yaml --out $(OUT)/study/collapse --jobs $(JOBS) || status=1; \
 	done; \
-	$(BIN)/python evaluate.py --study $(OUT)/study/runs/study-* --collapse $(OUT)/study/collapse --out $(OUT)/study && exit $$status
+	$(BIN)/python evaluate.py --study $(OUT)/study/runs/study-* --collapse $(OUT)/study/collapse --out $(OUT)/study \
+	  && $(BIN)/python -m autoencoders findings $(OUT)/study/summary.json --out $(FINDINGS) --readme $(FINDINGS_README) && exit $$status
 
 # The docs (mkdocs.yml, docs/) are built first, strictly (a broken link, anchor or nav entry fails), into a
 # temporary folder that is removed after; then the test suite.

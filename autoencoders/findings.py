@@ -1,20 +1,44 @@
-"""The numbers of the README's Findings, computed from the study's summary.json.
+"""The Findings: the study's answers, rendered whole from its summary.json by one template.
 
-Each entry is a phrase exactly as the README words it, numbers filled in from the summary; a test
-checks that every phrase is in the README (whitespace aside), so prose and data cannot drift apart:
-when the study is remade, the failing phrases are the sentences to update.
+Every number *and every comparative word* of docs/findings.md and of the README's answer table
+comes from here: `context` reads the summary and decides each direction ("BCE better", "sooner",
+"no significant difference") with the rule the report's tables use (`comparison.winner`: the
+Holm-adjusted p against α, the sign of the paired difference), and the templates in
+`autoencoders/templates/` only lay the words out. The templates hold no digits of their own
+(a test checks), so every number in the document is the summary's.
+
+`python -m autoencoders findings results/study/summary.json` prints the page; `--out` and
+`--readme` write it and the README's answer table (what `make study` does).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from autoencoders.collapse import collapse_rate
-from autoencoders.collapse_study import DATASETS as COLLAPSE_DATASETS
-from autoencoders.collapse_study import OPTIMIZER_SETTINGS
-from autoencoders.comparison import ALPHA, METRICS
+from autoencoders.collapse_study import EARLY_STEPS
+from autoencoders.comparison import ALPHA, METRICS, winner
 from autoencoders.datasets import DATASETS
-from autoencoders.report import times
+from autoencoders.study import REACH_SHARE
+
+TEMPLATES = Path(__file__).parent / "templates"
+ANSWER_START, ANSWER_END = "<!-- answer-table:start -->", "<!-- answer-table:end -->"
+
+ARCH_WORDS = {"dense": "dense", "deep_dense": "deep dense", "conv": "conv", "denoising_conv": "denoising conv"}
+SETTING_WORDS = {("adam", 0.001): "Adam 1e-3", ("adam", 0.01): "Adam 1e-2", ("adam", 0.0001): "Adam 1e-4", ("adadelta", 1.0): "Adadelta (lr 1.0)"}
+#: where each answer's details are in the study report: its section and its figure (study.py's headings)
+STUDY = {"landscapes": {"section": 1, "figure": "1-landscapes.png"}, "scale": {"section": 2, "figure": "2-scale.png"},
+         "gradients": {"section": 3, "figure": "3-saturated.png"}, "outcome": {"section": 4, "figure": None},
+         "vae": {"section": 5, "figure": "5-vae-reconstructions.png"}, "binarized": {"section": 6, "figure": None},
+         "collapse": {"section": 7, "figure": "7-collapse-rates.png"}}
+VERDICT_WORDS = {"bce": "BCE better", "mse": "MSE better", None: "no significant difference"}
+SOONER_WORDS = {"bce": "BCE sooner", "mse": "MSE sooner", None: "no significant difference"}
 
 
 def sci(value: float) -> str:
@@ -23,260 +47,191 @@ def sci(value: float) -> str:
     return f"{mantissa}e{int(exponent)}" if exponent else mantissa
 
 
-def measured(summary: dict, arch: str, dataset: str, loss: str) -> dict:
-    """The gradient section's entry for one model, dataset (not binarized) and loss."""
-    [entry] = [e for e in summary["gradients"]["measured"]
-               if e["group"].split(" · ")[:2] == [arch, dataset] and "binarized" not in e["group"] and e["loss"] == loss]
-    return entry
+def listed(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return "" if not items else items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def arch_and_dataset(group: dict) -> tuple[str, str]:
-    """An outcome group's model and dataset, the first two parts of its title ("dense · mnist · 30 epochs")."""
-    arch, dataset = group["title"].split(" · ")[:2]
+def group_parts(title: str) -> tuple[str, str]:
+    """A group's model and dataset, the first two parts of its title ("dense · mnist · 30 epochs")."""
+    arch, dataset = title.split(" · ")[:2]
     return arch, dataset
 
 
-def outcome(summary: dict, arch: str, dataset: str) -> dict:
-    """The outcome section's group for one model and dataset: metric -> its difference entry, and `others`."""
-    [group] = [g for g in summary["outcome"]["groups"] if arch_and_dataset(g) == (arch, dataset)]
-    return {**{d["metric"]: d for d in group["differences"]}, "others": group.get("others", {})}
+def judged(entry: dict) -> dict:
+    """An outcome difference of the summary with its verdict decided afresh from its numbers."""
+    won = winner(entry["metric"], entry["diff"], entry["p_holm"])
+    twin = entry.get("tested_as")
+    return {**entry, "label": METRICS[entry["metric"]][0], "won": won, "words": VERDICT_WORDS[won], "tested_as": twin,
+            "tested_as_label": METRICS[twin][0] if twin else None,
+            "relative": abs(entry["diff"]) / abs(entry["mse"]) if entry.get("relative") is None else entry["relative"]}
 
 
-def collapse_cell(summary: dict, arch: str, dataset: str, loss: str, optimizer: str = "adam", learning_rate: float = 0.001) -> str:
-    """The collapse rate of one cell of the collapse-rate sweeps (study section 7), as `Rate` words it."""
-    [cell] = [c for c in summary["collapse"]["cells"] if (c["arch"], c["dataset"], c["loss"], c["optimizer"], c["learning_rate"])
-              == (arch, dataset, loss, optimizer, learning_rate)]
-    return str(collapse_rate(cell["collapsed"], cell["runs"]))
+def cell(summary: dict, arch: str, dataset: str, loss: str, optimizer: str = "adam", learning_rate: float = 0.001) -> dict:
+    """One collapse-rate cell (study section 7) with its rate in words and its Wilson interval."""
+    [c] = [c for c in summary["collapse"]["cells"]
+           if (c["arch"], c["dataset"], c["loss"], c["optimizer"], c["learning_rate"]) == (arch, dataset, loss, optimizer, learning_rate)]
+    return {**c, "words": str(collapse_rate(c["collapsed"], c["runs"])), "setting": SETTING_WORDS[(optimizer, learning_rate)]}
 
 
-#: how the Findings name an optimizer setting of the collapse sweeps (`collapse_study.OPTIMIZER_SETTINGS`)
-SETTING_WORDS = {("adam", 0.001): "Adam 1e-3", ("adam", 0.01): "Adam 1e-2", ("adam", 0.0001): "Adam 1e-4", ("adadelta", 1.0): "Adadelta (lr 1.0)"}
-assert set(SETTING_WORDS) == set(OPTIMIZER_SETTINGS)
+def median_or_never(epochs: list) -> str:
+    """The median epoch over seeds, a run that never reached the target counting as later than all."""
+    value = float(np.median([np.inf if e is None else e for e in epochs]))
+    return "never" if np.isinf(value) else f"{value:g}"
 
 
-def listed(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+def landscapes(summary: dict) -> dict:
+    land = summary["landscapes"]
+    floors = [{"title": DATASETS[name].title, **floor} for name, floor in land["floors"].items()]
+    minimisers = {loss: max(abs(t[f"{loss}_argmin"] - t["y"]) for t in land["targets"]) for loss in ("bce", "mse", "mae", "log_cosh")}
+    [ours] = [o for o in land["ours"] if o["run"].startswith("study-dense-mnist-bce-")]
+    return {"floors": floors, "mnist": land["floors"]["mnist"], "blog": land["blog"], "blog_dense": land["blog"][0], "ours": ours,
+            "targets": len(land["targets"]), "farthest_minimiser": sci(max(minimisers.values()))}
 
 
-def trained_cells(summary: dict, arch: str) -> str:
-    """Every trained collapse cell of one model, by loss: each dataset where some runs collapsed
-    with its rate at each setting, then the datasets where none did, together, with the rate they
-    share at each setting (a full grid lists 24 cells; this keeps the sentence readable without
-    pooling cells into one rate). The README's sentence for a model whose grid may be partly trained."""
-    cells = {(c["dataset"], c["optimizer"], c["learning_rate"], c["loss"]): c for c in summary["collapse"]["cells"] if c["arch"] == arch}
-    parts = []
-    for loss in ("mse", "bce"):
-        pieces, clear = [], {}
-        for dataset in COLLAPSE_DATASETS:
-            done = [(setting, cells[(dataset, *setting, loss)]) for setting in OPTIMIZER_SETTINGS if (dataset, *setting, loss) in cells]
-            if any(c["collapsed"] for _, c in done):
-                pieces.append(f"on {DATASETS[dataset].title} in "
-                              + listed([f"{collapse_rate(c['collapsed'], c['runs'])} at {SETTING_WORDS[s]}" for s, c in done]))
-            elif done:
-                clear.setdefault((tuple(s for s, _ in done), done[0][1]["runs"]), []).append(DATASETS[dataset].title)
-        for (settings, runs), titles in clear.items():
-            where = ("each of the four optimizer settings" if len(settings) == len(OPTIMIZER_SETTINGS)
-                     else f"each of {listed([SETTING_WORDS[s] for s in settings])}" if len(settings) > 1 else SETTING_WORDS[settings[0]])
-            pieces.append(f"in {collapse_rate(0, runs)} at {where} on {listed(titles)}")
-        if pieces:
-            parts.append(f"under {loss.upper()} " + "; ".join(pieces))
-    grid = len(COLLAPSE_DATASETS) * len(OPTIMIZER_SETTINGS) * 2
-    missing = f"; the other {grid - len(cells)} of its {grid} settings are not yet trained" if len(cells) < grid else ""
-    return "; ".join(parts) + missing
+def outcome(summary: dict, section: str = "outcome") -> dict:
+    """The outcome table (study section 4, or the binarized control): each comparison's verdicts."""
+    groups = []
+    for g in summary[section]["groups"]:
+        arch, dataset = group_parts(g["title"])
+        diffs = [judged(d) for d in g["differences"]]
+        groups.append({"arch": arch, "dataset": dataset, "name": f"{ARCH_WORDS.get(arch, arch)} · {DATASETS[dataset].title}",
+                       "seeds": min(d["seeds"] for d in diffs), "diffs": diffs, "by_metric": {d["metric"]: d for d in diffs},
+                       "others": g.get("others", {})})
+    counted = [d for g in groups for d in g["diffs"] if not d.get("tested_as")]
+    tally = {won: sum(d["won"] == won for d in counted) for won in ("bce", "mse", None)}
+    raw = {won: sum(winner(d["metric"], d["diff"], d["p"]) == won for d in counted) for won in ("bce", "mse", None)}
+    metrics = list(dict.fromkeys(d["metric"] for g in groups for d in g["diffs"]))
+    per_metric = [{"label": METRICS[m][0], **{str(won): sum(d["won"] == won for g in groups for d in g["diffs"] if d["metric"] == m) for won in ("bce", "mse", None)}}
+                  for m in metrics]
+    return {"groups": groups, "tests": len(counted), "tally": tally, "raw": raw, "per_metric": per_metric, "metrics": [METRICS[m][0] for m in metrics]}
 
 
-def contrast(summary: dict, measure: str, arch: str = "conv", dataset: str = "mnist", optimizer: str = "adam", learning_rate: float = 0.001) -> dict:
-    """One row of section 7's MSE-against-BCE table (same seeds, replayed), with its medians."""
-    [row] = [r for r in summary["collapse"]["loss_contrast"] if (r["arch"], r["dataset"], r["optimizer"], r["learning_rate"], r["measure"])
-             == (arch, dataset, optimizer, learning_rate, measure)]
-    return {**row, "mse_median": float(np.median(row["mse"])), "bce_median": float(np.median(row["bce"]))}
+def speed(summary: dict) -> dict:
+    """Which loss reaches the fixed target sooner, per comparison (study section 3's sign tests)."""
+    rows = []
+    for t in summary["gradients"].get("reach", []):
+        arch, dataset = group_parts(t["group"])
+        sooner = None if t["p_holm"] is None or t["p_holm"] >= ALPHA else "bce" if t["bce_sooner"] > t["mse_sooner"] else "mse"
+        binarized = " (binarized)" if "binarized" in t["group"] else ""
+        rows.append({**t, "name": f"{ARCH_WORDS.get(arch, arch)} · {DATASETS[dataset].title}{binarized}", "bce_median": median_or_never(t["bce"]),
+                     "mse_median": median_or_never(t["mse"]), "sooner": sooner, "words": SOONER_WORDS[sooner]})
+    return {"rows": rows, "count": {won: sum(r["sooner"] == won for r in rows) for won in ("bce", "mse", None)}}
 
 
-def mechanism(summary: dict, arch: str, dataset: str, optimizer: str, learning_rate: float) -> dict:
-    """Section 7's collapsed-against-healthy tests of one MSE cell (replayed seeds), by measure."""
-    return {m["measure"]: m for m in summary["collapse"]["mechanism"]
-            if (m["arch"], m["dataset"], m["optimizer"], m["learning_rate"], m["loss"]) == (arch, dataset, optimizer, learning_rate, "mse")}
+def collapse(summary: dict) -> dict:
+    cells = summary["collapse"]["cells"]
+    bce = [c for c in cells if c["loss"] == "bce"]
+    dense_mse = [c for c in cells if c["arch"] == "dense" and c["loss"] == "mse"]
+    contrast = {r["measure"]: {**r, "mse_median": float(np.median(r["mse"])), "bce_median": float(np.median(r["bce"]))}
+                for r in summary["collapse"]["loss_contrast"]
+                if (r["arch"], r["dataset"], r["optimizer"], r["learning_rate"]) == ("conv", "mnist", "adam", 0.001)}
+    locked = max(c["collapsed"] / c["runs"] for c in cells if c["loss"] == "mse")
+    conv = {key: cell(summary, "conv", dataset, loss, *setting) for key, (dataset, loss, setting) in {
+        "mnist": ("mnist", "mse", ("adam", 0.001)), "mnist_fast": ("mnist", "mse", ("adam", 0.01)), "mnist_slow": ("mnist", "mse", ("adam", 0.0001)),
+        "mnist_adadelta": ("mnist", "mse", ("adadelta", 1.0)), "fashion": ("fashion_mnist", "mse", ("adam", 0.001)),
+        "natural": ("natural_patches", "mse", ("adam", 0.001)), "mnist_bce": ("mnist", "bce", ("adam", 0.001))}.items()}
+    grid = [{"name": f"{ARCH_WORDS[arch]} · {DATASETS[dataset].title}",
+             "cells": [cell(summary, arch, dataset, "mse", *setting) for setting in SETTING_WORDS]}
+            for arch in ("conv", "denoising_conv", "dense") for dataset in ("mnist", "fashion_mnist", "natural_patches")
+            if sum((c["arch"], c["dataset"], c["loss"]) == (arch, dataset, "mse") for c in cells) == len(SETTING_WORDS)]
+    return {"conv": conv, "grid": grid, "settings": list(SETTING_WORDS.values()), "bce_collapsed": sum(c["collapsed"] for c in bce), "bce_runs": sum(c["runs"] for c in bce), "bce_settings": len(bce),
+            "dense_collapsed": sum(c["collapsed"] for c in dense_mse), "dense_runs": sum(c["runs"] for c in dense_mse),
+            "total_runs": summary["collapse"]["runs"], "worst_mse_share": locked,
+            "step50": {m: contrast[f"{m}_step50"] for m in ("mean_output", "logit_grad", "dead_units")},
+            "step50_p_holm": max(contrast[f"{m}_step50"]["p_holm"] for m in ("mean_output", "logit_grad", "dead_units")),
+            "persistence": summary["collapse"]["persistence"]}
 
 
-def differs(test: dict) -> str:
-    """A collapsed-against-healthy test of section 7 in words, by its Holm-adjusted p."""
-    return "does not differ" if test["p_holm"] >= ALPHA else "already differs"
+def scale(summary: dict) -> dict:
+    [fashion] = [r for r in summary["scale"]["real"] if r["run"].startswith("study-dense-fashion_mnist-bce-")]
+    return {"random": summary["scale"]["random_pairs"], "fashion": fashion}
 
 
-ARCH_WORDS = {"dense": "dense", "deep_dense": "deep", "conv": "conv", "denoising_conv": "denoising"}
-METRIC_WORDS = {"mse": "pixel MSE", "ssim": "SSIM", "psnr": "PSNR", "bce_excess": "BCE − floor"}
+def vae(summary: dict) -> dict:
+    rows = [{"name": name, **v, "collapsed": v["active_dims"] == 0} for name, v in summary["vae"].items()]
+    collapsed = [r for r in rows if r["collapsed"]]
+    return {"rows": rows, "collapsed": collapsed, "healthy": [r for r in rows if not r["collapsed"]],
+            "max_collapsed_kl": sci(max(r["kl"] for r in collapsed)) if collapsed else None}
 
 
-def verdicts(summary: dict, arch: str, dataset: str) -> str:
-    """Which loss won each outcome metric of one model and dataset after Holm's correction, in words."""
-    by_winner: dict[str, list[str]] = {}
-    for metric, entry in outcome(summary, arch, dataset).items():
-        if metric in METRIC_WORDS:
-            by_winner.setdefault(entry["winner"] or "none", []).append(METRIC_WORDS[metric])
-    parts = [f"{winner.upper()} better on {listed(by_winner[winner])}" for winner in ("bce", "mse") if winner in by_winner]
-    if "none" in by_winner:
-        parts.append(f"no significant difference on {listed(by_winner['none'])}")
+def verdict_words(diffs: list[dict]) -> str:
+    """'BCE better on SSIM; no significant difference on pixel MSE and PSNR', from the verdicts."""
+    parts = [f"{VERDICT_WORDS[won]} on {listed([d['label'] for d in diffs if d['won'] == won])}"
+             for won in ("bce", "mse", None) if any(d["won"] == won for d in diffs)]
     return "; ".join(parts)
 
 
-def verdicts_by_arch(summary: dict, dataset: str, archs: tuple[str, ...]) -> str:
-    """`verdicts` of several models on one dataset, each after the model's word: "deep: ...; conv: ..."."""
-    return "; ".join(f"{ARCH_WORDS[arch]}: {verdicts(summary, arch, dataset)}" for arch in archs)
-
-
-def mean_reach(entry: dict) -> float:
-    return float(np.mean([epoch for epoch, _ in entry["reach"]]))
-
-
-def stayed_dark(counts: dict) -> str:
-    """A persistence count of section 7 (`collapse_study.Persistence`, summed or not) in words."""
-    still = "all" if counts["dark_first_and_last"] == counts["dark_first"] else counts["dark_first_and_last"]
-    return (f"the {counts['dark_first']} that were dark after their first epoch were {still} still dark at their last, "
-            f"and {counts['dark_later'] or 'none'} of the other {counts['healthy_first']} went dark later")
-
-
-def long_runs(summary: dict) -> str:
-    """The long runs that check the one-epoch verdict outside Adam 1e-3 (study section 7), in
-    words: each model's runs, the counts summed over them, and each cell named where a run
-    recovered or went dark late."""
-    cells = summary["collapse"].get("persistence_long", [])
-    if not cells:
-        return "no long runs were made at 1e-4, 1e-2 or under Adadelta"
-    total = {key: sum(c[key] for c in cells) for key in ("runs", "dark_first", "dark_first_and_last", "healthy_first", "dark_later")}
-    groups = []
-    for model in dict.fromkeys((c["arch"], c["dataset"]) for c in cells):
-        members = [c for c in cells if (c["arch"], c["dataset"]) == model]
-        settings = listed([SETTING_WORDS[s] for s in SETTING_WORDS if any((c["optimizer"], c["learning_rate"]) == s for c in members)])
-        seeds = listed([str(n) for n in sorted({c["runs"] for c in members})])
-        groups.append(f"{sum(c['runs'] for c in members)} runs of the {ARCH_WORDS[model[0]]} model on {DATASETS[model[1]].title} "
-                      f"for {max(c['longest'] for c in members)} epochs ({seeds} seeds per loss) at {settings}")
-    exceptions = [f"{ARCH_WORDS[c['arch']]}, {c['loss'].upper()} at {SETTING_WORDS[(c['optimizer'], c['learning_rate'])]}: "
-                  f"{c['dark_first'] - c['dark_first_and_last']} recovered, {c['dark_later']} went dark later"
-                  for c in cells if c["dark_later"] or c["dark_first_and_last"] < c["dark_first"]]
-    return f"{listed(groups)} say the same: {stayed_dark(total)}" + (f" ({'; '.join(exceptions)})" if exceptions else "")
-
-
-def facts(summary: dict) -> dict[str, str]:
-    floors = summary["landscapes"]["floors"]
-    mnist, fashion = floors["mnist"], floors["fashion_mnist"]
-    blog_share = {row["arch"]: row["floor_share"] for row in summary["landscapes"]["blog"]}
-    dense_m, dense_f = outcome(summary, "dense", "mnist"), outcome(summary, "dense", "fashion_mnist")
-    conv = outcome(summary, "conv", "mnist")
-    denoising_mse = measured(summary, "denoising_conv", "mnist", "mse")  # every seed collapsed: its means describe a collapse
-    denoising = outcome(summary, "denoising_conv", "mnist")
-    differences = [d for g in summary["outcome"]["groups"] for d in g["differences"]]
-    floor_diffs = [d for d in differences if d["metric"] == "bce_excess"]
-    mse_wins = [(*arch_and_dataset(g), d) for g in summary["outcome"]["groups"] for d in g["differences"]
-                if d["metric"] == "mse" and d["winner"] == "mse"]  # MSE training better on its own metric
-    out = {
-        "study size": f"{summary['runs']} runs, {summary['train_seconds_total'] / 60:.0f} minutes of training",
-        "MNIST floor": f"{mnist['floor']:.4f} nats per pixel on the MNIST test set ({mnist['grey_share']:.1%} of its pixels are grey)",
-        "Fashion floor": f"{fashion['floor']:.4f} on Fashion-MNIST ({fashion['grey_share']:.1%} grey)",
-        "blog floor share": f"{blog_share['dense']:.0%} of the blog's \"loss ≈ 0.09\"",
-        "MAE on MNIST": f"pixel MSE of {dense_m['others']['mae']['mse']:.4f} on MNIST against {dense_m['mse']['bce']:.4f} (BCE) and "
-                        f"{dense_m['mse']['mse']:.4f} (MSE), with {measured(summary, 'dense', 'mnist', 'mae')['saturated_last']:.1%} of the pixels",
-        "MAE on Fashion": f"{dense_f['others']['mae']['mse']:.4f} vs {dense_f['mse']['bce']:.4f} / {dense_f['mse']['mse']:.4f} on Fashion-MNIST",
-        "denoising collapse": f"the denoising conv on MNIST collapsed in {collapse_rate(denoising_mse['stuck'], denoising_mse['runs'])} seeds",
-        "collapsed pixels": f"the {denoising_mse['saturated_first']:.1%} of pixels that should be white sit saturated",
-        "collapsed gradient": f"the logit gradient is {sci(denoising_mse['grad_first'])} and falls to {sci(denoising_mse['grad_last'])}",
-        "collapsed MSE": f"pixel MSE stays at {denoising['mse']['mse']:.3f}, exactly that of predicting 0 everywhere (BCE: {denoising['mse']['bce']:.4f})",
-        "collapsed SSIM": f"SSIM {denoising['ssim']['mse']:.3f} against {denoising['ssim']['bce']:.3f}",
-        "conv t-test": f"give p = {conv['mse']['p']:.2g} before and {conv['mse']['p_holm']:.2g} after correction",
-        "floor wins": f"lower under BCE training in {sum(d['diff'] < 0 for d in floor_diffs)} of {len(floor_diffs)} and significantly so in "
-                      f"{sum(d['winner'] == 'bce' for d in floor_diffs)}",
-        "MSE own metric": f"MSE training wins {len(mse_wins)} of {sum(d['metric'] == 'mse' for d in differences)} ("
-                          + "; ".join(f"{ARCH_WORDS[arch]} on {DATASETS[dataset].title}, by {abs(d['diff']) / d['mse']:.1%}, Holm p = {d['p_holm']:.2g}"
-                                      for arch, dataset, d in mse_wins) + ")",
-        "dense saturation": f"{measured(summary, 'dense', 'mnist', 'mse')['saturated_first']:.2%} under MSE vs "
-                            f"{measured(summary, 'dense', 'mnist', 'bce')['saturated_first']:.2%} under BCE for dense on MNIST, "
-                            f"{measured(summary, 'deep_dense', 'mnist', 'mse')['saturated_first']:.2%} vs "
-                            f"{measured(summary, 'deep_dense', 'mnist', 'bce')['saturated_first']:.2%} for deep",
-        "dense reach": f"in *fewer* epochs ({mean_reach(measured(summary, 'dense', 'mnist', 'mse')):.0f} vs "
-                       f"{mean_reach(measured(summary, 'dense', 'mnist', 'bce')):.0f} on MNIST, "
-                       f"{mean_reach(measured(summary, 'dense', 'fashion_mnist', 'mse')):.0f} vs "
-                       f"{mean_reach(measured(summary, 'dense', 'fashion_mnist', 'bce')):.0f} on Fashion-MNIST",
-        "deep reach": f"gets there sooner with BCE ({mean_reach(measured(summary, 'deep_dense', 'mnist', 'bce')):.1f} vs "
-                      f"{mean_reach(measured(summary, 'deep_dense', 'mnist', 'mse')):.1f} epochs)",
-        "SSIM dense": f"({dense_m['ssim']['bce']:.3f} vs {dense_m['ssim']['mse']:.3f} on MNIST)",
+def context(summary: dict) -> dict:
+    """Everything the templates say, computed from the study's summary."""
+    out = outcome(summary)
+    binar = outcome(summary, "binarized")
+    dense_mnist = next(g for g in out["groups"] if (g["arch"], g["dataset"]) == ("dense", "mnist"))
+    natural = [g for g in out["groups"] if g["dataset"] == "natural_patches"]
+    mse_own = [(g, g["by_metric"]["mse"]) for g in out["groups"] if g["by_metric"]["mse"]["won"] == "mse"]
+    return {
+        "alpha": ALPHA, "summary": summary, "study": STUDY, "early_steps": EARLY_STEPS, "reach_share": REACH_SHARE, "landscapes": landscapes(summary), "outcome": out, "binarized": binar,
+        "binarized_words": verdict_words(binar["groups"][0]["diffs"]) if binar["groups"] else "",
+        "grey_dense_words": verdict_words(dense_mnist["diffs"]), "dense_mnist": dense_mnist,
+        "natural": [{**g, "words": verdict_words(g["diffs"])} for g in natural],
+        "mse_own_metric": [{"name": g["name"], **d} for g, d in mse_own],
+        "speed": speed(summary), "collapse": collapse(summary), "scale": scale(summary), "vae": vae(summary),
+        "mae": {"mnist": dense_mnist, "mae_mse": dense_mnist["others"].get("mae", {}).get("mse")},
+        "sci": sci, "listed": listed,
     }
-    lasting = summary["collapse"]["persistence"]
-    out["collapse persists"] = f"of the study's {lasting['runs']} full-length runs (up to {lasting['longest']} epochs), {stayed_dark(lasting)}"
-    out["collapse persists long"] = long_runs(summary)
-    out["collapse conv MNIST"] = f"at Adam 1e-3 on MNIST, MSE training collapsed the conv model in {collapse_cell(summary, 'conv', 'mnist', 'mse')} seeds"
-    out["collapse conv lr"] = (f"at Adam 1e-2 in {collapse_cell(summary, 'conv', 'mnist', 'mse', learning_rate=0.01)} and at Adam 1e-4 in "
-                               f"{collapse_cell(summary, 'conv', 'mnist', 'mse', learning_rate=0.0001)}")
-    out["collapse conv data"] = (f"on Fashion-MNIST in {collapse_cell(summary, 'conv', 'fashion_mnist', 'mse')}, on natural patches in "
-                                 f"{collapse_cell(summary, 'conv', 'natural_patches', 'mse')}")
-    out["collapse conv BCE"] = (f"BCE training: {collapse_cell(summary, 'conv', 'mnist', 'bce')} on MNIST, "
-                                f"{collapse_cell(summary, 'conv', 'fashion_mnist', 'bce')} on Fashion-MNIST, "
-                                f"{collapse_cell(summary, 'conv', 'natural_patches', 'bce')} on natural patches")
-    output, grad, dead = (contrast(summary, f"{m}_step50") for m in ("mean_output", "logit_grad", "dead_units"))
-    out["collapse first steps"] = (f"after 50 steps the MSE runs' mean output is {output['mse_median']:.5f} against BCE's {output['bce_median']:.3f} "
-                                   f"(median over {len(output['mse'])} seeds; MNIST's mean pixel is {summary['landscapes']['floors']['mnist']['mean_pixel']:.3f}), "
-                                   f"their logit gradient {sci(grad['mse_median'])} against {sci(grad['bce_median'])}, and "
-                                   f"{dead['mse_median']:.0%} of the units feeding the output are dead against {dead['bce_median']:.0%} "
-                                   f"(Wilcoxon paired by seed, Holm p ≤ {max(r['p_holm'] for r in (output, grad, dead)):.2g})")
-    natural = outcome(summary, "dense", "natural_patches")
-    mse_ahead = [m for m in METRIC_WORDS if (natural[m]["mse"] > natural[m]["bce"]) == METRICS[m][1]]  # METRICS: (label, higher is better)
-    raw_p = [natural[m]["p"] for m in METRIC_WORDS]
-    out["natural dense"] = (f"MSE training is ahead on {len(mse_ahead)} of {len(METRIC_WORDS)} metrics (pixel MSE {natural['mse']['mse']:.5f} vs "
-                            f"{natural['mse']['bce']:.5f}, SSIM {natural['ssim']['mse']:.3f} vs {natural['ssim']['bce']:.3f}; unadjusted p from "
-                            f"{min(raw_p):.2g} to {max(raw_p):.2g}), and after correction there is {verdicts(summary, 'dense', 'natural_patches')}")
-    collapse_archs = sorted({c["arch"] for c in summary["collapse"]["cells"]})
-    out["collapse runs"] = (f"plus {summary['collapse']['runs']} one-epoch runs of the {listed(collapse_archs)} model{'s' if len(collapse_archs) > 1 else ''} "
-                            "for the collapse")
-    out["natural others"] = verdicts_by_arch(summary, "natural_patches", ("deep_dense", "conv", "denoising_conv"))
-    natural_groups = [g for g in summary["outcome"]["groups"] if arch_and_dataset(g)[1] == "natural_patches"]
-    natural_diffs = [d for g in natural_groups for d in g["differences"]]
-    pixel = [abs(d["diff"]) / d["mse"] for d in natural_diffs if d["metric"] == "mse"]
-    significant = sum(d["winner"] is not None for d in natural_diffs)
-    out["natural significant"] = (f"{significant or 'none'} of the {len(natural_diffs)} tests on natural patches "
-                                  f"({len(natural_groups)} models) survive{'s' if significant == 1 else ''} the correction, "
-                                  f"and pixel MSE differs between the losses by at most {max(pixel):.1%}")
-    ssim = [d for d in differences if d["metric"] == "ssim"]
-    out["SSIM wins"] = (f"BCE training has the significantly better SSIM in {sum(d['winner'] == 'bce' for d in ssim)} of {len(ssim)} comparisons, "
-                        f"MSE training in {sum(d['winner'] == 'mse' for d in ssim)}")
-    out["collapse conv adadelta"] = f"under the blog's Adadelta (lr 1.0) in {collapse_cell(summary, 'conv', 'mnist', 'mse', 'adadelta', 1.0)}"
-    bce_cells = [c for c in summary["collapse"]["cells"] if c["loss"] == "bce"]
-    dense_mse = [c for c in summary["collapse"]["cells"] if c["arch"] == "dense" and c["loss"] == "mse"]
-    out["collapse dense"] = (f"the dense model collapsed in {sum(c['collapsed'] for c in dense_mse)} of its {sum(c['runs'] for c in dense_mse)} "
-                             f"MSE runs ({len(dense_mse)} settings: {len({c['dataset'] for c in dense_mse})} datasets × "
-                             f"{len({(c['optimizer'], c['learning_rate']) for c in dense_mse})} optimizer settings)")
-    if any(c["arch"] == "denoising_conv" for c in summary["collapse"]["cells"]):
-        out["collapse denoising"] = f"the denoising conv model collapsed (one epoch, 20 seeds per setting) {trained_cells(summary, 'denoising_conv')}"
-    out["natural rgb"] = f"On the colour patches ({verdicts_by_arch(summary, 'natural_patches_rgb', ('dense', 'conv'))})"
-    out["collapse BCE total"] = (f"BCE training collapsed {sum(c['collapsed'] for c in bce_cells)} of its {sum(c['runs'] for c in bce_cells)} "
-                                 f"collapse-rate runs ({len(bce_cells)} settings)")
-    split = mechanism(summary, "conv", "mnist", "adadelta", 1.0)
-    output50, dead50, output0 = split["mean_output_step50"], split["dead_units_step50"], split["mean_output_step0"]
-    out["adadelta split"] = (f"after 50 steps the {len(output50['collapsed'])} that locked have a mean output of {min(output50['collapsed']):.3f} to {max(output50['collapsed']):.3f} "
-                             f"against a median of {np.median(output50['healthy']):.2f} for the {len(output50['healthy'])} that did not (Mann–Whitney, "
-                             f"Holm p = {output50['p_holm']:.2g}), and {min(dead50['collapsed']):.0%} to {max(dead50['collapsed']):.0%} of the units "
-                             f"feeding the output dead (median {np.median(dead50['healthy']):.0%}); at initialisation their mean output "
-                             f"{differs(output0)} (p = {output0['p']:.2g}, Holm p = {output0['p_holm']:.2g})")
-    late = contrast(summary, "mean_output_step50", "denoising_conv", learning_rate=0.0001)
-    out["denoising late lock"] = (f"after 50 steps its MSE runs' mean output is {late['mse_median']:.3f} against BCE's {late['bce_median']:.3f} "
-                                  f"(median over {len(late['mse'])} seeds)")
-    natural_cells = [c for c in summary["collapse"]["cells"] if c["dataset"] == "natural_patches"]
-    out["collapse natural"] = (f"on natural patches {sum(c['collapsed'] for c in natural_cells) or 'none'} of the {sum(c['runs'] for c in natural_cells)} "
-                               f"collapse-rate runs ({listed(sorted({ARCH_WORDS[c['arch']] for c in natural_cells}))} models, both losses, "
-                               f"{len({(c['optimizer'], c['learning_rate']) for c in natural_cells})} optimizer settings) ended dark")
-    fashion = mechanism(summary, "denoising_conv", "fashion_mnist", "adam", 0.01)
-    output50, output0 = fashion["mean_output_step50"], fashion["mean_output_step0"]
-    out["denoising fashion split"] = (f"after 50 steps the {len(output50['collapsed'])} that locked have a mean output below {sci(max(output50['collapsed']))} "
-                                      f"against a median of {np.median(output50['healthy']):.2f} for the {len(output50['healthy'])} that did not "
-                                      f"(Mann–Whitney, Holm p = {output50['p_holm']:.2g}); at initialisation their mean output "
-                                      f"{differs(output0)} (Holm p = {output0['p_holm']:.2g})")
-    seeds: dict[int, list[str]] = {}
-    for group in summary["outcome"]["groups"]:
-        arch = ARCH_WORDS[arch_and_dataset(group)[0]]
-        count = min(d["seeds"] for d in group["differences"])
-        if arch not in seeds.setdefault(count, []):
-            seeds[count].append(arch)
-    out["outcome seeds"] = "; ".join(f"{count} seeds per dataset for {listed(archs)}" for count, archs in sorted(seeds.items(), reverse=True))
-    wins = summary["outcome"]["wins"]
-    out["tally"] = (f"after Holm's correction over its {summary['outcome']['family_size']} tests: BCE significantly better {times(wins['bce'])}, "
-                    f"MSE {times(wins['mse'])}, no significant difference {times(wins['none'])}")
-    raw = summary["outcome"]["wins_unadjusted"]
-    out["tally unadjusted"] = f"on unadjusted p: {raw['bce']}, {raw['mse']} and {raw['none']}"
-    return out
+
+
+#: with `render(..., mark=True)` each value a template prints is wrapped in these, so a test can
+#: tell the page's computed text from the template's own words
+MARK_START, MARK_END = "\x02", "\x03"
+
+
+def environment(mark: bool = False):
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             finalize=(lambda value: f"{MARK_START}{value}{MARK_END}") if mark else None)
+    env.filters["sci"] = sci
+    env.filters["pct"] = lambda x, digits=0: f"{100 * x:.{digits}f}%"
+    env.filters["capitalize_first"] = lambda text: text[:1].upper() + text[1:]
+    return env
+
+
+def render(summary: dict, template: str = "findings.md.j2", mark: bool = False) -> str:
+    """The page (or, with "answers.md.j2", the README's answer table) for one study summary."""
+    text = environment(mark).get_template(template).render(**context(summary))
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def with_answer_table(readme: str, table: str) -> str:
+    """`readme` with the block between the answer-table markers replaced by `table`."""
+    head, rest = readme.split(ANSWER_START, 1)
+    _, tail = rest.split(ANSWER_END, 1)
+    return f"{head}{ANSWER_START}\n{table.strip()}\n{ANSWER_END}{tail}"
+
+
+def findings_main(argv: list[str] | None = None) -> int:
+    import jinja2
+
+    from autoencoders.atomic import write_text
+
+    parser = argparse.ArgumentParser(prog="python -m autoencoders findings", description="Render the Findings from a study's summary.json.")
+    parser.add_argument("summary", type=Path, help="the study's summary.json, e.g. results/study/summary.json")
+    parser.add_argument("--out", type=Path, help="write the page there (e.g. docs/findings.md) instead of printing it")
+    parser.add_argument("--readme", type=Path, help="also rewrite the answer table between the markers of this README")
+    args = parser.parse_args(argv)
+    try:
+        summary = json.loads(args.summary.read_text())
+        page, table = render(summary), render(summary, "answers.md.j2")
+        readme = with_answer_table(args.readme.read_text(), table) if args.readme else None
+    except (OSError, ValueError, KeyError, TypeError, StopIteration, jinja2.UndefinedError) as e:
+        print(f"error: {args.summary}: not a study summary this version can read ({type(e).__name__}: {e})", file=sys.stderr)
+        return 2
+    if args.out:
+        write_text(args.out, page)
+    else:
+        sys.stdout.write(page)
+    if readme is not None:
+        write_text(args.readme, readme)
+    return 0

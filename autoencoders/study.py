@@ -1,7 +1,7 @@
 """The study: "why BCE and not MSE?", each answer people give turned into a figure and a number.
 
 `python evaluate.py --study RUN_DIR... --out results/study` writes REPORT.md (+ html, figures,
-summary.json) with six sections, in the order of the claims (see the README's Findings):
+summary.json) with seven sections, in the order of the claims (docs/findings.md answers from its summary):
 1. loss landscapes: every loss is minimised at p = y; BCE's floor is the entropy H(y), and the
    test sets' floors explain most of the BCE numbers the blog reports;
 2. scale: BCE > MSE always (Pinsker), so raw values compare nothing; what does compare;
@@ -32,7 +32,7 @@ from autoencoders import study_figures as figs
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.atomic import write_text
 from autoencoders.blog import BLOG_RESULTS
-from autoencoders.comparison import ALPHA, METRICS, Group, compare_groups, group_runs
+from autoencoders.comparison import ALPHA, METRICS, Group, compare_groups, group_runs, holm_adjusted, own_tests
 from autoencoders.datasets import builtin
 from autoencoders.data import source_dataset
 from autoencoders.evaluation import PRIOR_SAMPLES, Evaluation, Run
@@ -170,20 +170,40 @@ def _curves(group: Group, key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _reach(history: list[dict], threshold: float) -> tuple[int | None, float | None]:
-    seconds = 0.0
-    for row in history:
-        seconds += row["seconds"]
-        if row["val_pixel_mse"] <= threshold:
-            return int(row["epoch"]), seconds
-    return None, None
+#: the validation pixel MSE whose first epoch measures speed: this share of an all-dark output's
+#: MSE on the same images. A target no run sets: the earlier one (the worst final MSE of the
+#: comparison's runs) was reached by the run that set it only at its end, which favoured the other loss.
+REACH_SHARE = 0.1
 
 
-def _reach_cell(reached: list[tuple[int | None, float | None]]) -> str:
-    """Mean epoch (and seconds) over seeds, or a note when some seed never got there."""
-    if any(epoch is None for epoch, _ in reached):
-        return "not reached by all"
-    return f"{np.mean([e for e, _ in reached]):.1f} ({np.mean([s for _, s in reached]):.0f} s)"
+def reach_epoch(history: list[dict], target: float) -> int | None:
+    """The first epoch whose validation pixel MSE is at most `target` (None: never)."""
+    return next((int(row["epoch"]) for row in history if row["val_pixel_mse"] <= target), None)
+
+
+def reach_test(group_title: str, target: float, bce: dict[int, int | None], mse: dict[int, int | None]) -> dict:
+    """Which loss reaches `target` sooner, seed by seed: a sign test (`scipy.stats.binomtest`) over
+    the seeds where one was sooner, a run that never reached it counting as later than one that did
+    (ties, both never included, are left out). p is None when no seed differs."""
+    from scipy.stats import binomtest
+
+    seeds = sorted(set(bce) & set(mse))
+    never = math.inf
+    bce_sooner = sum((bce[s] or never) < (mse[s] or never) for s in seeds)
+    mse_sooner = sum((mse[s] or never) < (bce[s] or never) for s in seeds)
+    differing = bce_sooner + mse_sooner
+    return {"group": group_title, "target": target, "seeds": seeds, "bce": [bce[s] for s in seeds], "mse": [mse[s] for s in seeds],
+            "bce_sooner": bce_sooner, "mse_sooner": mse_sooner, "ties": len(seeds) - differing,
+            "p": float(binomtest(bce_sooner, differing).pvalue) if differing else None}
+
+
+def median_epoch(epochs: list[int | None]) -> float:
+    """The median over seeds, a run that never reached the target counting as later than all (inf)."""
+    return float(np.median([math.inf if e is None else e for e in epochs]))
+
+
+def _epoch_words(value: float) -> str:
+    return "never" if math.isinf(value) else f"{value:g}"
 
 
 def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str], dict]:
@@ -202,40 +222,46 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
     md += ["", "**Measured while training** (study runs with `training.probe_gradients: true`): at every epoch end, on a fixed "
            "probe of 1,024 training images, the mean |d loss_pixel / dz| of the run's own loss, and the share of pixels "
            "saturated on the wrong side (p < 0.01 or p > 0.99 with |p − y| > 0.5), the pixels where MSE's gradient vanishes. "
-           "Mean over seeds. \"Reach\" is the first epoch (and the training seconds up to it) at which the validation pixel "
-           "MSE falls to the threshold: the largest final validation MSE of the comparison's BCE and MSE runs (so each of them reaches it; runs stuck "
-           "at an all-black output, whose validation MSE never leaves that of predicting 0 everywhere, are left out of the "
-           "threshold) and twice that (early training).", "",
-           "| model · dataset | loss | \\|dℓ/dz\\| epoch 1 | \\|dℓ/dz\\| last | wrong-side saturated, epoch 1 | last | collapsed: validation pixel MSE within 1% of an all-black output's (Wilson 95% CI) | reach 2× threshold: epoch (s) | reach threshold: epoch (s) |",
-           "|---|---|---|---|---|---|---|---|---|"]
-    grad_panels, sat_panels = [], []
+           "Mean over seeds.", "",
+           "| model · dataset | loss | \\|dℓ/dz\\| epoch 1 | \\|dℓ/dz\\| last | wrong-side saturated, epoch 1 | last | collapsed: validation pixel MSE within 1% of an all-black output's (Wilson 95% CI) |",
+           "|---|---|---|---|---|---|---|"]
+    grad_panels, sat_panels, reach_tests = [], [], []
     for g in probed:
         c = g.config
         dark = collapse_study.dark_mse(c.dataset)  # on the validation images the runs were validated on
         stuck = {ev.run.path.name for ev in g.members if collapse.is_collapsed(ev.run.history[-1]["val_pixel_mse"], dark)}
-        pair = [ev for ev in g.members if ev.run.config.loss.name in ("bce", "mse")]
-        finals = [ev.run.history[-1]["val_pixel_mse"] for ev in pair if ev.run.path.name not in stuck] or [ev.run.history[-1]["val_pixel_mse"] for ev in pair]
-        threshold = max(finals)
         title = f"{c.model.arch} · {c.dataset.name}" + (" · binarized" if c.dataset.binarize else "")
         grads, sats = _curves(g, "logit_grad"), _curves(g, "saturated_wrong")
         grad_panels.append((title, grads))
         sat_panels.append((title, sats))
-        for loss, evs in g.by_loss().items():
+        by_loss = g.by_loss()
+        if {"bce", "mse"} <= set(by_loss):
+            reached = {loss: {ev.run.config.seed: reach_epoch(ev.run.history, REACH_SHARE * dark) for ev in by_loss[loss]} for loss in ("bce", "mse")}
+            reach_tests.append(reach_test(g.title, REACH_SHARE * dark, reached["bce"], reached["mse"]))
+        for loss, evs in by_loss.items():
             if loss not in grads:
                 continue
-            reach = {k: [_reach(ev.run.history, k * threshold) for ev in evs] for k in (2, 1)}
-
             vals = grads[loss][1]
             sat = sats[loss][1]
             n_stuck = sum(ev.run.path.name in stuck for ev in evs)
             rate = collapse.collapse_rate(n_stuck, len(evs))
-            entry = {"group": g.title, "loss": loss, "threshold": threshold, "stuck": n_stuck, "runs": len(evs),
+            entry = {"group": g.title, "loss": loss, "stuck": n_stuck, "runs": len(evs),
                      "stuck_ci": [rate.low, rate.high], "grad_first": float(vals[:, 0].mean()), "grad_last": float(vals[:, -1].mean()),
-                     "saturated_first": float(sat[:, 0].mean()), "saturated_last": float(sat[:, -1].mean()),
-                     "reach_early": [list(r) for r in reach[2]], "reach": [list(r) for r in reach[1]]}
+                     "saturated_first": float(sat[:, 0].mean()), "saturated_last": float(sat[:, -1].mean())}
             summary["measured"].append(entry)
             md.append(f"| {title} | {loss.upper()} | {entry['grad_first']:.3g} | {entry['grad_last']:.3g} | {100 * entry['saturated_first']:.3f}% "
-                      f"| {100 * entry['saturated_last']:.3f}% | {rate} | {_reach_cell(reach[2])} | {_reach_cell(reach[1])} |")
+                      f"| {100 * entry['saturated_last']:.3f}% | {rate} |")
+    for test, p_holm in zip(reach_tests, holm_adjusted([t["p"] for t in reach_tests]), strict=True):
+        test["p_holm"] = p_holm
+    summary["reach"] = reach_tests
+    md += ["", f"**Which loss learns faster?** For each seed, the first epoch at which the validation pixel MSE falls to {REACH_SHARE:.0%} "
+               "of an all-black output's (a target neither loss sets), BCE run against MSE run of the same seed; a sign test "
+               "(`scipy.stats.binomtest`) over the seeds where one was sooner (a run that never got there is later than one that did), "
+               f"Holm-adjusted over the {sum(t['p'] is not None for t in reach_tests)} tests of this table.", "",
+           "| model · dataset | target MSE | median epoch, BCE | median epoch, MSE | BCE sooner | MSE sooner | tie | p (sign) | p Holm |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    md += [f"| {t['group']} | {t['target']:.4g} | {_epoch_words(median_epoch(t['bce']))} | {_epoch_words(median_epoch(t['mse']))} | {t['bce_sooner']} "
+           f"| {t['mse_sooner']} | {t['ties']} | {fmt(t['p'], 2)} | {fmt(t['p_holm'], 2)} |" for t in reach_tests]
     p1 = figs.measured_gradients(grad_panels, fig_dir / "3-measured-gradients.png", "logit_grad", "mean |d loss_pixel / dz| (probe)")
     p2 = figs.measured_gradients(sat_panels, fig_dir / "3-saturated.png", "saturated_wrong", "share of pixels saturated, wrong side")
     md += ["", f"![measured logit gradients](figures/{p1.name})", "", f"![wrong-side saturated pixels](figures/{p2.name})"]
@@ -271,7 +297,7 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
     raw_wins = dict(wins)
     for g, diffs in zip(chosen, judged):
         md += ["", f"**{g.title}** ({', '.join(f'{len(v)} {k.upper()}' for k, v in g.by_loss().items())} runs)", "", *verdict_table(diffs)]
-        for d in diffs:
+        for d in own_tests(diffs):  # a metric shown with another's test is not counted twice
             wins[d.winner or "none"] += 1
             raw_wins[raw_winner(d)] += 1
         others = {k: v for k, v in g.by_loss().items() if k not in ("bce", "mse")}
@@ -280,12 +306,13 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
         summary.append({"title": g.title, "differences": [{"metric": d.metric, "bce": d.bce.mean, "mse": d.mse.mean, "diff": d.diff.mean,
                                                             "ci": [d.diff.ci_low, d.diff.ci_high], "p": d.p_value, "p_holm": d.p_adjusted,
                                                             "family_size": d.family_size, "p_wilcoxon": d.wilcoxon_p, "seeds": d.diff.n,
-                                                            "winner": d.winner} for d in diffs],
+                                                            "relative": d.relative, "tested_as": d.tested_as, "winner": d.winner} for d in diffs],
                         "others": {loss: {m: float(np.mean([ev.mean(m) for ev in evs])) for m in metrics} for loss, evs in others.items()}})
     md += ["", f"Tally over these comparisons and metrics, after Holm's correction: BCE significantly better {times(wins['bce'])}, "
            f"MSE {times(wins['mse'])}, no significant difference {times(wins['none'])} (on unadjusted p: {raw_wins['bce']}, "
            f"{raw_wins['mse']} and {raw_wins['none']})."]
-    return md, {"groups": summary, "wins": wins, "wins_unadjusted": raw_wins, "family_size": sum(map(len, judged)), "correction": "holm"}
+    return md, {"groups": summary, "wins": wins, "wins_unadjusted": raw_wins, "family_size": sum(len(own_tests(diffs)) for diffs in judged),
+                "correction": "holm"}
 
 
 # ----------------------------------------------------------------------------- 5. VAE

@@ -2,7 +2,7 @@
 
 Everything here is numpy on one pixel: target y in [0, 1], prediction p = sigmoid(z) in (0, 1).
 The study turns these into figures and numbers; the tests check each against autodiff or a
-numerical optimiser, so the claims in the README rest on code that could have failed.
+numerical optimiser, so the claims of the Findings rest on code that could have failed.
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ from autoencoders.cli import evaluate_parser, train_parser
 
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
-FINDINGS = DOCS / "findings.md"  # generated from results/study/summary.json
 # Every page a reader is sent to: the README, the manual, and the measurement diary.
 PAGES = [README, *sorted(DOCS.glob("*.md")), ROOT / "benchmarks" / "README.md"]
 FENCE = re.compile(r"^```.*?^```[ \t]*$", flags=re.S | re.M)
@@ -103,8 +102,6 @@ def test_every_relative_link_lands_on_a_repository_file_and_every_anchor_on_a_he
     for url in relative_links(page):
         path, _, anchor = url.partition("#")
         target = (page.parent / path).resolve() if path else page
-        if target == FINDINGS and not FINDINGS.exists():  # not yet generated; the strict build of `make test` still wants it
-            continue
         if url.startswith("/") or not target.exists() or ROOT not in (target, *target.parents):
             broken.append(f"{url}: no such file in the repository")
         elif anchor and target.suffix == ".md" and anchor not in anchors(target):
@@ -154,8 +151,6 @@ def test_the_strict_build_fails_on_a_broken_page_link_anchor_nav_entry_or_reposi
             (copy / entry.name).symlink_to(entry)
     shutil.copytree(DOCS, copy / "docs", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "mkdocs.yml", copy / "mkdocs.yml")
-    if not (copy / "docs" / "findings.md").exists():  # not yet generated; `make test` builds the real docs and needs it
-        (copy / "docs" / "findings.md").write_text("# Findings\n")
     built = build(copy, tmp_path)
     assert built.returncode == 0, built.stderr[-3000:]
 
@@ -168,7 +163,7 @@ def test_the_strict_build_fails_on_a_broken_page_link_anchor_nav_entry_or_reposi
     edit("data.md", "](training.md#the-models-modelarch)", "](training.md#the-models)")
     edit("index.md", "](comparing.md)", "](comparing.md#no-such-heading)")
     edit("blog.md", "](../results/blog/REPORT.md)", "](../results/blog/REPORTS.md)")
-    edit("study.md", "](../results/study/figures/1-landscapes.png)", "](../results/study/figures/1-landscape.png)")
+    edit("findings.md", "](../results/study/figures/1-landscapes.png)", "](../results/study/figures/1-landscape.png)")
     mkdocs_yml = copy / "mkdocs.yml"
     mkdocs_yml.write_text(mkdocs_yml.read_text().replace("  - Tests: tests.md\n", "  - Tests: tests.md\n  - Gone: gone.md\n"))
     broken = build(copy, tmp_path)
@@ -177,7 +172,7 @@ def test_the_strict_build_fails_on_a_broken_page_link_anchor_nav_entry_or_reposi
                     "'data.md' contains a link 'training.md#the-models', but the doc 'training.md' does not contain an anchor '#the-models'",
                     "'index.md' contains a link 'comparing.md#no-such-heading', but the doc 'comparing.md' does not contain an anchor",
                     "'blog.md' contains a link '../results/blog/REPORTS.md', but the target is not found",
-                    "'study.md' contains a link '../results/study/figures/1-landscape.png', but the target is not found",
+                    "'findings.md' contains a link '../results/study/figures/1-landscape.png', but the target is not found",
                     "A reference to 'gone.md' is included in the 'nav' configuration, which is not found"]:
         assert message in broken.stderr, (message, broken.stderr[-3000:])
     assert "is not found" not in built.stderr and "REPORT.md'" not in broken.stderr, "links to repository files that exist are not reported"

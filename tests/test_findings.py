@@ -1,54 +1,134 @@
-"""The Findings (in docs/study.md) say what results/study/summary.json holds: every phrase `findings.facts`
-computes from the summary is in the Findings, word for word."""
+"""The Findings page and the README's answer table are the study's summary, rendered: regenerated
+they are byte for byte the committed files, their templates hold no number of their own, and a
+summary whose data says otherwise makes them say otherwise (mutation tests)."""
 
+import copy
 import json
+import re
+import subprocess
+import sys
 
+import pytest
 from conftest import ROOT
 
 from autoencoders import findings
 
-README = (ROOT / "docs" / "study.md").read_text()  # the Findings section moved there from the README
+SUMMARY = json.loads((ROOT / "results" / "study" / "summary.json").read_text())
+PAGE = ROOT / "docs" / "findings.md"
+
+#: the only digits the templates may hold outside template tags: formulas and definitions, no measurement
+FORMULAS = {"[0, 1]", "2(p − y)·p(1 − p)", "2(y − p)²", "0 for a perfect reconstruction", "H(y) + 2·MSE", "(0 < y < 1)",
+            "95%", "5th to 95th percentile", "BCE is not 0", "not 0", "1e-3", "1e-2", "1e-4", "(lr 1.0)"}
 
 
-def findings_text() -> str:
-    section = README.split("\n## Findings\n", 1)[1].split("\n## ", 1)[0]
-    return " ".join(section.split())
+def test_the_committed_findings_page_and_answer_table_are_the_summary_rendered_now():
+    assert PAGE.read_text() == findings.render(SUMMARY)
+    readme = (ROOT / "README.md").read_text()
+    assert findings.with_answer_table(readme, findings.render(SUMMARY, "answers.md.j2")) == readme
 
 
-def test_every_number_of_the_findings_is_the_studys_summary():
-    summary = json.loads((ROOT / "results" / "study" / "summary.json").read_text())
-    text = findings_text()
-    missing = {name: phrase for name, phrase in findings.facts(summary).items() if " ".join(phrase.split()) not in text}
-    assert not missing, missing
+def test_the_command_writes_the_page_and_refuses_a_file_that_is_no_summary(tmp_path):
+    out, readme = tmp_path / "findings.md", tmp_path / "README.md"
+    readme.write_text(f"# x\n{findings.ANSWER_START}\nold\n{findings.ANSWER_END}\nrest\n")
+    done = subprocess.run([sys.executable, "-m", "autoencoders", "findings", str(ROOT / "results/study/summary.json"), "--out", str(out),
+                           "--readme", str(readme)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == PAGE.read_text() and "old" not in readme.read_text() and readme.read_text().endswith("rest\n")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"runs": 3}')
+    refused = subprocess.run([sys.executable, "-m", "autoencoders", "findings", str(bad), "--out", str(tmp_path / "never.md")],
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and str(bad) in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "never.md").exists()
+
+
+@pytest.mark.parametrize("template", ["findings.md.j2", "answers.md.j2"])
+def test_the_templates_hold_no_number_of_their_own(template):
+    text = (findings.TEMPLATES / template).read_text()
+    literal = re.sub(r"{#.*?#}|{{.*?}}|{%.*?%}", " ", text, flags=re.S)
+    for formula in FORMULAS:
+        literal = literal.replace(formula, " ")
+    assert not re.findall(r".{0,30}\d.{0,30}", literal)
+
+
+NUMBER = re.compile(r"\d[\d,.]*(?:e-?\d+)?%?")
+
+
+@pytest.mark.parametrize("template", ["findings.md.j2", "answers.md.j2"])
+def test_every_number_on_the_page_is_computed(template):
+    """Rendered with each printed value marked, the text left outside the marks (the templates'
+    own words) holds no number but the formulas: every number of the page was computed from the
+    summary (or is a constant of the code: α, section and question numbers, the replayed steps)."""
+    marked = findings.render(SUMMARY, template, mark=True)
+    words = re.sub(f"{findings.MARK_START}.*?{findings.MARK_END}", " ", marked, flags=re.S)
+    for formula in FORMULAS:
+        words = words.replace(formula, " ")
+    assert not NUMBER.findall(words)
+    computed = re.findall(f"{findings.MARK_START}(.*?){findings.MARK_END}", marked, flags=re.S)
+    assert sum(len(NUMBER.findall(value)) for value in computed) > (300 if template == "findings.md.j2" else 20)
+
+
+def outcome_entry(summary: dict, title_start: str, metric: str, section: str = "outcome") -> dict:
+    [group] = [g for g in summary[section]["groups"] if g["title"].startswith(title_start)]
+    [entry] = [d for d in group["differences"] if d["metric"] == metric]
+    return entry
+
+
+def cell_line(page: str, name: str) -> str:
+    [line] = [line for line in page.splitlines() if re.match(rf"\| {name} \(\d+\) \|", line)]
+    return line
+
+
+def test_swapping_the_two_losses_means_turns_the_verdict_around():
+    before = findings.render(SUMMARY)
+    assert "| dense · MNIST (10) | – (p 1) | **BCE**" in before
+    mutated = copy.deepcopy(SUMMARY)
+    ssim = outcome_entry(mutated, "dense · mnist ·", "ssim")
+    ssim["bce"], ssim["mse"], ssim["diff"] = ssim["mse"], ssim["bce"], -ssim["diff"]
+    after = findings.render(mutated)
+    assert "| dense · MNIST (10) | – (p 1) | **MSE**" in after
+    tally = re.compile(r"BCE training is\s+significantly better (\d+) times, MSE training (\d+) times")
+    (b0, m0), (b1, m1) = (tuple(map(int, tally.search(t).groups())) for t in (before, after))
+    assert (b1, m1) == (b0 - 1, m0 + 1)
+
+
+def test_pushing_a_p_across_alpha_removes_the_win():
+    mutated = copy.deepcopy(SUMMARY)
+    ssim = outcome_entry(mutated, "dense · mnist ·", "ssim")
+    ssim["p_holm"] = findings.ALPHA  # not below α: no significant difference
+    line = cell_line(findings.render(mutated), "dense · MNIST")
+    assert line.split("|")[3].strip().startswith("–")
+    binary = copy.deepcopy(SUMMARY)
+    for entry in binary["binarized"]["groups"][0]["differences"]:
+        entry["p_holm"] = 0.9
+    table = findings.render(binary, "answers.md.j2")
+    assert "| And for binary pixels? | No significant difference on " in table and "no metric differs significantly" in table
+
+
+def test_the_speed_answer_follows_the_sign_tests():
+    """Push one comparison's sign test below α and it becomes a speed-up for the loss its seeds
+    favour; swap the losses' seeds and it is the other loss's."""
+    mutated = copy.deepcopy(SUMMARY)
+    [row] = [r for r in mutated["gradients"]["reach"] if r["group"] == "dense · mnist · 30 epochs"]
+    assert row["bce_sooner"] > row["mse_sooner"]
+    row["p_holm"] = 0.01
+    count = findings.context(mutated)["speed"]["count"]
+    assert (count["bce"], count["mse"]) == (1, 0)
+    page = " ".join(findings.render(mutated).split())
+    assert "BCE sooner in 1, MSE sooner in 0" in page and "a failure mode, and a speed-up in 1 of" in page
+    assert "significantly faster: BCE in 1, MSE in 0" in findings.render(mutated, "answers.md.j2")
+    row["bce"], row["mse"], row["bce_sooner"], row["mse_sooner"] = row["mse"], row["bce"], row["mse_sooner"], row["bce_sooner"]
+    assert "BCE sooner in 0, MSE sooner in 1" in " ".join(findings.render(mutated).split())
+
+
+def test_a_collapse_count_changes_the_answer_and_its_interval():
+    mutated = copy.deepcopy(SUMMARY)
+    [c] = [c for c in mutated["collapse"]["cells"] if (c["arch"], c["dataset"], c["loss"], c["optimizer"], c["learning_rate"])
+           == ("conv", "mnist", "bce", "adam", 0.001)]
+    c["collapsed"], c["ci"] = 3, [0.05, 0.36]
+    table = findings.render(mutated, "answers.md.j2")
+    assert "BCE never did" not in table and "BCE 3/720" in table
 
 
 def test_small_numbers_are_written_without_exponent_padding():
     assert findings.sci(2.6026e-06) == "2.6e-6" and findings.sci(1.7e-08) == "1.7e-8" and findings.sci(0.0123) == "0.012"
-
-
-def collapse_cell(dataset, optimizer, learning_rate, loss, collapsed, arch="denoising_conv"):
-    return {"arch": arch, "dataset": dataset, "optimizer": optimizer, "learning_rate": learning_rate, "loss": loss, "collapsed": collapsed, "runs": 20}
-
-
-def test_a_partly_trained_collapse_grid_names_its_trained_settings_in_order_and_counts_the_rest():
-    summary = {"collapse": {"cells": [collapse_cell("fashion_mnist", "adam", 0.001, "mse", 3), collapse_cell("mnist", "adadelta", 1.0, "mse", 20),
-                                      collapse_cell("mnist", "adam", 0.001, "mse", 20), collapse_cell("mnist", "adam", 0.001, "bce", 0),
-                                      collapse_cell("natural_patches", "adam", 0.001, "mse", 0), collapse_cell("natural_patches", "adam", 0.01, "mse", 0),
-                                      collapse_cell("mnist", "adam", 0.001, "mse", 1, arch="conv")]}}
-    words = findings.trained_cells(summary, "denoising_conv")
-    assert words == ("under MSE on MNIST in 20 of 20 (100%, 95% CI [0.84, 1.00]) at Adam 1e-3 and 20 of 20 (100%, 95% CI [0.84, 1.00]) at Adadelta (lr 1.0); "
-                     "on Fashion-MNIST in 3 of 20 (15%, 95% CI [0.05, 0.36]) at Adam 1e-3; "
-                     "in 0 of 20 (0%, 95% CI [0.00, 0.16]) at each of Adam 1e-3 and Adam 1e-2 on natural patches; "
-                     "under BCE in 0 of 20 (0%, 95% CI [0.00, 0.16]) at Adam 1e-3 on MNIST; the other 18 of its 24 settings are not yet trained")
-
-
-def test_a_full_collapse_grid_lists_each_setting_where_runs_collapsed_and_groups_the_datasets_where_none_did():
-    settings = [("adam", 0.0001), ("adam", 0.001), ("adam", 0.01), ("adadelta", 1.0)]
-    summary = {"collapse": {"cells": [collapse_cell(dataset, optimizer, learning_rate, loss, 20 if (dataset, loss) == ("mnist", "mse") else 0)
-                                      for dataset in ("mnist", "fashion_mnist", "natural_patches") for optimizer, learning_rate in settings
-                                      for loss in ("mse", "bce")]}}
-    words = findings.trained_cells(summary, "denoising_conv")
-    every = "20 of 20 (100%, 95% CI [0.84, 1.00])"
-    assert words == (f"under MSE on MNIST in {every} at Adam 1e-4, {every} at Adam 1e-3, {every} at Adam 1e-2 and {every} at Adadelta (lr 1.0); "
-                     "in 0 of 20 (0%, 95% CI [0.00, 0.16]) at each of the four optimizer settings on Fashion-MNIST and natural patches; "
-                     "under BCE in 0 of 20 (0%, 95% CI [0.00, 0.16]) at each of the four optimizer settings on MNIST, Fashion-MNIST and natural patches")
