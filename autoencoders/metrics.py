@@ -41,11 +41,6 @@ def bce(t, p) -> np.ndarray:
     return _per_image(pixel_bce_map(t, p))
 
 
-def target_entropy(t) -> np.ndarray:
-    """Mean binary entropy of the target's pixels: the floor BCE cannot go below."""
-    return bce(t, t)
-
-
 def bce_excess(t, p) -> np.ndarray:
     """BCE minus the target's own entropy (a KL divergence per pixel; 0 at p == t)."""
     return _per_image(pixel_bce_map(t, p) - pixel_bce_map(t, t))

@@ -37,7 +37,8 @@ from autoencoders.datasets import builtin
 from autoencoders.data import source_dataset
 from autoencoders.evaluation import PRIOR_SAMPLES, Evaluation, Run
 from autoencoders.device import here as device_here
-from autoencoders.report import REPORT_HTML, REPORT_MD, fmt, statistics_note, times, verdict_table, not_evaluated_table, test_images_phrase, to_html
+from autoencoders.report import (REPORT_HTML, REPORT_MD, fmt, not_evaluated_table, statistics_note, test_images_phrase, times, to_html,
+                                 verdict_summary, verdict_table)
 
 OUTCOME_ARCHS = ("dense", "deep_dense", "conv", "denoising_conv")
 OUTCOME_METRICS = ("mse", "ssim", "psnr", "bce_excess")
@@ -311,7 +312,8 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
     md += ["", f"Tally over these comparisons and metrics, after Holm's correction: BCE significantly better {times(wins['bce'])}, "
            f"MSE {times(wins['mse'])}, no significant difference {times(wins['none'])} (on unadjusted p: {raw_wins['bce']}, "
            f"{raw_wins['mse']} and {raw_wins['none']})."]
-    return md, {"groups": summary, "wins": wins, "wins_unadjusted": raw_wins, "family_size": sum(len(own_tests(diffs)) for diffs in judged),
+    verdicts = verdict_summary([(g.title, diffs) for g, diffs in zip(chosen, judged)])
+    return md, {"groups": summary, "verdicts": verdicts, "wins": wins, "wins_unadjusted": raw_wins, "family_size": sum(len(own_tests(diffs)) for diffs in judged),
                 "correction": "holm"}
 
 
@@ -387,8 +389,13 @@ def write_study(out: Path, runs: Sequence[Run], evaluations: Sequence[Evaluation
             [(ev.run.history, collapse_study.dark_mse(ev.run.config.dataset)) for ev in evaluations if "val_pixel_mse" in (ev.run.history or [{}])[0]]))),
     ]
     for key, (lines, data) in sections:
-        md += [*lines, ""]
         summary[key] = data
+    if summary["outcome"].get("verdicts"):  # the answer first: section 4's verdicts, as a comparison report opens
+        md += ["## Verdicts", "", "Which loss gives the better reconstructions, per model and dataset (section 4; Holm-adjusted over its "
+               f"{summary['outcome']['family_size']} tests). The answers to each question, from this report's summary.json: "
+               "[the Findings](../../docs/findings.md).", "", *summary["outcome"]["verdicts"], ""]
+    for key, (lines, data) in sections:
+        md += [*lines, ""]
     md += not_evaluated_table([r for r in runs if r.status != "completed"])
     text = "\n".join(md)
     write_text(out / REPORT_MD, text)

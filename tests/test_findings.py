@@ -132,3 +132,16 @@ def test_a_collapse_count_changes_the_answer_and_its_interval():
 
 def test_small_numbers_are_written_without_exponent_padding():
     assert findings.sci(2.6026e-06) == "2.6e-6" and findings.sci(1.7e-08) == "1.7e-8" and findings.sci(0.0123) == "0.012"
+
+
+def test_the_reach_test_pairs_seeds_and_counts_a_run_that_never_got_there_as_later():
+    from autoencoders.study import median_epoch, reach_epoch, reach_test
+
+    history = [{"epoch": 1, "val_pixel_mse": 0.3}, {"epoch": 2, "val_pixel_mse": 0.1}, {"epoch": 3, "val_pixel_mse": 0.05}]
+    assert (reach_epoch(history, 0.1), reach_epoch(history, 0.01)) == (2, None)
+    mixed = reach_test("g", 0.1, {0: 3, 1: 4, 2: None, 3: None}, {0: 5, 1: 4, 2: 6, 3: None})
+    assert (mixed["bce_sooner"], mixed["mse_sooner"], mixed["ties"], mixed["p"]) == (1, 1, 2, 1.0)
+    sooner = reach_test("g", 0.1, dict.fromkeys(range(6), 2), dict.fromkeys(range(6), 3))
+    assert sooner["p"] == pytest.approx(2 / 64)  # all six one way: two-sided sign test 2 × (1/2)^6
+    assert reach_test("g", 0.1, {0: 2}, {0: 2})["p"] is None
+    assert median_epoch([1, 2, None]) == 2 and median_epoch([None, None, 3]) == float("inf")

@@ -29,13 +29,14 @@ def test_without_runs_the_study_has_its_analytic_parts(tmp_path):
         assert row["bce_argmin"] == pytest.approx(y, abs=1e-5) and row["bce_min"] == pytest.approx(row["entropy"], abs=1e-6)
     # the floor is the test set's mean pixel entropy, computed here independently
     from autoencoders.data import load_dataset
-    from autoencoders.metrics import target_entropy
 
     floors = summary["landscapes"]["floors"]
     assert set(floors) == {"mnist", "fashion_mnist", "natural_patches", "natural_patches_rgb"}  # every built-in
     for name in floors:
         data = load_dataset(name)
-        assert floors[name]["floor"] == pytest.approx(float(target_entropy(data.x_test).mean()), rel=1e-5)
+        x = data.x_test.astype(np.float64)
+        entropy = -(x * np.log(np.clip(x, 1e-7, 1 - 1e-7)) + (1 - x) * np.log(1 - np.clip(x, 1e-7, 1 - 1e-7)))  # H(y), written out here
+        assert floors[name]["floor"] == pytest.approx(float(entropy.mean()), rel=1e-4)
         assert (floors[name]["test_images"], floors[name]["image_shape"]) == (len(data.x_test), list(data.image_shape))
     assert floors["mnist"]["floor"] < floors["fashion_mnist"]["floor"] < floors["natural_patches"]["floor"]
     assert floors["mnist"]["grey_share"] < 0.2 and floors["natural_patches"]["grey_share"] > 0.95  # natural images are grey
@@ -90,6 +91,11 @@ def test_the_measured_parts_use_the_runs(tiny_study_runs, tmp_path):
     assert all(v["kl"] > 0 for v in summary["vae"].values())
     (group,) = summary["outcome"]["groups"]
     assert {d["metric"] for d in group["differences"]} == {"mse", "ssim", "psnr", "bce_excess"}
+    # the report opens with section 4's verdicts, the reach test is paired per seed
+    headings = [line for line in md.splitlines() if line.startswith("## ")]
+    assert headings[0] == "## Verdicts" and summary["outcome"]["verdicts"][0] in md.split(headings[1])[0]
+    [reach] = [r for r in summary["gradients"]["reach"] if r["group"] == group["title"]]
+    assert reach["bce_sooner"] + reach["mse_sooner"] + reach["ties"] == len(reach["seeds"]) == len(reach["bce"])
     for name in ("1-landscapes", "2-scale", "3-measured-gradients", "5-vae-samples", "5-vae-manifold"):
         assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 10_000
         assert f"figures/{name}.png" in md
