@@ -156,7 +156,8 @@ def verdict_summary(titled: Sequence[tuple[str, Sequence[Difference]]]) -> list[
             won = [d for d in diffs if d.winner == winner]
             if won:
                 parts.append(f"{winner.upper()} better on " + ", ".join(
-                    f"{METRICS[d.metric][0]} ({d.relative:.1%}, Holm p = {d.p_adjusted:.2g})" for d in won))
+                    f"{METRICS[d.metric][0]} ({d.relative:.1%}, Holm p = {d.p_adjusted:.2g}"
+                    + (f", the test of {METRICS[d.tested_as][0]})" if d.tested_as else ")") for d in won))
         rest = [METRICS[d.metric][0] for d in diffs if d.winner is None]
         if rest:
             why = "no significant difference" if any(d.p_adjusted is not None for d in diffs) else "not tested (one seed)"

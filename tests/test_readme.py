@@ -89,3 +89,17 @@ def test_every_table_copied_from_a_report_is_in_that_report(page, report):
     report_lines = set((ROOT / report).read_text().splitlines())
     for row in rows:
         assert row in report_lines, row
+
+
+COPIED_VERDICTS = sorted({(page, report) for page, text in PAGES.items() for report in re.findall(r"<!-- verdicts: (\S+) -->", text)})
+
+
+@pytest.mark.parametrize(("page", "report"), COPIED_VERDICTS)
+def test_every_verdict_copied_from_a_report_is_that_reports_verdict_list(page, report):
+    """The verdict lines quoted in the manual are exactly the lines the report opens with (its
+    generated words, not a paraphrase that could say more than the data)."""
+    lines = PAGES[page].split(f"<!-- verdicts: {report} -->", 1)[1].splitlines()[1:]
+    quoted = [line for line in lines[: next(i for i, line in enumerate(lines) if not line.startswith("- "))]]
+    report_text = (ROOT / report).read_text()
+    verdicts = report_text.split("## Verdicts\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert quoted and quoted == verdicts
