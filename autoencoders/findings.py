@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -45,6 +46,13 @@ def sci(value: float) -> str:
     """2 significant digits, exponent without padding: 2.6e-6 (Python's own 2.6e-06 reads worse)."""
     mantissa, _, exponent = f"{value:.2g}".partition("e")
     return f"{mantissa}e{int(exponent)}" if exponent else mantissa
+
+
+def upper_bound(value: float) -> str:
+    """An upper bound in 2 significant digits, rounded up so that it still bounds: 0.00205 -> 0.0021."""
+    digits = 1 - math.floor(math.log10(abs(value))) if value else 0
+    bound = math.ceil(value * 10**digits) / 10**digits
+    return sci(bound)
 
 
 def listed(items: list[str]) -> str:
@@ -104,7 +112,9 @@ def outcome(summary: dict, section: str = "outcome") -> dict:
     metrics = list(dict.fromkeys(d["metric"] for g in groups for d in g["diffs"]))
     per_metric = [{"label": METRICS[m][0], **{str(won): sum(d["won"] == won for g in groups for d in g["diffs"] if d["metric"] == m) for won in ("bce", "mse", None)}}
                   for m in metrics]
-    return {"groups": groups, "tests": len(counted), "tally": tally, "raw": raw, "per_metric": per_metric, "metrics": [METRICS[m][0] for m in metrics]}
+    own_objective = {"bce": sum(d["won"] == "bce" and d["metric"] in ("bce", "bce_excess") for d in counted),
+                     "mse": sum(d["won"] == "mse" and d["metric"] == "mse" for d in counted)}
+    return {"groups": groups, "tests": len(counted), "tally": tally, "own_objective": own_objective, "raw": raw, "per_metric": per_metric, "metrics": [METRICS[m][0] for m in metrics]}
 
 
 def speed(summary: dict) -> dict:
@@ -115,8 +125,12 @@ def speed(summary: dict) -> dict:
         sooner = None if t["p_holm"] is None or t["p_holm"] >= ALPHA else "bce" if t["bce_sooner"] > t["mse_sooner"] else "mse"
         binarized = " (binarized)" if "binarized" in t["group"] else ""
         rows.append({**t, "name": f"{ARCH_WORDS.get(arch, arch)} · {DATASETS[dataset].title}{binarized}", "bce_median": median_or_never(t["bce"]),
-                     "mse_median": median_or_never(t["mse"]), "sooner": sooner, "words": SOONER_WORDS[sooner]})
-    return {"rows": rows, "count": {won: sum(r["sooner"] == won for r in rows) for won in ("bce", "mse", None)}}
+                     "mse_median": median_or_never(t["mse"]), "sooner": sooner,
+                     "words": "every seed tied: no test" if t["p"] is None else SOONER_WORDS[sooner]})
+    tested = [r for r in rows if r["p"] is not None]
+    return {"rows": rows, "count": {won: sum(r["sooner"] == won for r in rows) for won in ("bce", "mse", None)},
+            "tested": len(tested), "untested": len(rows) - len(tested),
+            "seeds_bce_sooner": sum(r["bce_sooner"] for r in rows), "seeds_mse_sooner": sum(r["mse_sooner"] for r in rows)}
 
 
 def collapse(summary: dict) -> dict:
@@ -157,8 +171,9 @@ def vae(summary: dict) -> dict:
 
 def verdict_words(diffs: list[dict]) -> str:
     """'BCE better on SSIM; no significant difference on pixel MSE and PSNR', from the verdicts."""
-    parts = [f"{VERDICT_WORDS[won]} on {listed([d['label'] for d in diffs if d['won'] == won])}"
-             for won in ("bce", "mse", None) if any(d["won"] == won for d in diffs)]
+    own = [d for d in diffs if not d.get("tested_as")]  # a metric shown with another's test is not a second verdict
+    parts = [f"{VERDICT_WORDS[won]} on {listed([d['label'] for d in own if d['won'] == won])}"
+             for won in ("bce", "mse", None) if any(d["won"] == won for d in own)]
     return "; ".join(parts)
 
 
@@ -193,6 +208,7 @@ def environment(mark: bool = False):
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              finalize=(lambda value: f"{MARK_START}{value}{MARK_END}") if mark else None)
     env.filters["sci"] = sci
+    env.filters["bound"] = upper_bound
     env.filters["pct"] = lambda x, digits=0: f"{100 * x:.{digits}f}%"
     env.filters["capitalize_first"] = lambda text: text[:1].upper() + text[1:]
     return env

@@ -115,10 +115,10 @@ def test_the_speed_answer_follows_the_sign_tests():
     count = findings.context(mutated)["speed"]["count"]
     assert (count["bce"], count["mse"]) == (1, 0)
     page = " ".join(findings.render(mutated).split())
-    assert "BCE sooner in 1, MSE sooner in 0" in page and "a failure mode, and a speed-up in 1 of" in page
-    assert "significantly faster: BCE in 1, MSE in 0" in findings.render(mutated, "answers.md.j2")
+    assert "Significantly sooner: BCE in 1, MSE in 0 of" in page and "a failure mode, and a significant speed-up in 1 of" in page
+    assert "significantly faster: BCE in 1, MSE in 0 of" in findings.render(mutated, "answers.md.j2")
     row["bce"], row["mse"], row["bce_sooner"], row["mse_sooner"] = row["mse"], row["bce"], row["mse_sooner"], row["bce_sooner"]
-    assert "BCE sooner in 0, MSE sooner in 1" in " ".join(findings.render(mutated).split())
+    assert "Significantly sooner: BCE in 0, MSE in 1 of" in " ".join(findings.render(mutated).split())
 
 
 def test_a_collapse_count_changes_the_answer_and_its_interval():
