@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from autoencoders import quiet, runs
-from autoencoders.config import ConfigError, load_config
+from autoencoders.config import ConfigError, config_path, load_config
 from autoencoders.errors import (EXIT_BAD_INPUT, EXIT_BUSY, EXIT_FAILED, EXIT_IO, exit_code_of, os_error_message, stop_signals,
                                  writable_folder_problem)
 
@@ -43,7 +43,7 @@ def train_parser() -> argparse.ArgumentParser:
         description="Train one autoencoder experiment from a YAML config and write a self-contained run folder.",
         epilog="example: python train.py --config configs/blog/dense.yaml --set loss.name=mse --set training.epochs=5",
     )
-    p.add_argument("--config", required=True, type=Path, help="YAML experiment config (see configs/ and README)")
+    p.add_argument("--config", required=True, type=Path, help="YAML experiment config: a file, or a shipped config by name (blog/dense, sweeps/quick_dense; see configs/)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value by dotted key, e.g. --set training.epochs=5 (repeatable)")
     p.add_argument("--out", type=Path, default=Path("results/runs"), help="parent folder of run folders (default: results/runs)")
@@ -166,6 +166,7 @@ def _train_command(args, argv: list[str]) -> int:
     if args.resume and args.overwrite:
         return _fail("--resume and --overwrite exclude each other")
     quiet.configure(args.verbose)  # before any import of TensorFlow; a sweep's training processes inherit the level
+    args.config = config_path(args.config)  # a file, or a shipped config by name (blog/dense)
     try:
         if is_sweep(args.config):
             if problem := writable_folder_problem(args.out):

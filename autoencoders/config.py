@@ -879,6 +879,30 @@ def _flow_depth(text: str) -> int:
     return deepest
 
 
+def shipped_configs() -> Path | None:
+    """The folder of the configs that ship with the package: `autoencoders/configs` in an
+    installed package (the build copies the repository's configs/ there), or the checkout's
+    configs/ beside the package (an editable install, or a run from the repository)."""
+    package = Path(__file__).parent
+    return next((folder for folder in (package / "configs", package.parent / "configs") if folder.is_dir()), None)
+
+
+def config_path(given: str | Path) -> Path:
+    """`given` when such a file exists; else the shipped config of that name, so `blog/dense` or
+    `sweeps/quick_dense` (with or without `.yaml`, with or without a leading `configs/`) works from
+    any folder after a plain `pip install`. A name that is neither stays as given, and reading it
+    says the file is not found."""
+    given = Path(given)
+    folder = shipped_configs()
+    if given.exists() or folder is None or given.is_absolute():
+        return given
+    name = given.relative_to("configs") if given.parts[:1] == ("configs",) else given
+    for candidate in (folder / name, folder / name.with_name(name.name + ".yaml")):
+        if candidate.is_file():
+            return candidate
+    return given
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a config file into a plain mapping; no schema validation yet."""
     path = Path(path)

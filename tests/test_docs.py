@@ -206,13 +206,14 @@ def commands(page: Path) -> list[list[str]]:
 
 def validate_train_args(args: list[str]) -> None:
     parsed = train_parser().parse_args(args)
-    assert (ROOT / parsed.config).is_file(), parsed.config
+    path = ROOT / parsed.config if (ROOT / parsed.config).is_file() else C.config_path(parsed.config)  # a file, or a shipped name
+    assert path.is_file(), parsed.config
     if any("..." in o for o in parsed.overrides):  # a placeholder value (`dataset.path=...`): the flags and config alone
         return
-    if sweep.is_sweep(ROOT / parsed.config):
-        assert sweep.expand(ROOT / parsed.config, parsed.overrides)
+    if sweep.is_sweep(path):
+        assert sweep.expand(path, parsed.overrides)
     else:
-        C.load_config(ROOT / parsed.config, parsed.overrides)
+        C.load_config(path, parsed.overrides)
 
 
 def check_command(command: list[str] | str) -> None:
@@ -243,6 +244,8 @@ def check_command(command: list[str] | str) -> None:
         assert all(a.split("=")[0] in parser._option_string_actions for a in args[1:] if a.startswith("--")), command
     elif program == "python" and args[0] == "train.py":
         validate_train_args(args[1:])
+    elif program == "ae-train":
+        validate_train_args(args)
     elif program == "python" and args[0] == "evaluate.py":
         evaluate_parser().parse_args(args[1:])
     elif program == "python":  # a script of benchmarks/ or scripts/: it exists and has every flag used
