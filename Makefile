@@ -84,6 +84,7 @@ study: setup
 # The docs (mkdocs.yml, docs/) are built first, strictly (a broken link, anchor or nav entry fails), into a
 # temporary folder that is removed after; then the test suite.
 test: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	site=$$(mktemp -d) && $(BIN)/mkdocs build --strict --site-dir "$$site"; status=$$?; rm -rf "$$site"; test $$status -eq 0
 	$(BIN)/python -m pytest -n $(JOBS) --durations=15
 

@@ -73,34 +73,73 @@ class Architecture:
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
 register = ARCHITECTURES.add
 
-register(Architecture(
-    name="dense", summary="H·W·C → Dense(32, relu) → Dense(H·W·C, sigmoid)",
-    builder="autoencoders.models.dense:dense_parts", latent_dim=32, xla_on_cpu=True,
-))
-register(Architecture(
-    name="sparse_dense", summary="as dense, code with an L1 activity regulariser",
-    builder="autoencoders.models.dense:sparse_dense_parts", latent_dim=32, xla_on_cpu=True,
-))
-register(Architecture(
-    name="deep_dense", summary="H·W·C-128-64-32-64-128-H·W·C (relu, sigmoid out)",
-    builder="autoencoders.models.dense:deep_dense_parts", latent_dim=32, xla_on_cpu=True,
-))
-register(Architecture(
-    name="conv", summary="Conv 16-8-8 + max-pool; mirrored with up-sampling",
-    builder="autoencoders.models.conv:conv_parts", padded_side=_eight_k_minus_4, code_channels=8, pooling=8,
-))
-register(Architecture(
-    name="denoising_conv", summary="Conv 32-32 + max-pool; mirrored",
-    builder="autoencoders.models.conv:denoising_conv_parts", padded_side=_multiple_of_4, code_channels=32, pooling=4,
-))
-register(Architecture(
-    name="vae", summary="H·W·C → 64 → (z_mean, z_log_var); 2 → 64 → H·W·C",
-    builder="autoencoders.models.vae:dense_vae_parts", vae=True, latent_dim=2, xla_on_cpu=True,
-))
-register(Architecture(
-    name="conv_vae", summary="keras-io VAE: Conv 32/64 stride 2, Dense 16, Conv2DTranspose decoder",
-    builder="autoencoders.models.vae:conv_vae_parts", vae=True, latent_dim=2, padded_side=_multiple_of_4,
-))
+register(
+    Architecture(
+        name="dense",
+        summary="H·W·C → Dense(32, relu) → Dense(H·W·C, sigmoid)",
+        builder="autoencoders.models.dense:dense_parts",
+        latent_dim=32,
+        xla_on_cpu=True,
+    )
+)
+register(
+    Architecture(
+        name="sparse_dense",
+        summary="as dense, code with an L1 activity regulariser",
+        builder="autoencoders.models.dense:sparse_dense_parts",
+        latent_dim=32,
+        xla_on_cpu=True,
+    )
+)
+register(
+    Architecture(
+        name="deep_dense",
+        summary="H·W·C-128-64-32-64-128-H·W·C (relu, sigmoid out)",
+        builder="autoencoders.models.dense:deep_dense_parts",
+        latent_dim=32,
+        xla_on_cpu=True,
+    )
+)
+register(
+    Architecture(
+        name="conv",
+        summary="Conv 16-8-8 + max-pool; mirrored with up-sampling",
+        builder="autoencoders.models.conv:conv_parts",
+        padded_side=_eight_k_minus_4,
+        code_channels=8,
+        pooling=8,
+    )
+)
+register(
+    Architecture(
+        name="denoising_conv",
+        summary="Conv 32-32 + max-pool; mirrored",
+        builder="autoencoders.models.conv:denoising_conv_parts",
+        padded_side=_multiple_of_4,
+        code_channels=32,
+        pooling=4,
+    )
+)
+register(
+    Architecture(
+        name="vae",
+        summary="H·W·C → 64 → (z_mean, z_log_var); 2 → 64 → H·W·C",
+        builder="autoencoders.models.vae:dense_vae_parts",
+        vae=True,
+        latent_dim=2,
+        xla_on_cpu=True,
+    )
+)
+register(
+    Architecture(
+        name="conv_vae",
+        summary="keras-io VAE: Conv 32/64 stride 2, Dense 16, Conv2DTranspose decoder",
+        builder="autoencoders.models.vae:conv_vae_parts",
+        vae=True,
+        latent_dim=2,
+        padded_side=_multiple_of_4,
+    )
+)
 
 
 def input_shape_problem(shape: tuple[int, int, int]) -> str | None:

@@ -49,12 +49,28 @@ def blog_rows(evaluations: Sequence) -> list[dict]:
         by_optimizer: dict[str, list[float]] = {}
         for ev in evaluations:
             c = ev.run.config
-            if (c.model.arch == blog.arch and c.dataset.name == "mnist" and c.loss.name == "bce" and c.training.epochs == blog.epochs
-                    and not c.dataset.train_size and not c.dataset.test_size and (v := _ours(ev, blog.quantity)) is not None):
+            if (
+                c.model.arch == blog.arch
+                and c.dataset.name == "mnist"
+                and c.loss.name == "bce"
+                and c.training.epochs == blog.epochs
+                and not c.dataset.train_size
+                and not c.dataset.test_size
+                and (v := _ours(ev, blog.quantity)) is not None
+            ):
                 by_optimizer.setdefault(f"{c.training.optimizer} (lr {c.training.learning_rate:g})", []).append(v)
         for optimizer in sorted(by_optimizer, key=lambda o: (not o.startswith("adam"), o)):
             values = by_optimizer[optimizer]
-            rows.append({"arch": blog.arch, "blog": blog.text, "blog_value": blog.value, "quantity": blog.quantity, "optimizer": optimizer,
-                         "ours_mean": float(np.mean(values)), "ours_sd": float(np.std(values, ddof=1)) if len(values) > 1 else None,
-                         "seeds": len(values)})
+            rows.append(
+                {
+                    "arch": blog.arch,
+                    "blog": blog.text,
+                    "blog_value": blog.value,
+                    "quantity": blog.quantity,
+                    "optimizer": optimizer,
+                    "ours_mean": float(np.mean(values)),
+                    "ours_sd": float(np.std(values, ddof=1)) if len(values) > 1 else None,
+                    "seeds": len(values),
+                }
+            )
     return rows

@@ -22,8 +22,16 @@ from pathlib import Path
 
 from autoencoders import quiet, runs
 from autoencoders.config import ConfigError, config_path, load_config
-from autoencoders.errors import (EXIT_BAD_INPUT, EXIT_BUSY, EXIT_FAILED, EXIT_IO, exit_code_of, os_error_message, stop_signals,
-                                 writable_folder_problem)
+from autoencoders.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_IO,
+    exit_code_of,
+    os_error_message,
+    stop_signals,
+    writable_folder_problem,
+)
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -43,25 +51,53 @@ def train_parser() -> argparse.ArgumentParser:
         description="Train one autoencoder experiment from a YAML config and write a self-contained run folder.",
         epilog="example: python train.py --config configs/blog/dense.yaml --set loss.name=mse --set training.epochs=5",
     )
-    p.add_argument("--config", required=True, type=Path, help="YAML experiment config: a file, or a shipped config by name (blog/dense, sweeps/quick_dense; see configs/)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value by dotted key, e.g. --set training.epochs=5 (repeatable)")
+    p.add_argument(
+        "--config",
+        required=True,
+        type=Path,
+        help="YAML experiment config: a file, or a shipped config by name (blog/dense, sweeps/quick_dense; see configs/)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value by dotted key, e.g. --set training.epochs=5 (repeatable)",
+    )
     p.add_argument("--out", type=Path, default=Path("results/runs"), help="parent folder of run folders (default: results/runs)")
     p.add_argument("--resume", action="store_true", help="continue an unfinished run from its last finished epoch")
     p.add_argument("--overwrite", action="store_true", help="delete an existing run folder of the same name and train again")
-    p.add_argument("--verbose", action="store_true",
-                   help="show TensorFlow's start-up lines (oneDNN, CUDA, XLA); without it they are hidden unless TF_CPP_MIN_LOG_LEVEL is set")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's start-up lines (oneDNN, CUDA, XLA); without it they are hidden unless TF_CPP_MIN_LOG_LEVEL is set",
+    )
     sweep = p.add_argument_group("sweeps (a config with a grid: of dotted keys -> lists of values)")
     sweep.add_argument("--jobs", type=int, default=1, help="runs trained in parallel processes (default 1)")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs and what would be done with each, then stop")
-    sweep.add_argument("--backend", choices=("local", "ray"), default="local",
-                       help="local: processes on this machine (--jobs); ray: one Ray task per run, on a local Ray or the cluster at --address")
-    sweep.add_argument("--address", help="with --backend ray: the cluster to join (auto: the one `ray start` set up on this node, or HOST:PORT); "
-                                         "default: start a local Ray")
-    sweep.add_argument("--num-cpus", type=float, default=1.0, help="with --backend ray: CPUs per run, also its TensorFlow threads (default 1)")
-    sweep.add_argument("--num-gpus", type=float, default=0.0, help="with --backend ray: GPUs per run (default 0; e.g. 0.5 puts two runs on a GPU)")
-    sweep.add_argument("--fresh-processes", action="store_true",
-                       help="start a new process for every run (default: warm workers, one per job, train run after run)")
+    sweep.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local: processes on this machine (--jobs); ray: one Ray task per run, on a local Ray or the cluster at --address",
+    )
+    sweep.add_argument(
+        "--address",
+        help="with --backend ray: the cluster to join (auto: the one `ray start` set up on this node, or HOST:PORT); "
+        "default: start a local Ray",
+    )
+    sweep.add_argument(
+        "--num-cpus", type=float, default=1.0, help="with --backend ray: CPUs per run, also its TensorFlow threads (default 1)"
+    )
+    sweep.add_argument(
+        "--num-gpus", type=float, default=0.0, help="with --backend ray: GPUs per run (default 0; e.g. 0.5 puts two runs on a GPU)"
+    )
+    sweep.add_argument(
+        "--fresh-processes",
+        action="store_true",
+        help="start a new process for every run (default: warm workers, one per job, train run after run)",
+    )
     sweep.add_argument("--retry-failed", action="store_true", help="train failed runs of a sweep again (default: report and skip them)")
     return p
 
@@ -116,24 +152,39 @@ def sweep_main(args) -> int:
         except ImportError:
             return _fail("--backend ray needs Ray: pip install 'autoencoders[ray]' (or pip install 'ray>=2.40')")
         try:
-            result = schedule_on_ray(configs, args.out, address=args.address, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
-                                     retry_failed=args.retry_failed, warm=not args.fresh_processes)
+            result = schedule_on_ray(
+                configs,
+                args.out,
+                address=args.address,
+                num_cpus=args.num_cpus,
+                num_gpus=args.num_gpus,
+                retry_failed=args.retry_failed,
+                warm=not args.fresh_processes,
+            )
         except ClusterTooSmall as e:
             return _fail(str(e))
         except ConnectionError as e:
             return _fail(f"--address {args.address}: {e}")
     else:
-        result = sweep.schedule(configs, args.out, jobs=args.jobs, run=partial(sweep.run_one, retry_failed=args.retry_failed, jobs=args.jobs,
-                                                                          warm=not args.fresh_processes))
+        result = sweep.schedule(
+            configs,
+            args.out,
+            jobs=args.jobs,
+            run=partial(sweep.run_one, retry_failed=args.retry_failed, jobs=args.jobs, warm=not args.fresh_processes),
+        )
     counts = {s: sum(o.status == s for o in result.outcomes) for s in ("completed", "skipped", "failed", *sweep.RESUMABLE)}
-    summary = (f"{counts['completed']} trained, {counts['skipped']} already complete, {counts['failed']} failed"
-               + "".join(f", {counts[s]} {s}" for s in sweep.RESUMABLE if counts[s]))
+    summary = f"{counts['completed']} trained, {counts['skipped']} already complete, {counts['failed']} failed" + "".join(
+        f", {counts[s]} {s}" for s in sweep.RESUMABLE if counts[s]
+    )
     for o in result.outcomes:
         if o.status == "failed" or (o.status in sweep.RESUMABLE and o.reason):
             print(f"  {o.status}: {o.name}: {o.reason}", file=sys.stderr)
     if result.interrupted_by is not None:
-        print(f"sweep interrupted ({signal.Signals(result.interrupted_by).name}): {summary}; every run folder is intact, "
-              "the same command continues where this one stopped", file=sys.stderr)
+        print(
+            f"sweep interrupted ({signal.Signals(result.interrupted_by).name}): {summary}; every run folder is intact, "
+            "the same command continues where this one stopped",
+            file=sys.stderr,
+        )
         return 128 + result.interrupted_by
     print(f"sweep done: {summary}")
     if counts["failed"]:
@@ -219,25 +270,34 @@ def _train_command(args, argv: list[str]) -> int:
         return _fail(str(e))
     except OSError as e:
         epochs = _finished_epochs(run_dir)
-        return _fail(f"{os_error_message(e)}; the run stopped after epoch {epochs} of {cfg.training.epochs}, which is saved. "
-                     f"Once the cause is fixed, resume with: {_resume_command(argv)}", EXIT_IO)
+        return _fail(
+            f"{os_error_message(e)}; the run stopped after epoch {epochs} of {cfg.training.epochs}, which is saved. "
+            f"Once the cause is fixed, resume with: {_resume_command(argv)}",
+            EXIT_IO,
+        )
     except KeyboardInterrupt as interrupt:
         name = signal.Signals(exit_code_of(interrupt) - 128).name
         if runs.status_or_problem(run_dir)[0] == "completed":  # stopped while storing its evaluation: nothing to resume
-            print(f"interrupted ({name}) while storing the evaluation of the completed run {run_dir}; "
-                  f"evaluate.py evaluates it itself", file=sys.stderr)
+            print(
+                f"interrupted ({name}) while storing the evaluation of the completed run {run_dir}; evaluate.py evaluates it itself",
+                file=sys.stderr,
+            )
         else:
             epochs = _finished_epochs(run_dir)
-            print(f"interrupted ({name}) after epoch {epochs} of {cfg.training.epochs}, which is saved; resume with: {_resume_command(argv)}",
-                  file=sys.stderr)
+            print(
+                f"interrupted ({name}) after epoch {epochs} of {cfg.training.epochs}, which is saved; resume with: {_resume_command(argv)}",
+                file=sys.stderr,
+            )
         return exit_code_of(interrupt)
     m = result.metrics
     if m["status"] != "completed":
         print(f"run failed: {m.get('reason')} ({run_dir})", file=sys.stderr)
         return EXIT_FAILED
     t = m["test"]
-    print(f"{cfg.name}: {m['epochs']} epochs in {m['train_seconds']:.1f} s; test pixel MSE {t['mse']:.5f}, "
-          f"BCE {t['bce']:.4f}, PSNR {t['psnr']:.2f} dB -> {run_dir}")
+    print(
+        f"{cfg.name}: {m['epochs']} epochs in {m['train_seconds']:.1f} s; test pixel MSE {t['mse']:.5f}, "
+        f"BCE {t['bce']:.4f}, PSNR {t['psnr']:.2f} dB -> {run_dir}"
+    )
     return 0
 
 
@@ -249,18 +309,32 @@ def evaluate_parser() -> argparse.ArgumentParser:
         epilog="example: python evaluate.py results/runs/* --out results/reports/all",
     )
     p.add_argument("runs", nargs="*", type=Path, metavar="RUN_DIR", help="run folders written by train.py")
-    p.add_argument("--out", required=True, type=Path,
-                   help="report folder; its REPORT.md, REPORT.html, summary.* and figures/ are replaced once the new report is complete, "
-                        "anything else in it is left alone")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="report folder; its REPORT.md, REPORT.html, summary.* and figures/ are replaced once the new report is complete, "
+        "anything else in it is left alone",
+    )
     p.add_argument("--title", default="BCE vs MSE", help="report title")
-    p.add_argument("--study", action="store_true",
-                   help="write the BCE-vs-MSE study instead of a comparison (analytic parts need no runs; "
-                        "give the configs/sweeps/study_*.yaml runs for the measured parts), e.g. --out results/study")
-    p.add_argument("--collapse", type=Path, metavar="FOLDER",
-                   help="with --study: the folder of the collapse-rate runs (configs/sweeps/collapse_*.yaml), e.g. results/study/collapse")
+    p.add_argument(
+        "--study",
+        action="store_true",
+        help="write the BCE-vs-MSE study instead of a comparison (analytic parts need no runs; "
+        "give the configs/sweeps/study_*.yaml runs for the measured parts), e.g. --out results/study",
+    )
+    p.add_argument(
+        "--collapse",
+        type=Path,
+        metavar="FOLDER",
+        help="with --study: the folder of the collapse-rate runs (configs/sweeps/collapse_*.yaml), e.g. results/study/collapse",
+    )
     p.add_argument("--note", default="", help="a Markdown paragraph put under the title (e.g. the command that trained the runs)")
-    p.add_argument("--verbose", action="store_true",
-                   help="show TensorFlow's start-up lines (oneDNN, CUDA, XLA); without it they are hidden unless TF_CPP_MIN_LOG_LEVEL is set")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's start-up lines (oneDNN, CUDA, XLA); without it they are hidden unless TF_CPP_MIN_LOG_LEVEL is set",
+    )
     return p
 
 
@@ -348,7 +422,11 @@ def _evaluate_command(args, argv: list[str]) -> int:
         shutil.rmtree(staging, ignore_errors=True)
     n_pairs = sum(g.is_pair for g in groups)
     if verdicts:  # the answer in the terminal, as the report opens with it
-        print("\n".join(["Verdicts (BCE-trained against MSE-trained, paired by seed):", *(line.replace("**", "") for line in verdicts), ""]))
-    print(f"report: {out / REPORT_MD} and {out / REPORT_HTML} ({len(evaluations)} runs, {n_pairs} BCE-vs-MSE comparisons, "
-          f"{len(runs_) - len(evaluations)} not evaluated)")
+        print(
+            "\n".join(["Verdicts (BCE-trained against MSE-trained, paired by seed):", *(line.replace("**", "") for line in verdicts), ""])
+        )
+    print(
+        f"report: {out / REPORT_MD} and {out / REPORT_HTML} ({len(evaluations)} runs, {n_pairs} BCE-vs-MSE comparisons, "
+        f"{len(runs_) - len(evaluations)} not evaluated)"
+    )
     return 0

@@ -39,8 +39,14 @@ def validation_dark_mse_of(dataset) -> float:
     first `test_size` test images, binarized if asked (noise touches inputs, never targets)."""
     from autoencoders.data import load_dataset, prepare
 
-    data = prepare(load_dataset(dataset), train_size=dataset.train_size, test_size=dataset.test_size,
-                   noise_factor=0.0, binarize=dataset.binarize, seed=0)
+    data = prepare(
+        load_dataset(dataset),
+        train_size=dataset.train_size,
+        test_size=dataset.test_size,
+        noise_factor=0.0,
+        binarize=dataset.binarize,
+        seed=0,
+    )
     return dark_output_mse(data.t_test)
 
 

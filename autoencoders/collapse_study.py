@@ -24,7 +24,7 @@ import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +78,7 @@ class CollapseRun:
         return not math.isfinite(self.history[-1]["val_pixel_mse"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def dark_mse(dataset: C.DatasetConfig) -> float:
     """`collapse.validation_dark_mse_of`, once per data config (a sweep has 20 seeds of each)."""
     return collapse.validation_dark_mse_of(dataset)
@@ -124,6 +124,7 @@ def rates(cells: dict[Cell, list[CollapseRun]]) -> dict[Cell, collapse.Rate]:
 class Persistence:
     """Among full-length runs: dark after epoch 1, and of those still dark at the last epoch; not
     dark after epoch 1, and of those dark at the last epoch."""
+
     dark_first: int
     dark_first_and_last: int
     healthy_first: int
@@ -152,10 +153,15 @@ def persistence_by_cell(long_runs: Iterable[CollapseRun]) -> dict[Cell, Persiste
 
 
 def persistence_table(cells: dict[Cell, Persistence]) -> list[str]:
-    rows = ["| cell | runs | epochs | dark after epoch 1 | of them still dark at the last | not dark after epoch 1 | of them dark at the last |",
-            "|---|---|---|---|---|---|---|"]
-    return rows + [f"| {c.arch} · {c.dataset} · {c.loss.upper()} · {c.setting} | {p.runs} | {p.longest} | {p.dark_first} | "
-                   f"{p.dark_first_and_last} | {p.healthy_first} | {p.dark_later} |" for c, p in cells.items()]
+    rows = [
+        "| cell | runs | epochs | dark after epoch 1 | of them still dark at the last | not dark after epoch 1 | of them dark at the last |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    return rows + [
+        f"| {c.arch} · {c.dataset} · {c.loss.upper()} · {c.setting} | {p.runs} | {p.longest} | {p.dark_first} | "
+        f"{p.dark_first_and_last} | {p.healthy_first} | {p.dark_later} |"
+        for c, p in cells.items()
+    ]
 
 
 # ----------------------------------------------------------------------------- mechanism
@@ -189,13 +195,20 @@ def early_state(cfg: C.ExperimentConfig, steps: int = EARLY_STEPS, probe_size: i
     def measure(at: int) -> dict[str, float]:
         feeding = gradients.output_layer_inputs(model, x)
         units = feeding.reshape(-1, feeding.shape[-1])  # every position of every image, per unit (channel)
-        return {f"mean_output_step{at}": float(np.mean(model.reconstruct(x, len(x)))),
-                f"dead_units_step{at}": float(np.mean(np.all(units <= 0, axis=0))),
-                f"logit_grad_step{at}": gradients.logit_gradient_stats(cfg.loss.name, gradients.output_logits(model, x), targets)["logit_grad"]}
+        return {
+            f"mean_output_step{at}": float(np.mean(model.reconstruct(x, len(x)))),
+            f"dead_units_step{at}": float(np.mean(np.all(units <= 0, axis=0))),
+            f"logit_grad_step{at}": gradients.logit_gradient_stats(cfg.loss.name, gradients.output_logits(model, x), targets)["logit_grad"],
+        }
 
     before = measure(0)
-    model.fit(training_batches(model, data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, 1), epochs=1, steps_per_epoch=steps,
-              shuffle=False, verbose=0)
+    model.fit(
+        training_batches(model, data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, 1),
+        epochs=1,
+        steps_per_epoch=steps,
+        shuffle=False,
+        verbose=0,
+    )
     return {**before, **measure(steps)}
 
 
@@ -211,8 +224,11 @@ def mechanism_values(run: CollapseRun) -> dict[str, float]:
         except OSError:  # a read-only copy of the runs: measured again next time, the report is the same
             pass
     first = run.history[0]
-    return {**{k: v for k, v in values.items() if k != "steps"}, "logit_grad_epoch1": first.get("logit_grad", math.nan),
-            "saturated_wrong_epoch1": first.get("saturated_wrong", math.nan)}
+    return {
+        **{k: v for k, v in values.items() if k != "steps"},
+        "logit_grad_epoch1": first.get("logit_grad", math.nan),
+        "saturated_wrong_epoch1": first.get("saturated_wrong", math.nan),
+    }
 
 
 def mechanism_labels() -> dict[str, str]:
@@ -220,7 +236,11 @@ def mechanism_labels() -> dict[str, str]:
     for at in (0, EARLY_STEPS):
         when = "at initialisation" if at == 0 else f"after {at} steps"
         labels.update({f"{k}_step{at}": f"{v}, {when}" for k, v in STATE_MEASURES.items()})
-    return {**labels, "logit_grad_epoch1": "mean \\|dℓ/dz\\| after epoch 1", "saturated_wrong_epoch1": "share of pixels saturated on the wrong side after epoch 1"}
+    return {
+        **labels,
+        "logit_grad_epoch1": "mean \\|dℓ/dz\\| after epoch 1",
+        "saturated_wrong_epoch1": "share of pixels saturated on the wrong side after epoch 1",
+    }
 
 
 #: a group smaller than this is shown, not tested (one healthy seed against 19 is an anecdote)
@@ -268,6 +288,7 @@ def mechanism(cells: dict[Cell, list[CollapseRun]]) -> list[MechanismTest]:
 class LossContrast:
     """One measure of the MSE runs of a mostly collapsing cell against the BCE runs of the same
     seeds (same initial weights, same batches): where the two losses part."""
+
     cell: Cell  # the MSE cell
     measure: str
     mse: list[float]
@@ -294,7 +315,9 @@ def loss_contrast(cells: dict[Cell, list[CollapseRun]]) -> list[LossContrast]:
             if any(math.isnan(v) for v in mse_values + bce_values):
                 continue
             same = np.array_equal(mse_values, bce_values)
-            tests.append(LossContrast(cell, measure, mse_values, bce_values, None if same else float(wilcoxon(mse_values, bce_values).pvalue)))
+            tests.append(
+                LossContrast(cell, measure, mse_values, bce_values, None if same else float(wilcoxon(mse_values, bce_values).pvalue))
+            )
     return [dataclasses.replace(t, p_holm=p_holm) for t, p_holm in zip(tests, holm_adjusted([t.p_value for t in tests]), strict=True)]
 
 
@@ -323,77 +346,139 @@ def _range(values: Sequence[float]) -> str:
 def section(fig_dir: Path, folder: Path | None, persisted: Persistence) -> tuple[list[str], dict]:
     from autoencoders import study_figures as figs
 
-    md = ["## 7. How often does MSE training collapse, and when? The collapse as a rate", "",
-          f"A run has **collapsed** when its validation pixel MSE is within {collapse.TOLERANCE:.0%} of the pixel MSE of an output "
-          "that is 0 everywhere on the same validation images (the all-dark output a locked sigmoid gives). The collapse-rate sweeps "
-          f"(`{SWEEPS}`) train each model for **one epoch** over the whole training set (batch 128), validated on the first 2,000 test "
-          "images, at 20 seeds per cell; the rate comes with a Wilson 95% interval (statsmodels `proportion_confint`)."]
-    summary: dict = {"tolerance": collapse.TOLERANCE, "interval": collapse.INTERVAL, "persistence": vars(persisted), "cells": [], "mechanism": []}
-    md += ["", f"**Is one epoch enough?** Of the study's {persisted.runs} full-length runs above (up to {persisted.longest} epochs), "
-           f"{persisted.dark_first} were dark after their first epoch and {persisted.dark_first_and_last} of them were still dark at their last; "
-           f"of the {persisted.healthy_first} that were not dark after one epoch, {persisted.dark_later} went dark later."]
+    md = [
+        "## 7. How often does MSE training collapse, and when? The collapse as a rate",
+        "",
+        f"A run has **collapsed** when its validation pixel MSE is within {collapse.TOLERANCE:.0%} of the pixel MSE of an output "
+        "that is 0 everywhere on the same validation images (the all-dark output a locked sigmoid gives). The collapse-rate sweeps "
+        f"(`{SWEEPS}`) train each model for **one epoch** over the whole training set (batch 128), validated on the first 2,000 test "
+        "images, at 20 seeds per cell; the rate comes with a Wilson 95% interval (statsmodels `proportion_confint`).",
+    ]
+    summary: dict = {
+        "tolerance": collapse.TOLERANCE,
+        "interval": collapse.INTERVAL,
+        "persistence": vars(persisted),
+        "cells": [],
+        "mechanism": [],
+    }
+    md += [
+        "",
+        f"**Is one epoch enough?** Of the study's {persisted.runs} full-length runs above (up to {persisted.longest} epochs), "
+        f"{persisted.dark_first} were dark after their first epoch and {persisted.dark_first_and_last} of them were still dark at their last; "
+        f"of the {persisted.healthy_first} that were not dark after one epoch, {persisted.dark_later} went dark later.",
+    ]
     if folder is None:
         return md + ["", "(No collapse-rate runs were given: pass `--collapse results/study/collapse`.)"], summary
     long_runs, long_problems = load_runs(folder, LONG_PREFIX)
     lasting = persistence_by_cell(long_runs)
     summary["persistence_long"] = [{**vars(cell), **vars(p)} for cell, p in lasting.items()]
     if lasting:
-        md += ["", f"Outside Adam 1e-3 the longer runs of `{LONG_SWEEPS}`, validated like the one-epoch runs, check the same"
-               + (f" ({len(long_problems)} more not completed, left out)" if long_problems else "") + ":", "", *persistence_table(lasting)]
+        md += [
+            "",
+            f"Outside Adam 1e-3 the longer runs of `{LONG_SWEEPS}`, validated like the one-epoch runs, check the same"
+            + (f" ({len(long_problems)} more not completed, left out)" if long_problems else "")
+            + ":",
+            "",
+            *persistence_table(lasting),
+        ]
     found, problems = load_runs(folder)
     cells = by_cell(found)
     cell_rates = rates(cells)
     summary["folder"] = str(folder)
     summary["runs"] = len(found)
     summary["not_used"] = problems
-    summary["cells"] = [{**vars(cell), "collapsed": r.collapsed, "runs": r.runs, "rate": r.rate, "ci": [r.low, r.high],
-                         "diverged": sum(run.diverged for run in cells[cell])} for cell, r in cell_rates.items()]
+    summary["cells"] = [
+        {
+            **vars(cell),
+            "collapsed": r.collapsed,
+            "runs": r.runs,
+            "rate": r.rate,
+            "ci": [r.low, r.high],
+            "diverged": sum(run.diverged for run in cells[cell]),
+        }
+        for cell, r in cell_rates.items()
+    ]
     settings = [f"{o.capitalize()} {lr:g}" for o, lr in OPTIMIZER_SETTINGS]
-    md += ["", f"{len(found)} runs in `{folder}`" + (f" ({len(problems)} more not completed, left out)" if problems else "") + ". "
-           "Collapsed runs / runs [95% CI] per cell:", "",
-           "| model · data | loss | " + " | ".join(settings) + " |", "|---|---|" + "---|" * len(settings)]
+    md += [
+        "",
+        f"{len(found)} runs in `{folder}`" + (f" ({len(problems)} more not completed, left out)" if problems else "") + ". "
+        "Collapsed runs / runs [95% CI] per cell:",
+        "",
+        "| model · data | loss | " + " | ".join(settings) + " |",
+        "|---|---|" + "---|" * len(settings),
+    ]
     for arch in ARCHS:
         for dataset in DATASETS:
             for loss in ("mse", "bce"):
                 keys = [Cell(arch, dataset, o, lr, loss) for o, lr in OPTIMIZER_SETTINGS]
                 if any(k in cell_rates for k in keys):
-                    md.append(f"| {arch} · {dataset} | {loss.upper()} | "
-                              + " | ".join(_rate_cell(cell_rates.get(k), sum(r.diverged for r in cells.get(k, []))) for k in keys) + " |")
-    panels = [(arch, {(dataset, loss): [cell_rates.get(Cell(arch, dataset, o, lr, loss)) for o, lr in OPTIMIZER_SETTINGS]
-                      for dataset in DATASETS for loss in ("mse", "bce")}) for arch in ARCHS]
+                    md.append(
+                        f"| {arch} · {dataset} | {loss.upper()} | "
+                        + " | ".join(_rate_cell(cell_rates.get(k), sum(r.diverged for r in cells.get(k, []))) for k in keys)
+                        + " |"
+                    )
+    panels = [
+        (
+            arch,
+            {
+                (dataset, loss): [cell_rates.get(Cell(arch, dataset, o, lr, loss)) for o, lr in OPTIMIZER_SETTINGS]
+                for dataset in DATASETS
+                for loss in ("mse", "bce")
+            },
+        )
+        for arch in ARCHS
+    ]
     panels = [(arch, lines) for arch, lines in panels if any(r for rs in lines.values() for r in rs)]
     if panels:
         path = figs.collapse_rates(panels, settings, fig_dir / "7-collapse-rates.png")
         md += ["", f"![collapse rate against optimizer and learning rate](figures/{path.name})"]
     tests = mechanism(cells)
     labels = mechanism_labels()
-    md += ["", f"**When does MSE + sigmoid lock?** In each cell where some seeds collapsed and some did not, each run was replayed "
-           f"from its seed (same initial weights, same batches) and measured at initialisation and after {EARLY_STEPS} steps on its "
-           "1,024 probe images, next to the probe's values after epoch 1. Collapsed against healthy seeds: Mann–Whitney U "
-           f"(two-sided, p by permutation, scipy) where each group has at least {MIN_GROUP} seeds, Holm-corrected over the "
-           f"{sum(t.p_value is not None for t in tests)} tests of this table; smaller groups are shown untested:"]
+    md += [
+        "",
+        f"**When does MSE + sigmoid lock?** In each cell where some seeds collapsed and some did not, each run was replayed "
+        f"from its seed (same initial weights, same batches) and measured at initialisation and after {EARLY_STEPS} steps on its "
+        "1,024 probe images, next to the probe's values after epoch 1. Collapsed against healthy seeds: Mann–Whitney U "
+        f"(two-sided, p by permutation, scipy) where each group has at least {MIN_GROUP} seeds, Holm-corrected over the "
+        f"{sum(t.p_value is not None for t in tests)} tests of this table; smaller groups are shown untested:",
+    ]
     if not tests:
         md += ["", "(No cell has both collapsed and healthy seeds yet.)"]
     else:
-        md += ["", "| cell | measure | median, collapsed (n) | range, collapsed | median, healthy (n) | range, healthy | p | p Holm |",
-               "|---|---|---|---|---|---|---|---|"]
+        md += [
+            "",
+            "| cell | measure | median, collapsed (n) | range, collapsed | median, healthy (n) | range, healthy | p | p Holm |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for t in tests:
             c = t.cell
-            md.append(f"| {c.arch} · {c.dataset} · {c.loss.upper()} · {c.setting} | {labels[t.measure]} | {_median(t.collapsed)} ({len(t.collapsed)}) "
-                      f"| {_range(t.collapsed)} | {_median(t.healthy)} ({len(t.healthy)}) | {_range(t.healthy)} | {_p(t.p_value)} | {_p(t.p_holm)} |")
-            summary["mechanism"].append({**vars(c), "measure": t.measure, "collapsed": t.collapsed, "healthy": t.healthy,
-                                         "p": t.p_value, "p_holm": t.p_holm})
+            md.append(
+                f"| {c.arch} · {c.dataset} · {c.loss.upper()} · {c.setting} | {labels[t.measure]} | {_median(t.collapsed)} ({len(t.collapsed)}) "
+                f"| {_range(t.collapsed)} | {_median(t.healthy)} ({len(t.healthy)}) | {_range(t.healthy)} | {_p(t.p_value)} | {_p(t.p_holm)} |"
+            )
+            summary["mechanism"].append(
+                {**vars(c), "measure": t.measure, "collapsed": t.collapsed, "healthy": t.healthy, "p": t.p_value, "p_holm": t.p_holm}
+            )
     contrasts = loss_contrast(cells)
-    summary["loss_contrast"] = [{**vars(t.cell), "measure": t.measure, "mse": t.mse, "bce": t.bce, "p": t.p_value, "p_holm": t.p_holm} for t in contrasts]
+    summary["loss_contrast"] = [
+        {**vars(t.cell), "measure": t.measure, "mse": t.mse, "bce": t.bce, "p": t.p_value, "p_holm": t.p_holm} for t in contrasts
+    ]
     if contrasts:
-        md += ["", f"**Where MSE and BCE part.** The same seeds trained with BCE start from the same weights and see the same batches, "
-               "so in each cell where MSE collapsed at least half the time its runs and the BCE runs of the same seeds, replayed and "
-               "measured the same way, show when the two losses part. Paired by seed: Wilcoxon signed-rank (scipy), Holm-corrected over "
-               f"the {sum(t.p_value is not None for t in contrasts)} tests of this table:", "",
-               "| cell | measure | median, MSE | median, BCE | seeds | p | p Holm |", "|---|---|---|---|---|---|---|"]
+        md += [
+            "",
+            f"**Where MSE and BCE part.** The same seeds trained with BCE start from the same weights and see the same batches, "
+            "so in each cell where MSE collapsed at least half the time its runs and the BCE runs of the same seeds, replayed and "
+            "measured the same way, show when the two losses part. Paired by seed: Wilcoxon signed-rank (scipy), Holm-corrected over "
+            f"the {sum(t.p_value is not None for t in contrasts)} tests of this table:",
+            "",
+            "| cell | measure | median, MSE | median, BCE | seeds | p | p Holm |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for t in contrasts:
             c = t.cell
             p_cells = ("identical (same weights)", "") if t.p_value is None else (f"{t.p_value:.3g}", f"{t.p_holm:.3g}")
-            md.append(f"| {c.arch} · {c.dataset} · {c.setting} | {labels[t.measure]} | {_median(t.mse)} | {_median(t.bce)} | {len(t.mse)} "
-                      f"| {p_cells[0]} | {p_cells[1]} |")
+            md.append(
+                f"| {c.arch} · {c.dataset} · {c.setting} | {labels[t.measure]} | {_median(t.mse)} | {_median(t.bce)} | {len(t.mse)} "
+                f"| {p_cells[0]} | {p_cells[1]} |"
+            )
     return md, summary

@@ -34,7 +34,14 @@ from autoencoders.datasets import DATASETS
 # is replaced by the data's identity).
 IGNORED_KEYS = ("name", "seed", "loss.name", "dataset.path", "training.eval_batch_size", "training.jit_compile", *C.RECORD_ONLY_KEYS)
 # Keys that define the test set (with the data's identity): runs differing here can never be compared.
-TEST_SET_KEYS = ("dataset.name", "dataset.test_size", "dataset.noise_factor", "dataset.binarize", "dataset.color_mode", "dataset.image_size")
+TEST_SET_KEYS = (
+    "dataset.name",
+    "dataset.test_size",
+    "dataset.noise_factor",
+    "dataset.binarize",
+    "dataset.color_mode",
+    "dataset.image_size",
+)
 
 # metric -> (label, True if higher is better)
 METRICS = {
@@ -131,7 +138,9 @@ def group_runs(evaluations: Sequence) -> list[Group]:
     for ev in evaluations:
         key = group_key(ev.run)
         groups.setdefault(key, Group(key)).members.append(ev)
-    return sorted(groups.values(), key=lambda g: (ARCHITECTURES.position(g.config.model.arch), DATASETS.position(g.config.dataset.name), g.title))
+    return sorted(
+        groups.values(), key=lambda g: (ARCHITECTURES.position(g.config.model.arch), DATASETS.position(g.config.dataset.name), g.title)
+    )
 
 
 def drop_repeats(evaluations: Sequence) -> list:
@@ -142,7 +151,10 @@ def drop_repeats(evaluations: Sequence) -> list:
     for ev in evaluations:
         key = (group_key(ev.run), ev.run.config.loss.name, ev.run.config.seed)
         if key in first:
-            ev.run.status, ev.run.reason = "invalid", f"the same experiment, loss and seed as {first[key]}; only one run per seed is compared"
+            ev.run.status, ev.run.reason = (
+                "invalid",
+                f"the same experiment, loss and seed as {first[key]}; only one run per seed is compared",
+            )
             continue
         first[key] = ev.run.path
         kept.append(ev)
@@ -155,8 +167,13 @@ def check_comparable(groups: Sequence[Group]) -> None:
         return
     test_sets = {test_set_key(ev.run) for g in groups for ev in g.members}
     if len(test_sets) > 1:
-        lines = [f"  {ev.run.path}: " + ", ".join(f"{k}={C.to_flat_dict(ev.run.config)[k]}" for k in TEST_SET_KEYS)
-                 + f", data {data_identity(ev.run)[:12]}" for g in groups for ev in g.members]
+        lines = [
+            f"  {ev.run.path}: "
+            + ", ".join(f"{k}={C.to_flat_dict(ev.run.config)[k]}" for k in TEST_SET_KEYS)
+            + f", data {data_identity(ev.run)[:12]}"
+            for g in groups
+            for ev in g.members
+        ]
         raise ComparisonError(
             "these runs cannot be compared: they were trained or validated on different test sets, and no BCE and MSE "
             "runs share one. Evaluate runs of one dataset and test subset together.\n" + "\n".join(lines)

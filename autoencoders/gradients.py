@@ -51,8 +51,9 @@ def output_logits(model, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
     layer = _sigmoid_layer(model.decoder)
     code = model.encode(x, batch_size)  # a VAE's posterior mean, as in reconstruct()
     with _linear(layer):
-        z = np.concatenate([keras.ops.convert_to_numpy(model.decoder(code[i : i + batch_size], training=False))
-                            for i in range(0, len(code), batch_size)])
+        z = np.concatenate(
+            [keras.ops.convert_to_numpy(model.decoder(code[i : i + batch_size], training=False)) for i in range(0, len(code), batch_size)]
+        )
     return z.astype(np.float32)
 
 

@@ -30,8 +30,9 @@ def photo_dir() -> Path:
     try:
         return Path(str(importlib.resources.files("skimage") / "data"))
     except ModuleNotFoundError:
-        raise DataError("scikit-image is not installed; its wheel ships the photographs the natural patches are cut from "
-                        "(pip install scikit-image)") from None
+        raise DataError(
+            "scikit-image is not installed; its wheel ships the photographs the natural patches are cut from (pip install scikit-image)"
+        ) from None
 
 
 def read_photo(path: Path, pinned: str, channels: int) -> np.ndarray:
@@ -43,8 +44,10 @@ def read_photo(path: Path, pinned: str, channels: int) -> np.ndarray:
     except OSError as exc:
         raise DataError(f"{path}: cannot read the photograph ({exc}); reinstall scikit-image") from exc
     if (got := sha256(raw)) != pinned:
-        raise DataError(f"{path}: SHA-256 {got} does not match the pinned {pinned}; the file is corrupt or not the "
-                        "photograph this dataset is cut from (pip install --force-reinstall scikit-image)")
+        raise DataError(
+            f"{path}: SHA-256 {got} does not match the pinned {pinned}; the file is corrupt or not the "
+            "photograph this dataset is cut from (pip install --force-reinstall scikit-image)"
+        )
     image = Image.open(io.BytesIO(raw)).convert("L" if channels == 1 else "RGB")
     return np.asarray(image)
 

@@ -247,9 +247,18 @@ def _image_rows(
         grid_h = sum(heights) / len(heights) * (len(heights) + hs * (len(heights) - 1))
         headroom = (0.22 if column_titles is not None else 0.0) + (0.3 if title else 0.0)
         fig = Figure(figsize=(grid_w, grid_h + headroom))
-        grid = fig.add_gridspec(len(heights), len(widths), height_ratios=heights, width_ratios=widths,
-                                wspace=ws, hspace=hs, left=0.0, right=1.0, bottom=0.0,
-                                top=grid_h / (grid_h + headroom))
+        grid = fig.add_gridspec(
+            len(heights),
+            len(widths),
+            height_ratios=heights,
+            width_ratios=widths,
+            wspace=ws,
+            hspace=hs,
+            left=0.0,
+            right=1.0,
+            bottom=0.0,
+            top=grid_h / (grid_h + headroom),
+        )
         grid_rows = list(range(n_img)) + [n_img + 1 + i for i in range(n_err)]
         # One axes per row, showing the row's k images side by side with transparent gaps as wide
         # as the grid's column spacing: it looks like k axes and draws and saves about 5x faster.
@@ -266,8 +275,16 @@ def _image_rows(
             _no_ticks(ax)
             if r == 0 and column_titles is not None:
                 for centre, column_title in zip(centres, column_titles, strict=True):
-                    ax.annotate(column_title, xy=(centre, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 4),
-                                textcoords="offset points", ha="center", va="bottom", fontsize=9)
+                    ax.annotate(
+                        column_title,
+                        xy=(centre, 1.0),
+                        xycoords=("data", "axes fraction"),
+                        xytext=(0, 4),
+                        textcoords="offset points",
+                        ha="center",
+                        va="bottom",
+                        fontsize=9,
+                    )
             ax.set_ylabel(label, rotation=0, ha="right", va="center", labelpad=6, fontsize=9, color=_color_from_label(label))
         if n_err:
             cax = fig.add_subplot(grid[n_img + 1 :, k])
@@ -285,8 +302,7 @@ def _check_rows(rows, reference: np.ndarray, what: str) -> list[tuple[str, np.nd
     for i, label, images in _labelled(rows, "rows", "images"):
         images = _as_images(images, f"rows[{i}] ({label})")
         if images.shape != reference.shape:
-            raise ValueError(f"rows[{i}] ({label}): images of shape {images.shape} do not match "
-                             f"the {what}' {reference.shape}")
+            raise ValueError(f"rows[{i}] ({label}): images of shape {images.shape} do not match the {what}' {reference.shape}")
         checked.append((label, images))
     return checked
 
@@ -308,8 +324,9 @@ def reconstruction_grid(
     originals = _as_images(originals, "originals")
     checked = _check_rows(rows, originals, "originals")
     errors = [(f"|err| {label}", _abs_error(images, originals)) for label, images in checked] if error_maps else []
-    return _image_rows([("original", originals), *checked], errors, path, column_titles=column_titles,
-                       title=title, error_vmax=error_vmax, dpi=dpi)
+    return _image_rows(
+        [("original", originals), *checked], errors, path, column_titles=column_titles, title=title, error_vmax=error_vmax, dpi=dpi
+    )
 
 
 def noisy_grid(
@@ -380,8 +397,15 @@ def code_grid(
                 if r == 0 and column_titles is not None:
                     ax.set_title(str(column_titles[j]), fontsize=9)
                 if j == 0:
-                    ax.set_ylabel(f"{label}\n(0 to {vmax:.3g})", rotation=0, ha="right", va="center", labelpad=6,
-                                  fontsize=9, color=_color_from_label(label))
+                    ax.set_ylabel(
+                        f"{label}\n(0 to {vmax:.3g})",
+                        rotation=0,
+                        ha="right",
+                        va="center",
+                        labelpad=6,
+                        fontsize=9,
+                        color=_color_from_label(label),
+                    )
         if title:
             fig.suptitle(title)
         return save_png(fig, path, dpi)
@@ -426,19 +450,19 @@ def loss_curves(
         fig, axes = panel_grid(len(series), 4, (3.2, 2.6), 0.4 if title else 0.0)
         for ax, (label, loss_name, train, val) in zip(axes, series):
             color = colors(loss_name)
-            ax.plot(*train, color=color, linestyle="-", linewidth=1.6, marker="o" if len(train[0]) == 1 else None,
-                    markersize=3)
+            ax.plot(*train, color=color, linestyle="-", linewidth=1.6, marker="o" if len(train[0]) == 1 else None, markersize=3)
             if val[0]:
-                ax.plot(*val, color=color, linestyle="--", linewidth=1.6,
-                        marker="o" if len(val[0]) == 1 else None, markersize=3)
+                ax.plot(*val, color=color, linestyle="--", linewidth=1.6, marker="o" if len(val[0]) == 1 else None, markersize=3)
             _maybe_log(ax, train[1] + val[1])
             ax.set_title(label, color=color)
             ax.set_xlabel("epoch")
             ax.set_ylabel(f"training loss ({loss_name})")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(True, axis="y")
-        handles = [Line2D([], [], color="#444444", linestyle="-", label="train"),
-                   Line2D([], [], color="#444444", linestyle="--", label="validation")]
+        handles = [
+            Line2D([], [], color="#444444", linestyle="-", label="train"),
+            Line2D([], [], color="#444444", linestyle="--", label="validation"),
+        ]
         axes[0].legend(handles=handles, loc="best")
         if title:
             fig.suptitle(title)
@@ -478,8 +502,15 @@ def common_scale_curves(
                 xs, ys = _series(rows, key)
                 if not xs:
                     continue
-                (line,) = ax.plot(xs, ys, color=colors(loss_name), linestyle=styles[label], linewidth=1.2,
-                                  marker="o" if len(xs) == 1 else None, markersize=3)
+                (line,) = ax.plot(
+                    xs,
+                    ys,
+                    color=colors(loss_name),
+                    linestyle=styles[label],
+                    linewidth=1.2,
+                    marker="o" if len(xs) == 1 else None,
+                    markersize=3,
+                )
                 legend.setdefault(label, line)
                 values += ys
             if values:
@@ -544,15 +575,24 @@ def per_class_bars(
     colors = LossColors()
     seen: dict[str, int] = {}
     with figure_style():
-        fig = Figure(figsize=(max(6.0, n_classes * (0.2 * n + 0.3) + 2.0), 3.6 + (0.4 if title else 0.0)),
-                     layout="constrained")
+        fig = Figure(figsize=(max(6.0, n_classes * (0.2 * n + 0.3) + 2.0), 3.6 + (0.4 if title else 0.0)), layout="constrained")
         ax = fig.add_subplot()
         for i, (label, loss_name, means, errors) in enumerate(entries):
             repeat = seen.get(loss_name.lower(), 0)
             seen[loss_name.lower()] = repeat + 1
-            ax.bar(x - 0.4 + width * (i + 0.5), means, width, yerr=errors, capsize=2, label=label,
-                   color=colors(loss_name), hatch=_HATCHES[repeat % len(_HATCHES)], edgecolor="white",
-                   linewidth=0.5, error_kw={"elinewidth": 0.8, "ecolor": "#333333"})
+            ax.bar(
+                x - 0.4 + width * (i + 0.5),
+                means,
+                width,
+                yerr=errors,
+                capsize=2,
+                label=label,
+                color=colors(loss_name),
+                hatch=_HATCHES[repeat % len(_HATCHES)],
+                edgecolor="white",
+                linewidth=0.5,
+                error_kw={"elinewidth": 0.8, "ecolor": "#333333"},
+            )
         ax.set_xticks(x, names)
         _rotate_if_long(ax, names)
         ax.set_xlabel("class")
@@ -618,16 +658,14 @@ def latent_planes(
         axes = fig.subplots(1, m, squeeze=False)[0]
         for ax, (label, codes, classes) in zip(axes, checked):
             order = order_rng.permutation(len(codes))
-            ax.scatter(codes[order, 0], codes[order, 1], c=classes[order], cmap=cmap, norm=norm, s=2,
-                       linewidths=0, rasterized=True)
+            ax.scatter(codes[order, 0], codes[order, 1], c=classes[order], cmap=cmap, norm=norm, s=2, linewidths=0, rasterized=True)
             ax.set_xlim(center[0] - half, center[0] + half)
             ax.set_ylim(center[1] - half, center[1] + half)
             ax.set_aspect("equal", adjustable="box")
             ax.set_title(label, color=_color_from_label(label))
             ax.set_xlabel("z[0]")
             ax.set_ylabel("z[1]")
-        bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes), ticks=np.arange(n_classes),
-                           shrink=0.9, aspect=30)
+        bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes), ticks=np.arange(n_classes), shrink=0.9, aspect=30)
         bar.ax.set_yticklabels(names)
         bar.ax.tick_params(length=0)
         bar.set_label("class")
@@ -677,8 +715,7 @@ def manifolds(
     for i, label, images in _labelled(panels, "panels", "images"):
         images = _as_images(images, f"panels[{i}] ({label})")
         if len(images) != grid_size**2:
-            raise ValueError(f"panels[{i}] ({label}): {len(images)} images, a {grid_size}x{grid_size} "
-                             f"manifold needs {grid_size**2}")
+            raise ValueError(f"panels[{i}] ({label}): {len(images)} images, a {grid_size}x{grid_size} manifold needs {grid_size**2}")
         if tiles and images.shape[1:] != tiles[0][1].shape[1:]:
             raise ValueError(f"panels[{i}] ({label}): image size {images.shape[1:]} differs from the first panel's")
         tiles.append((label, images))

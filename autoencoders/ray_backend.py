@@ -68,16 +68,27 @@ def connect(address: str | None, num_cpus: float | None = None):
             try:
                 socket.create_connection((host, int(port)), timeout=5).close()
             except (OSError, ValueError) as exc:
-                raise ConnectionError(f"no Ray cluster answers there ({exc}); give HOST:PORT of the head node (`ray start --head`) or auto") from None
+                raise ConnectionError(
+                    f"no Ray cluster answers there ({exc}); give HOST:PORT of the head node (`ray start --head`) or auto"
+                ) from None
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     else:
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     return ray, True
 
 
-def schedule_on_ray(configs: Sequence[C.ExperimentConfig], out: Path, *, address: str | None = None, num_cpus: float = 1.0,
-                    num_gpus: float = 0.0, retry_failed: bool = False, warm: bool = True, max_retries: int = 3,
-                    echo: Callable[[str], None] = print) -> sweep.SweepResult:
+def schedule_on_ray(
+    configs: Sequence[C.ExperimentConfig],
+    out: Path,
+    *,
+    address: str | None = None,
+    num_cpus: float = 1.0,
+    num_gpus: float = 0.0,
+    retry_failed: bool = False,
+    warm: bool = True,
+    max_retries: int = 3,
+    echo: Callable[[str], None] = print,
+) -> sweep.SweepResult:
     """Every config as a Ray task of `num_cpus` CPUs (and `num_gpus` GPUs), its TensorFlow threads
     set to that share; as many in flight as the cluster's resources allow."""
     ray, started_here = connect(address)
@@ -121,8 +132,10 @@ def schedule_on_ray(configs: Sequence[C.ExperimentConfig], out: Path, *, address
         if num_gpus:
             fits.append(resources.get("GPU", 0.0) / num_gpus)
         if min(fits) < 1:
-            raise ClusterTooSmall(f"no node of the Ray cluster can run a task of --num-cpus {num_cpus:g} --num-gpus {num_gpus:g} "
-                                  f"(the cluster has {resources.get('CPU', 0):g} CPUs and {resources.get('GPU', 0):g} GPUs)")
+            raise ClusterTooSmall(
+                f"no node of the Ray cluster can run a task of --num-cpus {num_cpus:g} --num-gpus {num_gpus:g} "
+                f"(the cluster has {resources.get('CPU', 0):g} CPUs and {resources.get('GPU', 0):g} GPUs)"
+            )
         slots = min(len(configs), int(min(fits)))
         return sweep.schedule(configs, out, jobs=slots, run=run, echo=echo, stop=stop)
     finally:

@@ -63,15 +63,28 @@ def group_figures(group: Group, fig_dir: Path, slug: str) -> dict[str, Path]:
     rows = [(ev.run.label, ev.grid_images) for ev in members]
     columns = list(first.grid_titles)
     if group.config.dataset.noise_factor > 0:
-        figs["denoising"] = plots.noisy_grid(first.grid_inputs, rows, fig_dir / f"{slug}-denoising.png", originals=first.grid_targets, title="Denoising: noisy input, outputs, clean target")
+        figs["denoising"] = plots.noisy_grid(
+            first.grid_inputs,
+            rows,
+            fig_dir / f"{slug}-denoising.png",
+            originals=first.grid_targets,
+            title="Denoising: noisy input, outputs, clean target",
+        )
     figs["reconstructions"] = plots.reconstruction_grid(
-        first.grid_targets, rows, fig_dir / f"{slug}-grid.png", column_titles=columns,
+        first.grid_targets,
+        rows,
+        fig_dir / f"{slug}-grid.png",
+        column_titles=columns,
         title=f"Test images ({'one per class' if first.labels is not None else 'evenly spaced, no labels'}), reconstructions and absolute errors",
     )
     coded = [(ev.run.label, ev.grid_codes) for ev in members if ev.grid_codes is not None]
     if coded:
-        figs["codes"] = plots.code_grid(coded, fig_dir / f"{slug}-codes.png", column_titles=columns,
-                                        title="Codes of the same test images, drawn as the blog does (code.reshape(h, w·c).T)")
+        figs["codes"] = plots.code_grid(
+            coded,
+            fig_dir / f"{slug}-codes.png",
+            column_titles=columns,
+            title="Codes of the same test images, drawn as the blog does (code.reshape(h, w·c).T)",
+        )
     histories = [(ev.run.label, ev.run.config.loss.name, ev.run.history) for ev in members]
     figs["loss curves"] = plots.loss_curves(histories, fig_dir / f"{slug}-loss.png", title="Each run's own training loss")
     figs["common scale"] = plots.common_scale_curves(histories, fig_dir / f"{slug}-common.png", title="Validation error on common scales")
@@ -87,12 +100,26 @@ def group_figures(group: Group, fig_dir: Path, slug: str) -> dict[str, Path]:
                 ev = evs[0]
                 err = np.array([_sem(ev.per_image["mse"][ev.labels == c]) for c in ev.classes])
             per_class.append((loss.upper(), loss, values.mean(0), np.nan_to_num(err)))
-        figs["per-class error"] = plots.per_class_bars(per_class, fig_dir / f"{slug}-per-class.png", class_names=first.class_labels, metric="pixel MSE", title="Pixel MSE per class")
+        figs["per-class error"] = plots.per_class_bars(
+            per_class, fig_dir / f"{slug}-per-class.png", class_names=first.class_labels, metric="pixel MSE", title="Pixel MSE per class"
+        )
     latent = [(loss.upper(), evs[0]) for loss, evs in group.by_loss().items() if evs[0].latent is not None]
     if latent:
-        panels = [(f"{name} · seed {ev.run.config.seed}", ev.latent, ev.labels if ev.labels is not None else np.zeros(len(ev.latent), int)) for name, ev in latent]
-        figs["latent plane"] = plots.latent_planes(panels, fig_dir / f"{slug}-latent.png", class_names=_latent_class_names(first), title="Test set in the 2-d latent space (posterior means)")
-        figs["manifold"] = plots.manifolds([(f"{name} · seed {ev.run.config.seed}", ev.manifold) for name, ev in latent], fig_dir / f"{slug}-manifold.png", title="Decoded 15×15 grid of latent points")
+        panels = [
+            (f"{name} · seed {ev.run.config.seed}", ev.latent, ev.labels if ev.labels is not None else np.zeros(len(ev.latent), int))
+            for name, ev in latent
+        ]
+        figs["latent plane"] = plots.latent_planes(
+            panels,
+            fig_dir / f"{slug}-latent.png",
+            class_names=_latent_class_names(first),
+            title="Test set in the 2-d latent space (posterior means)",
+        )
+        figs["manifold"] = plots.manifolds(
+            [(f"{name} · seed {ev.run.config.seed}", ev.manifold) for name, ev in latent],
+            fig_dir / f"{slug}-manifold.png",
+            title="Decoded 15×15 grid of latent points",
+        )
     return figs
 
 
@@ -115,18 +142,28 @@ def not_evaluated_table(skipped: Sequence[Run]) -> list[str]:
     """Markdown lines listing runs left out of a report with their reason (none: no lines)."""
     if not skipped:
         return []
-    return ["## Runs not evaluated", "", "| run | status | reason |", "|---|---|---|",
-            *[f"| `{r.path}` | {r.status} | {r.reason} |" for r in skipped], ""]
+    return [
+        "## Runs not evaluated",
+        "",
+        "| run | status | reason |",
+        "|---|---|---|",
+        *[f"| `{r.path}` | {r.status} | {r.reason} |" for r in skipped],
+        "",
+    ]
 
 
 def verdict_table(diffs: Sequence[Difference]) -> list[str]:
-    lines = ["| metric | BCE-trained | MSE-trained | BCE − MSE (effect, 95% CI) | p (paired t) | p Holm | p Wilcoxon | verdict |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| metric | BCE-trained | MSE-trained | BCE − MSE (effect, 95% CI) | p (paired t) | p Holm | p Wilcoxon | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for d in diffs:
         label, higher = METRICS[d.metric]
         arrow = "↑" if higher else "↓"
-        lines.append(f"| {label} {arrow} | {_ci(d.bce)} | {_ci(d.mse)} | {_ci(d.diff)} | {fmt(d.p_value, 2)} | {fmt(d.p_adjusted, 2)} "
-                     f"| {fmt(d.wilcoxon_p, 2)} | {d.verdict} |")
+        lines.append(
+            f"| {label} {arrow} | {_ci(d.bce)} | {_ci(d.mse)} | {_ci(d.diff)} | {fmt(d.p_value, 2)} | {fmt(d.p_adjusted, 2)} "
+            f"| {fmt(d.wilcoxon_p, 2)} | {d.verdict} |"
+        )
     return lines
 
 
@@ -136,13 +173,18 @@ def statistics_note(diffs: Sequence[Difference], family: str) -> str:
     if not count:
         return "With one seed per loss there is no test: the verdicts say so."
     shared = sorted({(d.metric, d.tested_as) for d in diffs if d.tested_as})
-    twins = "".join(f" {METRICS[twin][0]} has the same paired differences as {METRICS[partner][0]} (the test set's floor is the same "
-                    f"for both losses), so it is shown with that test and not tested again." for twin, partner in shared)
-    return (f"Effect = the mean BCE − MSE difference paired by seed, with its 95% t-interval; its percentage is of the MSE-trained runs' "
-            f"mean over the same seeds. p (paired t) from `scipy.stats.ttest_rel`. "
-            f"Verdicts use p Holm: Holm–Bonferroni adjusted (`statsmodels` `multipletests`) over the {count} paired t-tests of {family}, "
-            f"at α = 0.05.{twins} p Wilcoxon: the signed-rank test of the same pairs (`scipy.stats.wilcoxon`), "
-            f"shown from {WILCOXON_MIN_PAIRS} pairs on (with fewer it cannot reach 0.05).")
+    twins = "".join(
+        f" {METRICS[twin][0]} has the same paired differences as {METRICS[partner][0]} (the test set's floor is the same "
+        f"for both losses), so it is shown with that test and not tested again."
+        for twin, partner in shared
+    )
+    return (
+        f"Effect = the mean BCE − MSE difference paired by seed, with its 95% t-interval; its percentage is of the MSE-trained runs' "
+        f"mean over the same seeds. p (paired t) from `scipy.stats.ttest_rel`. "
+        f"Verdicts use p Holm: Holm–Bonferroni adjusted (`statsmodels` `multipletests`) over the {count} paired t-tests of {family}, "
+        f"at α = 0.05.{twins} p Wilcoxon: the signed-rank test of the same pairs (`scipy.stats.wilcoxon`), "
+        f"shown from {WILCOXON_MIN_PAIRS} pairs on (with fewer it cannot reach 0.05)."
+    )
 
 
 def verdict_summary(titled: Sequence[tuple[str, Sequence[Difference]]]) -> list[str]:
@@ -155,9 +197,14 @@ def verdict_summary(titled: Sequence[tuple[str, Sequence[Difference]]]) -> list[
         for winner in ("bce", "mse"):
             won = [d for d in diffs if d.winner == winner]
             if won:
-                parts.append(f"{winner.upper()} better on " + ", ".join(
-                    f"{METRICS[d.metric][0]} ({d.relative:.1%}, Holm p = {d.p_adjusted:.2g}"
-                    + (f", the test of {METRICS[d.tested_as][0]})" if d.tested_as else ")") for d in won))
+                parts.append(
+                    f"{winner.upper()} better on "
+                    + ", ".join(
+                        f"{METRICS[d.metric][0]} ({d.relative:.1%}, Holm p = {d.p_adjusted:.2g}"
+                        + (f", the test of {METRICS[d.tested_as][0]})" if d.tested_as else ")")
+                        for d in won
+                    )
+                )
         rest = [METRICS[d.metric][0] for d in diffs if d.winner is None]
         if rest:
             why = "no significant difference" if any(d.p_adjusted is not None for d in diffs) else "not tested (one seed)"
@@ -177,7 +224,9 @@ def _run_row(run: Run, ev: Evaluation | None) -> str:
     )
 
 
-def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, command: str, title: str = "BCE vs MSE", note: str = "") -> dict:
+def write_report(
+    out: Path, runs: Sequence[Run], groups: Sequence[Group], *, command: str, title: str = "BCE vs MSE", note: str = ""
+) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     fig_dir = out / "figures"
     evaluated = {id(ev.run): ev for g in groups for ev in g.members}
@@ -187,8 +236,15 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
     device = device_here() if stored < len(evaluated) else f"CPU {cpu_model()} ({usable_cores()} cores); no model was evaluated here"
     eval_seconds = sum(ev.seconds for ev in evaluated.values())
     train_seconds = [s for r in runs if (s := r.metrics.get("train_seconds")) is not None]
-    summary: dict = {"command": command, "created": created, "device": device, "eval_seconds": eval_seconds,
-                     "train_seconds_total": sum(train_seconds), "runs": [], "groups": []}
+    summary: dict = {
+        "command": command,
+        "created": created,
+        "device": device,
+        "eval_seconds": eval_seconds,
+        "train_seconds_total": sum(train_seconds),
+        "runs": [],
+        "groups": [],
+    }
 
     md = [f"# {title}", "", *([note, ""] if note else [])]
     # every comparison of the report is one family: its p-values are adjusted together
@@ -196,13 +252,25 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
     judged = {id(group): diffs for group, diffs in zip(pairs, compare_groups(pairs))}
     summary["verdicts"] = verdict_summary([(group.title, judged[id(group)]) for group in pairs])
     if pairs:
-        md += ["## Verdicts", "", *summary["verdicts"], "", statistics_note([d for diffs in judged.values() for d in diffs],
-                                                                           "this report (every comparison × metric)"), ""]
-    md += [f"Made by `{command}` on {created}; device: {device}.",
-           f"Every metric is computed afresh from each saved model on {test_images_phrase(list(evaluated.values()))}, whatever loss the model was trained with; "
-           f"evaluation took {eval_seconds:.1f} s for {len(evaluated)} runs ({eval_seconds / max(len(evaluated), 1):.2f} s per run)"
-           + (f"; {stored} of them were evaluated by the run's own training process right after it finished, and read here from its `{EVALUATION}`." if stored else "."),
-           "↓ lower is better, ↑ higher is better. Intervals are 95% t-intervals over seeds; BCE and MSE runs are paired by seed."]
+        md += [
+            "## Verdicts",
+            "",
+            *summary["verdicts"],
+            "",
+            statistics_note([d for diffs in judged.values() for d in diffs], "this report (every comparison × metric)"),
+            "",
+        ]
+    md += [
+        f"Made by `{command}` on {created}; device: {device}.",
+        f"Every metric is computed afresh from each saved model on {test_images_phrase(list(evaluated.values()))}, whatever loss the model was trained with; "
+        f"evaluation took {eval_seconds:.1f} s for {len(evaluated)} runs ({eval_seconds / max(len(evaluated), 1):.2f} s per run)"
+        + (
+            f"; {stored} of them were evaluated by the run's own training process right after it finished, and read here from its `{EVALUATION}`."
+            if stored
+            else "."
+        ),
+        "↓ lower is better, ↑ higher is better. Intervals are 95% t-intervals over seeds; BCE and MSE runs are paired by seed.",
+    ]
     for i, group in enumerate(groups, 1):
         slug = f"{i:02d}-{_slug(group.title)}"
         by_loss = group.by_loss()
@@ -215,13 +283,25 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
             gsum["differences"] = [asdict(d) for d in diffs]
         else:
             only = ", ".join(by_loss)
-            md += ["", f"Only {only}-trained runs here, so there is no BCE-vs-MSE comparison; their metrics:", "",
-                   "| run | " + " | ".join(METRICS[m][0] for m in METRICS) + " |", "|---|" + "---|" * len(METRICS)]
-            md += [f"| `{ev.run.path.name}` | " + " | ".join(fmt(ev.mean(m)) for m in METRICS) + " |" for evs in by_loss.values() for ev in evs]
+            md += [
+                "",
+                f"Only {only}-trained runs here, so there is no BCE-vs-MSE comparison; their metrics:",
+                "",
+                "| run | " + " | ".join(METRICS[m][0] for m in METRICS) + " |",
+                "|---|" + "---|" * len(METRICS),
+            ]
+            md += [
+                f"| `{ev.run.path.name}` | " + " | ".join(fmt(ev.mean(m)) for m in METRICS) + " |" for evs in by_loss.values() for ev in evs
+            ]
         vae_rows = [ev for evs in by_loss.values() for ev in evs if ev.vae]
         if vae_rows:
-            md += ["", "VAE terms on the test set (posterior mean decoded; reconstruction in each run's own loss, so not comparable across losses):", "",
-                   "| run | reconstruction | KL |", "|---|---|---|"]
+            md += [
+                "",
+                "VAE terms on the test set (posterior mean decoded; reconstruction in each run's own loss, so not comparable across losses):",
+                "",
+                "| run | reconstruction | KL |",
+                "|---|---|---|",
+            ]
             md += [f"| `{ev.run.path.name}` | {fmt(ev.vae['reconstruction'])} | {fmt(ev.vae['kl'])} |" for ev in vae_rows]
         for subject, path in group_figures(group, fig_dir, slug).items():
             md += ["", f"**{subject.capitalize()}**", "", f"![{subject}](figures/{path.name})"]
@@ -230,33 +310,56 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
     blog = blog_rows(list(evaluated.values()))
     if blog:
         summary["blog"] = blog
-        md += ["", "## The Keras blog's numbers next to ours", "",
-               "BCE-trained runs on MNIST at the blog's epochs; \"loss\" is Keras's loss as the blog saw it (for sparse_dense it includes the L1 penalty). "
-               "The post's 2016 code trained with Adadelta (Keras 1's learning rate 1.0), its later revision with Adam; where runs of both exist, both are shown.", "",
-               "| arch | the blog reports | blog | ours (mean ± sd over seeds) | optimizer | seeds |", "|---|---|---|---|---|---|"]
-        md += [f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {fmt(r['ours_mean'])}" + (f" ± {fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
-               + f" | {r['optimizer']} | {r['seeds']} |" for r in blog]
+        md += [
+            "",
+            "## The Keras blog's numbers next to ours",
+            "",
+            "BCE-trained runs on MNIST at the blog's epochs; \"loss\" is Keras's loss as the blog saw it (for sparse_dense it includes the L1 penalty). "
+            "The post's 2016 code trained with Adadelta (Keras 1's learning rate 1.0), its later revision with Adam; where runs of both exist, both are shown.",
+            "",
+            "| arch | the blog reports | blog | ours (mean ± sd over seeds) | optimizer | seeds |",
+            "|---|---|---|---|---|---|",
+        ]
+        md += [
+            f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {fmt(r['ours_mean'])}"
+            + (f" ± {fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
+            + f" | {r['optimizer']} | {r['seeds']} |"
+            for r in blog
+        ]
 
-    md += ["", "## Runs", "", "| run | arch | dataset | loss | seed | epochs | status | train s | eval s |", "|---|---|---|---|---|---|---|---|---|"]
+    md += [
+        "",
+        "## Runs",
+        "",
+        "| run | arch | dataset | loss | seed | epochs | status | train s | eval s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for run in runs:
         md.append(_run_row(run, evaluated.get(id(run))))
         ev = evaluated.get(id(run))
-        summary["runs"].append({
-            "path": str(run.path), "status": run.status, "reason": run.reason,
-            "config": None if run.config is None else run.config.name,
-            "eval_seconds": ev.seconds if ev else None,
-            "train_seconds": run.metrics.get("train_seconds"),
-            "device": run.metrics.get("device"),
-            "metrics": {m: ev.mean(m) for m in METRICS} if ev else None,
-            "per_class_mse": ev.per_class("mse").tolist() if ev else None,
-            "vae": ev.vae if ev else None,
-            "code_mean": ev.code_mean if ev else None,
-        })
+        summary["runs"].append(
+            {
+                "path": str(run.path),
+                "status": run.status,
+                "reason": run.reason,
+                "config": None if run.config is None else run.config.name,
+                "eval_seconds": ev.seconds if ev else None,
+                "train_seconds": run.metrics.get("train_seconds"),
+                "device": run.metrics.get("device"),
+                "metrics": {m: ev.mean(m) for m in METRICS} if ev else None,
+                "per_class_mse": ev.per_class("mse").tolist() if ev else None,
+                "vae": ev.vae if ev else None,
+                "code_mean": ev.code_mean if ev else None,
+            }
+        )
     if train_seconds:
         total = sum(train_seconds)
-        md += ["", f"Training wall time, all {len(train_seconds)} runs: **{total:.0f} s ({total / 3600:.2f} h)**, the sum of each run's own "
-                   f"time (`train_seconds` in its metrics.json: epochs, validation and checkpoints, on the device that trained it). "
-                   f"Evaluation: {eval_seconds:.0f} s. Trained on: {phrase_counts(r.metrics.get('device') for r in runs)}."]
+        md += [
+            "",
+            f"Training wall time, all {len(train_seconds)} runs: **{total:.0f} s ({total / 3600:.2f} h)**, the sum of each run's own "
+            f"time (`train_seconds` in its metrics.json: epochs, validation and checkpoints, on the device that trained it). "
+            f"Evaluation: {eval_seconds:.0f} s. Trained on: {phrase_counts(r.metrics.get('device') for r in runs)}.",
+        ]
 
     if table := not_evaluated_table([r for r in runs if id(r) not in evaluated]):
         md += ["", *table[:-1]]
@@ -272,13 +375,30 @@ def write_report(out: Path, runs: Sequence[Run], groups: Sequence[Group], *, com
 def summary_csv(summary: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["group", "metric", "what", "n", "mean", "sd", "ci_low", "ci_high", "p_value", "p_holm", "family_size", "p_wilcoxon", "verdict"])
+    w.writerow(
+        ["group", "metric", "what", "n", "mean", "sd", "ci_low", "ci_high", "p_value", "p_holm", "family_size", "p_wilcoxon", "verdict"]
+    )
     for g in summary["groups"]:
         for d in g["differences"]:
             for what in ("bce", "mse", "diff"):
                 s = d[what]
-                w.writerow([g["title"], d["metric"], what if what != "diff" else "bce-mse", s["n"], s["mean"], s["sd"], s["ci_low"], s["ci_high"],
-                            *((d["p_value"], d["p_adjusted"], d["family_size"], d["wilcoxon_p"], d["verdict"]) if what == "diff" else ("",) * 5)])
+                w.writerow(
+                    [
+                        g["title"],
+                        d["metric"],
+                        what if what != "diff" else "bce-mse",
+                        s["n"],
+                        s["mean"],
+                        s["sd"],
+                        s["ci_low"],
+                        s["ci_high"],
+                        *(
+                            (d["p_value"], d["p_adjusted"], d["family_size"], d["wilcoxon_p"], d["verdict"])
+                            if what == "diff"
+                            else ("",) * 5
+                        ),
+                    ]
+                )
     for r in summary["runs"]:
         for m, v in (r["metrics"] or {}).items():
             w.writerow([r["path"], m, "run", 1, v, "", "", "", "", "", "", "", r["status"]])

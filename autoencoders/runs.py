@@ -128,7 +128,9 @@ class Checkpoint:
     data_identity: str | None = None  # the data the run trains on (absent in checkpoints of older runs)
 
 
-def save_checkpoint(run_dir: Path, epoch: int, history: Sequence[dict], arrays: dict[str, list[np.ndarray]], *, data_identity: str | None = None) -> None:
+def save_checkpoint(
+    run_dir: Path, epoch: int, history: Sequence[dict], arrays: dict[str, list[np.ndarray]], *, data_identity: str | None = None
+) -> None:
     """Arrays first, then state.json pointing at them: state.json is the commit point."""
     ckpt_dir = Path(run_dir) / CHECKPOINTS
     name = f"epoch-{epoch:04d}.npz"
@@ -152,8 +154,15 @@ def load_checkpoint(run_dir: Path) -> Checkpoint | None:
         return None
     state = read_json(state_path, RESTART_HINT)
     epoch, name, history = state.get("epoch"), state.get("arrays"), state.get("history")
-    if not (isinstance(epoch, int) and epoch >= 1 and isinstance(name, str) and "/" not in name
-            and isinstance(history, list) and len(history) == epoch and all(isinstance(r, dict) for r in history)):
+    if not (
+        isinstance(epoch, int)
+        and epoch >= 1
+        and isinstance(name, str)
+        and "/" not in name
+        and isinstance(history, list)
+        and len(history) == epoch
+        and all(isinstance(r, dict) for r in history)
+    ):
         raise CorruptFile(state_path, "does not hold an epoch >= 1, an arrays file name and that many history rows", RESTART_HINT)
     arrays_path = state_path.parent / name
     if not arrays_path.is_file():
@@ -219,8 +228,7 @@ def status_or_problem(run_dir: Path) -> tuple[str, str | None]:
 def remove_stale_temporaries(run_dir: Path) -> list[Path]:
     """Delete the temporary files a killed writer left (`.NAME.*.tmp*`, see atomic.py); call it
     holding the run's lock, when no writer of this folder can be alive."""
-    stale = [p for folder in (Path(run_dir), Path(run_dir) / CHECKPOINTS) if folder.is_dir()
-             for p in folder.glob(".*.tmp*") if p.is_file()]
+    stale = [p for folder in (Path(run_dir), Path(run_dir) / CHECKPOINTS) if folder.is_dir() for p in folder.glob(".*.tmp*") if p.is_file()]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale

@@ -11,12 +11,17 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from autoencoders import theory
-from autoencoders.plots import DPI, LossColors, panel_grid, save_png, figure_style
+from autoencoders.plots import DPI, LossColors, figure_style, panel_grid, save_png
 
 LOSS_LABELS = {"bce": "BCE", "mse": "MSE", "mae": "MAE", "log_cosh": "log-cosh", "continuous_bernoulli": "continuous Bernoulli"}
 
 
-def landscapes(path: str | os.PathLike[str], targets: Sequence[float] = theory.TARGETS, losses: Sequence[str] = ("bce", "mse", "mae", "log_cosh"), dpi: int = DPI):
+def landscapes(
+    path: str | os.PathLike[str],
+    targets: Sequence[float] = theory.TARGETS,
+    losses: Sequence[str] = ("bce", "mse", "mae", "log_cosh"),
+    dpi: int = DPI,
+):
     """Per-pixel loss against the prediction p, one panel per target y; a dot at each loss's
     numerical minimum and a dashed line at BCE's floor H(y)."""
     p = np.linspace(0.001, 0.999, 999)
@@ -63,7 +68,13 @@ def logit_gradients(path: str | os.PathLike[str], losses: Sequence[str] = ("bce"
         return save_png(fig, path, dpi)
 
 
-def measured_gradients(panels: Sequence[tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]]], path: str | os.PathLike[str], key: str, ylabel: str, dpi: int = DPI):
+def measured_gradients(
+    panels: Sequence[tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]]],
+    path: str | os.PathLike[str],
+    key: str,
+    ylabel: str,
+    dpi: int = DPI,
+):
     """One panel per model, three to a row: `key` against epoch per loss (mean over seeds, band = min..max)."""
     colors = LossColors()
     with figure_style():
@@ -85,7 +96,9 @@ def measured_gradients(panels: Sequence[tuple[str, dict[str, tuple[np.ndarray, n
         return save_png(fig, path, dpi)
 
 
-def scatter(panels: Sequence[tuple[str, np.ndarray, np.ndarray, str, str]], path: str | os.PathLike[str], title: str | None = None, dpi: int = DPI):
+def scatter(
+    panels: Sequence[tuple[str, np.ndarray, np.ndarray, str, str]], path: str | os.PathLike[str], title: str | None = None, dpi: int = DPI
+):
     """Side-by-side scatter plots (title, x, y, xlabel, ylabel), each with its Pearson r."""
     with figure_style():
         fig = Figure(figsize=(3.6 * len(panels), 3.4), layout="constrained")
@@ -116,13 +129,25 @@ def collapse_rates(panels: Sequence[tuple[str, dict]], settings: Sequence[str], 
             for k, ((dataset, loss), rates) in enumerate(lines.items()):
                 label = f"{dataset} · {LOSS_LABELS.get(loss, loss)}"
                 for optimizer in dict.fromkeys(optimizers):
-                    points = [(i + (k - len(lines) / 2) * 0.06, r) for i, r in enumerate(rates) if r is not None and optimizers[i] == optimizer]
+                    points = [
+                        (i + (k - len(lines) / 2) * 0.06, r) for i, r in enumerate(rates) if r is not None and optimizers[i] == optimizer
+                    ]
                     if not points:
                         continue
                     # at 0 or n of n the Wilson bound can round to a hair inside the rate; matplotlib refuses negative bars
                     errors = [[max(r.rate - r.low, 0.0) for _, r in points], [max(r.high - r.rate, 0.0) for _, r in points]]
-                    ax.errorbar([x for x, _ in points], [r.rate for _, r in points], yerr=errors, color=palette[datasets.index(dataset) % len(palette)],
-                                ls="-" if loss == "mse" else "--", marker="o" if loss == "mse" else "s", ms=3.5, lw=1.2, capsize=2, label=label)
+                    ax.errorbar(
+                        [x for x, _ in points],
+                        [r.rate for _, r in points],
+                        yerr=errors,
+                        color=palette[datasets.index(dataset) % len(palette)],
+                        ls="-" if loss == "mse" else "--",
+                        marker="o" if loss == "mse" else "s",
+                        ms=3.5,
+                        lw=1.2,
+                        capsize=2,
+                        label=label,
+                    )
                     label = None  # one legend entry per line, whatever the optimizers
             ax.set_xticks(range(len(settings)), settings, rotation=20)
             ax.set_ylim(-0.05, 1.05)

@@ -52,7 +52,9 @@ def expand(path: str | Path, overrides: Sequence[str] = ()) -> list[C.Experiment
     data = C.read_yaml(path)
     grid = data.pop("grid", None)
     if not isinstance(grid, dict) or not grid:
-        raise C.ConfigError(f"{source}: grid must be a mapping of dotted keys to lists of values, e.g. grid: {{loss.name: [bce, mse], seed: [0, 1, 2]}}")
+        raise C.ConfigError(
+            f"{source}: grid must be a mapping of dotted keys to lists of values, e.g. grid: {{loss.name: [bce, mse], seed: [0, 1, 2]}}"
+        )
     points = 1
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
@@ -136,8 +138,15 @@ class Worker:
 
     def __init__(self, jobs: int, out: Path, threads: int | None = None):
         with open(out / ".workers.log", "a") as errors:
-            self.proc = subprocess.Popen([sys.executable, "-m", "autoencoders", "worker", "--out", str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=errors, text=True, start_new_session=True, env=run_env(jobs, threads))
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "autoencoders", "worker", "--out", str(out)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+                start_new_session=True,
+                env=run_env(jobs, threads),
+            )
 
     def train(self, argv: list[str], log_file: Path) -> int:
         """The run's exit code; if the worker died during it, the worker's (negative: its signal)."""
@@ -192,8 +201,9 @@ def close_workers() -> None:
 atexit.register(close_workers)
 
 
-def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False, jobs: int = 1, warm: bool = True,
-            threads: int | None = None) -> Outcome:
+def run_one(
+    cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False, jobs: int = 1, warm: bool = True, threads: int | None = None
+) -> Outcome:
     """Train one config in another process (TensorFlow state, memory and crashes stay there): this
     thread's warm `Worker`, or with `warm=False` a fresh process for this run alone. The process
     gets `threads` TensorFlow threads (default: its share of the cores among `jobs`).
@@ -231,8 +241,14 @@ def run_one(cfg: C.ExperimentConfig, out: Path, *, retry_failed: bool = False, j
                 return Outcome(cfg.name, "stopped", 0.0, f"I/O error, run intact: {os_error_message(exc)}")
             proc = worker.proc
         else:
-            proc = subprocess.Popen(train_command(config_file, out, mode), stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True, env=run_env(jobs, threads))
+            proc = subprocess.Popen(
+                train_command(config_file, out, mode),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=run_env(jobs, threads),
+            )
         with _children_lock:
             if _stopping.is_set():  # the sweep was told to stop while this one was starting
                 proc.send_signal(signal.SIGTERM)
@@ -283,9 +299,15 @@ class SweepResult:
     interrupted_by: int | None = None  # the stop signal, when the sweep was interrupted
 
 
-def schedule(configs: Sequence[C.ExperimentConfig], out: Path, *, jobs: int = 1,
-             run: Callable[[C.ExperimentConfig, Path], Outcome] = run_one, echo: Callable[[str], None] = print,
-             stop: Callable[[], None] = stop_children) -> SweepResult:
+def schedule(
+    configs: Sequence[C.ExperimentConfig],
+    out: Path,
+    *,
+    jobs: int = 1,
+    run: Callable[[C.ExperimentConfig, Path], Outcome] = run_one,
+    echo: Callable[[str], None] = print,
+    stop: Callable[[], None] = stop_children,
+) -> SweepResult:
     """Run every config, `jobs` at a time, printing progress. A stop signal (Ctrl-C, SIGTERM:
     see `errors.stop_signals`) starts no further run, stops the running ones with `stop` (their
     checkpoints intact) and returns what happened to each, so the caller can say it and exit.
@@ -317,8 +339,11 @@ def schedule(configs: Sequence[C.ExperimentConfig], out: Path, *, jobs: int = 1,
             trained = [o.seconds for o in done.values() if o.status == "completed" and not o.resumed]
             left = total - len(done)
             eta = (sum(trained) / len(trained)) * left / max(1, jobs) if trained else None
-            say(f"[{len(done)}/{total}] {outcome.status:9s} {outcome.name} ({outcome.seconds:.0f} s) · elapsed {_clock(elapsed)}"
-                + (f" · about {_clock(eta)} left" if eta is not None and left else "") + (f" · {outcome.reason}" if outcome.reason else ""))
+            say(
+                f"[{len(done)}/{total}] {outcome.status:9s} {outcome.name} ({outcome.seconds:.0f} s) · elapsed {_clock(elapsed)}"
+                + (f" · about {_clock(eta)} left" if eta is not None and left else "")
+                + (f" · {outcome.reason}" if outcome.reason else "")
+            )
     except KeyboardInterrupt as interrupt:
         interrupted_by = exit_code_of(interrupt) - 128
         say(f"stopping: {signal.Signals(interrupted_by).name}; no new run starts, the running ones stop at their next step")
@@ -338,7 +363,13 @@ def schedule(configs: Sequence[C.ExperimentConfig], out: Path, *, jobs: int = 1,
 
 def describe(configs: Sequence[C.ExperimentConfig], out: Path) -> list[str]:
     """What a sweep would do with each run: the --dry-run listing (a damaged run says why)."""
-    action = {"absent": "train", "unfinished": "resume", "completed": "skip (completed)", "failed": "skip (failed)", "corrupt": "skip (damaged)"}
+    action = {
+        "absent": "train",
+        "unfinished": "resume",
+        "completed": "skip (completed)",
+        "failed": "skip (failed)",
+        "corrupt": "skip (damaged)",
+    }
     lines = []
     for cfg in configs:
         status, problem = runs.status_or_problem(out / cfg.name)

@@ -60,7 +60,13 @@ def cb_mean(lam):
     return np.where(near, 0.5 - u / 6.0, exact)  # series: 1/2 - u/6 + O(u^3)
 
 
-PIXEL_LOSSES: dict[str, PixelLoss] = {"bce": bce, "mse": mse, "mae": mae, "log_cosh": log_cosh, "continuous_bernoulli": continuous_bernoulli}
+PIXEL_LOSSES: dict[str, PixelLoss] = {
+    "bce": bce,
+    "mse": mse,
+    "mae": mae,
+    "log_cosh": log_cosh,
+    "continuous_bernoulli": continuous_bernoulli,
+}
 
 
 def binary_entropy(y):

@@ -40,7 +40,6 @@ class RunError(Exception):
     """A run folder that cannot be used as asked (exists, differs, nothing to resume)."""
 
 
-
 def use_xla(cfg: C.ExperimentConfig, gpu: bool = False) -> bool | str:
     """'auto': with TensorFlow on CPU the arch's measured choice (XLA is a clear win for the small
     dense models and a clear loss for convolutions; benchmarks/README.md has the measurements);
@@ -59,8 +58,10 @@ def resolve_input_shape(cfg: C.ExperimentConfig, dataset: Dataset) -> C.Experime
     if cfg.model.input_shape is None:
         return C.replace(cfg, {"model.input_shape": list(shape)})
     if tuple(cfg.model.input_shape) != shape:
-        raise DataError(f"model.input_shape = {list(cfg.model.input_shape)} but the images of {dataset.source} are {list(shape)}; "
-                        "leave model.input_shape out (null) to take the data's")
+        raise DataError(
+            f"model.input_shape = {list(cfg.model.input_shape)} but the images of {dataset.source} are {list(shape)}; "
+            "leave model.input_shape out (null) to take the data's"
+        )
     return cfg
 
 
@@ -77,9 +78,14 @@ def load_data(cfg: C.ExperimentConfig) -> PreparedData:
 def data_record(dataset: Dataset, data: PreparedData) -> dict:
     """What the run folder says about its data: enough for evaluate.py to tell whether two runs
     share a test set, and for a resumed run to notice that the data changed under it."""
-    return {"identity": dataset.identity, "source": dataset.source, "image_shape": list(dataset.image_shape),
-            "train_images": len(data.x_train), "test_images": len(data.x_test),
-            "class_names": None if dataset.class_names is None else list(dataset.class_names)}
+    return {
+        "identity": dataset.identity,
+        "source": dataset.source,
+        "image_shape": list(dataset.image_shape),
+        "train_images": len(data.x_train),
+        "test_images": len(data.x_test),
+        "class_names": None if dataset.class_names is None else list(dataset.class_names),
+    }
 
 
 def steps_per_execution(steps_per_epoch: int, most: int = 128) -> int:
@@ -101,8 +107,11 @@ def compiled_key(cfg: C.ExperimentConfig, steps_per_epoch: int, gpu: bool) -> tu
     the run's name and its data are not in it: they change what the functions are given, not the
     functions."""
     flat = C.to_flat_dict(cfg)
-    settings = sorted((key, repr(value)) for key, value in flat.items()
-                      if key.split(".")[0] in ("model", "loss", "training") and key not in ("training.epochs", *C.RECORD_ONLY_KEYS))
+    settings = sorted(
+        (key, repr(value))
+        for key, value in flat.items()
+        if key.split(".")[0] in ("model", "loss", "training") and key not in ("training.epochs", *C.RECORD_ONLY_KEYS)
+    )
     return (keras.backend.backend(), gpu, steps_per_epoch, *settings)
 
 
@@ -197,10 +206,16 @@ def _restore_arrays(model: Autoencoder, checkpoint: runs.Checkpoint, run_dir: Pa
     not fit it (another arch's, a damaged file's) are a CorruptFile, never half-restored."""
     arrays = checkpoint.arrays
     weights, slots = model.get_weights(), model.optimizer.variables
-    fits = (len(arrays["model"]) == len(weights) and all(a.shape == w.shape for a, w in zip(arrays["model"], weights))
-            and len(arrays["optimizer"]) == len(slots) and all(a.shape == tuple(v.shape) for a, v in zip(arrays["optimizer"], slots)))
+    fits = (
+        len(arrays["model"]) == len(weights)
+        and all(a.shape == w.shape for a, w in zip(arrays["model"], weights))
+        and len(arrays["optimizer"]) == len(slots)
+        and all(a.shape == tuple(v.shape) for a, v in zip(arrays["optimizer"], slots))
+    )
     if not fits:
-        raise runs.CorruptFile(run_dir / runs.CHECKPOINTS, f"the checkpoint of epoch {checkpoint.epoch} does not fit this model", runs.RESTART_HINT)
+        raise runs.CorruptFile(
+            run_dir / runs.CHECKPOINTS, f"the checkpoint of epoch {checkpoint.epoch} does not fit this model", runs.RESTART_HINT
+        )
     assign_state(model, arrays)
 
 
@@ -241,7 +256,9 @@ class EpochRecorder(keras.callbacks.Callback):
         raise_if_stopped()  # a stop signal whose exception was swallowed ends the run here, its epoch saved
 
 
-def prepare_run_dir(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: bool, data_identity: str | None = None) -> runs.Checkpoint | dict | None:
+def prepare_run_dir(
+    cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, overwrite: bool, data_identity: str | None = None
+) -> runs.Checkpoint | dict | None:
     """Decide what to do with an existing folder; never overwrite a run silently.
 
     Returns None (start fresh), a Checkpoint (resume from it) or, for `--resume` on a run that
@@ -273,8 +290,10 @@ def prepare_run_dir(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool, ove
     checkpoint = runs.load_checkpoint(run_dir)
     started_on = checkpoint.data_identity if checkpoint else None
     if started_on and data_identity and started_on != data_identity:
-        raise RunError(f"{run_dir}: cannot --resume, the data changed since this run started (identity {started_on[:16]}..., "
-                       f"now {data_identity[:16]}...); pass --overwrite to start again on the new data")
+        raise RunError(
+            f"{run_dir}: cannot --resume, the data changed since this run started (identity {started_on[:16]}..., "
+            f"now {data_identity[:16]}...); pass --overwrite to start again on the new data"
+        )
     return checkpoint
 
 
@@ -284,8 +303,15 @@ class RunResult:
     metrics: dict
 
 
-def train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool = False, overwrite: bool = False, verbose: int | None = None,
-          dataset: Dataset | None = None) -> RunResult:
+def train(
+    cfg: C.ExperimentConfig,
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    verbose: int | None = None,
+    dataset: Dataset | None = None,
+) -> RunResult:
     """Train `cfg` into `run_dir` (see runs.py for the layout), holding the folder's lock.
 
     The data (`dataset`, or loaded here) is checked first: bad data raises DataError before
@@ -301,7 +327,9 @@ def train(cfg: C.ExperimentConfig, run_dir: Path, *, resume: bool = False, overw
         raise RunError(str(e)) from None
 
 
-def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: PreparedData, *, resume: bool, overwrite: bool, verbose: int | None) -> RunResult:
+def _train(
+    cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: PreparedData, *, resume: bool, overwrite: bool, verbose: int | None
+) -> RunResult:
     runs.remove_stale_temporaries(run_dir)  # we hold the lock: whoever wrote them is gone
     checkpoint = prepare_run_dir(cfg, run_dir, resume=resume, overwrite=overwrite, data_identity=dataset.identity)
     if isinstance(checkpoint, dict):
@@ -346,8 +374,10 @@ def _train(cfg: C.ExperimentConfig, run_dir: Path, dataset: Dataset, data: Prepa
         raise
     except Exception as e:  # a crash is recorded; Ctrl-C / kill is not (the run stays resumable)
         recorder.failure = f"{type(e).__name__}: {e}"
-        runs.write_json(run_dir / runs.METRICS, {"name": cfg.name, "status": "failed", "reason": recorder.failure, "epochs": len(history),
-                                                 "device": machine, "data": record})
+        runs.write_json(
+            run_dir / runs.METRICS,
+            {"name": cfg.name, "status": "failed", "reason": recorder.failure, "epochs": len(history), "device": machine, "data": record},
+        )
         raise
     seconds = time.perf_counter() - seconds
 
@@ -389,7 +419,9 @@ def store_run_evaluation(run_dir: Path) -> None:
     try:
         store_evaluation(evaluate_run(load_run(run_dir), use_stored=False))
     except Exception as exc:  # noqa: BLE001 (any failure: the run stands, only the stored evaluation is missing)
-        log.warning("%s: the evaluation was not stored (%s: %s); evaluate.py will evaluate the run itself", run_dir, type(exc).__name__, exc)
+        log.warning(
+            "%s: the evaluation was not stored (%s: %s); evaluate.py will evaluate the run itself", run_dir, type(exc).__name__, exc
+        )
 
 
 def save_final_model(model: Autoencoder, cfg: C.ExperimentConfig, path: Path) -> None:

@@ -53,7 +53,9 @@ def _user_path(config: DatasetConfig, kind: str) -> Path:
     if kind == "file" and not path.is_file():  # a device (/dev/zero), a pipe: reading it might never end
         raise DataError(f"{path}: not a regular file; dataset npz needs an .npz file")
     if kind == "folder" and not path.is_dir():
-        raise DataError(f"{path}: is a file; dataset image_folder needs a folder with train/ and test/ (for an .npz set dataset.name: {other})")
+        raise DataError(
+            f"{path}: is a file; dataset image_folder needs a folder with train/ and test/ (for an .npz set dataset.name: {other})"
+        )
     return path
 
 
@@ -76,8 +78,10 @@ def check_images(images: np.ndarray, where: str) -> np.ndarray:
         finite = np.isfinite(images)
         if not finite.all():
             first = tuple(int(i) for i in np.argwhere(~finite)[0])
-            raise DataError(f"{where} has {int((~finite).sum())} NaN or infinite values (the first at index {first}); "
-                            "every pixel must be a number in [0, 1]")
+            raise DataError(
+                f"{where} has {int((~finite).sum())} NaN or infinite values (the first at index {first}); "
+                "every pixel must be a number in [0, 1]"
+            )
         low, high = float(images.min()), float(images.max())
         if low < 0 or high > 1:
             hint = " (it looks like 0-255: divide by 255, or store it as uint8)" if low >= 0 and high <= 255 else ""
@@ -124,8 +128,10 @@ def load_npz(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
                 raise DataError(f"{path}: unexpected array {unknown[0]!r}; allowed: {', '.join(NPZ_IMAGES + NPZ_LABELS)}")
             missing = [key for key in NPZ_IMAGES if key not in npz.files]
             if missing:
-                raise DataError(f"{path}: missing array {missing[0]!r} (it has {', '.join(npz.files) or 'none'}); "
-                                f"required: x_train, x_test; optional: y_train, y_test")
+                raise DataError(
+                    f"{path}: missing array {missing[0]!r} (it has {', '.join(npz.files) or 'none'}); "
+                    f"required: x_train, x_test; optional: y_train, y_test"
+                )
             for key in npz.files:
                 try:
                     arrays[key] = npz[key]
@@ -135,12 +141,21 @@ def load_npz(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
         raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
     images = {key: check_images(arrays[key], f"{path}: {key}") for key in NPZ_IMAGES}
     if images["x_train"].shape[1:] != images["x_test"].shape[1:]:
-        raise DataError(f"{path}: x_train images are {images['x_train'].shape[1:]} but x_test images are "
-                        f"{images['x_test'].shape[1:]}; train and test images must have one shape")
+        raise DataError(
+            f"{path}: x_train images are {images['x_train'].shape[1:]} but x_test images are "
+            f"{images['x_test'].shape[1:]}; train and test images must have one shape"
+        )
     labels, class_names = _labels(arrays, {key: len(images[key]) for key in NPZ_IMAGES}, path)
-    return Dataset(name=spec.name, x_train=scale_images(images["x_train"]), y_train=labels["y_train"],
-                   x_test=scale_images(images["x_test"]), y_test=labels["y_test"], source=f"npz {path}",
-                   identity=sha256(raw), class_names=class_names)
+    return Dataset(
+        name=spec.name,
+        x_train=scale_images(images["x_train"]),
+        y_train=labels["y_train"],
+        x_test=scale_images(images["x_test"]),
+        y_test=labels["y_test"],
+        source=f"npz {path}",
+        identity=sha256(raw),
+        class_names=class_names,
+    )
 
 
 # --------------------------------------------------------------------------- image folder
@@ -183,21 +198,29 @@ def _manifest_identity(root: Path, files: list[Path], config: DatasetConfig) -> 
     return digest.hexdigest()
 
 
-def _decode(split: Path, classes: list[str], files: list[Path], config: DatasetConfig, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+def _decode(
+    split: Path, classes: list[str], files: list[Path], config: DatasetConfig, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Images (float32 0-255 as Keras gives them) and labels, read by Keras; a file that does not
     decode is found and named."""
     import keras
 
     dataset = keras.utils.image_dataset_from_directory(
-        split, labels="inferred" if classes else None, color_mode=config.color_mode, image_size=size,
-        batch_size=None, shuffle=False, verbose=False)
+        split,
+        labels="inferred" if classes else None,
+        color_mode=config.color_mode,
+        image_size=size,
+        batch_size=None,
+        shuffle=False,
+        verbose=False,
+    )
     if [Path(p) for p in dataset.file_paths] != files:  # our checks and manifest must cover exactly what Keras reads
         raise DataError(f"{split}: Keras lists other files than expected; put images only in class folders or only at the top")
     images, labels = [], []
     position = 0
     for batch in _batches(dataset):
         if isinstance(batch, Exception):
-            _name_undecodable(files[position:position + _DECODE_BATCH], config, batch)
+            _name_undecodable(files[position : position + _DECODE_BATCH], config, batch)
         x, y = batch if classes else (batch, None)
         images.append(x)
         if y is not None:
@@ -241,24 +264,32 @@ def load_image_folder(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
     for part in ("train", "test"):
         split = root / part
         if not split.is_dir():
-            raise DataError(f"{split}: missing; dataset image_folder needs {root}/train/ and {root}/test/ with the images "
-                            "(in class sub-folders for labels)")
+            raise DataError(
+                f"{split}: missing; dataset image_folder needs {root}/train/ and {root}/test/ with the images "
+                "(in class sub-folders for labels)"
+            )
         classes = _class_folders(split)
         if classes and (loose := [p for p in split.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]):
-            raise DataError(f"{loose[0]}: an image beside the class folders of {split}; put every image in a class folder, "
-                            "or use no class folders at all")
+            raise DataError(
+                f"{loose[0]}: an image beside the class folders of {split}; put every image in a class folder, "
+                "or use no class folders at all"
+            )
         files = _image_files(split, classes)
         if not files:
-            raise DataError(f"{split}: no images (allowed: {', '.join(IMAGE_SUFFIXES)} files"
-                            + (f" in the class folders {', '.join(classes)})" if classes else ")"))
+            raise DataError(
+                f"{split}: no images (allowed: {', '.join(IMAGE_SUFFIXES)} files"
+                + (f" in the class folders {', '.join(classes)})" if classes else ")")
+            )
         splits[part] = (split, classes, files)
     train_classes, test_classes = splits["train"][1], splits["test"][1]
     if bool(train_classes) != bool(test_classes):
         with_classes = "train" if train_classes else "test"
         raise DataError(f"{root}: {with_classes}/ has class folders but the other set does not; use them in both or in neither")
     if unknown := sorted(set(test_classes) - set(train_classes)):
-        raise DataError(f"{root / 'test' / unknown[0]}: class {unknown[0]!r} has no folder in {root / 'train'}; "
-                        f"the training classes are {', '.join(train_classes)}")
+        raise DataError(
+            f"{root / 'test' / unknown[0]}: class {unknown[0]!r} has no folder in {root / 'train'}; "
+            f"the training classes are {', '.join(train_classes)}"
+        )
 
     size = config.image_size
     if size is None:  # the images' own size, which must then be one size for all
@@ -267,8 +298,10 @@ def load_image_folder(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
         for _, _, files in splits.values():
             for path in files:
                 if (got := _native_size(path)) != size:
-                    raise DataError(f"{path}: is {got[0]}x{got[1]} but {first} is {size[0]}x{size[1]}; images must share one size, "
-                                    "or set dataset.image_size: [height, width] to resize them all")
+                    raise DataError(
+                        f"{path}: is {got[0]}x{got[1]} but {first} is {size[0]}x{size[1]}; images must share one size, "
+                        "or set dataset.image_size: [height, width] to resize them all"
+                    )
     else:
         for _, _, files in splits.values():
             for path in files:
@@ -291,6 +324,13 @@ def load_image_folder(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
                 arrays[f"y_{part}"] = np.array([train_classes.index(classes[i]) for i in labels], np.int64) if part == "test" else labels
         write_cache(cache, arrays, identity)
         where = f"image folder {root}"
-    return Dataset(name=spec.name, x_train=scale_images(arrays["x_train"]), y_train=arrays.get("y_train"),
-                   x_test=scale_images(arrays["x_test"]), y_test=arrays.get("y_test"), source=where, identity=identity,
-                   class_names=tuple(train_classes) or None)
+    return Dataset(
+        name=spec.name,
+        x_train=scale_images(arrays["x_train"]),
+        y_train=arrays.get("y_train"),
+        x_test=scale_images(arrays["x_test"]),
+        y_test=arrays.get("y_test"),
+        source=where,
+        identity=identity,
+        class_names=tuple(train_classes) or None,
+    )

@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from hostile_configs import HOSTILE  # noqa: E402  (the corpus tests/test_faults.py uses; standard library only)
 
-
 #: Runs train.py and reports its own peak memory at exit: VmHWM belongs to the process's address
 #: space, which exec replaces, so it holds nothing of this process (the kernel's ru_maxrss would).
 RUNNER = """
@@ -43,8 +42,11 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 def measure(config: Path, out: Path) -> tuple[float, float, int]:
     """(wall seconds, peak resident memory in MiB, exit code) of one `train.py --dry-run` on `config`."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", RUNNER, str(ROOT / "train.py"), "--config", str(config), "--out", str(out), "--dry-run"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(ROOT / "train.py"), "--config", str(config), "--out", str(out), "--dry-run"],
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - start
     peak_kib = int(done.stderr.strip().splitlines()[-1].split()[1])
     return seconds, peak_kib / 1024, done.returncode
@@ -72,8 +74,10 @@ def main(argv=None) -> int:
             if not name.startswith("(shipped)"):
                 worst = (max(worst[0], seconds), max(worst[1], mib))
             print(f"{name:32s} {path.stat().st_size:9,d} {results[0][2]:4d} {seconds:8.2f} {mib:9.1f}")
-    print(f"\nworst hostile file: {worst[0]:.2f} s, {worst[1]:.0f} MiB peak (rounds: {args.rounds}, "
-          f"{os.cpu_count()} cores; process start and imports included)")
+    print(
+        f"\nworst hostile file: {worst[0]:.2f} s, {worst[1]:.0f} MiB peak (rounds: {args.rounds}, "
+        f"{os.cpu_count()} cores; process start and imports included)"
+    )
     return 0
 
 

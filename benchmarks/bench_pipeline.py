@@ -71,9 +71,15 @@ def one_run(arch: str, epochs: int, out: Path, mode: str) -> dict:
     start = time.perf_counter()
     model.reconstruct(data.x_test, cfg.training.eval_batch_size)
     reconstruct_s = time.perf_counter() - start
-    return {"arch": arch, "pipeline": mode, "epochs_s": epochs_s, "fit_tail_s": result.metrics["wall_seconds_this_session"] - epochs_s,
-            "reconstruct_s": reconstruct_s, "history": [{k: v for k, v in row.items() if k != "seconds"} for row in history],
-            "test": result.metrics["test"]}
+    return {
+        "arch": arch,
+        "pipeline": mode,
+        "epochs_s": epochs_s,
+        "fit_tail_s": result.metrics["wall_seconds_this_session"] - epochs_s,
+        "reconstruct_s": reconstruct_s,
+        "history": [{k: v for k, v in row.items() if k != "seconds"} for row in history],
+        "test": result.metrics["test"],
+    }
 
 
 def main() -> None:
@@ -95,12 +101,16 @@ def main() -> None:
                 for row in pair:
                     row["same_as_other"] = same
                     result["runs"].append(row)
-                    print(f"{arch:16s} {row['pipeline']:10s} {row['epochs_s']:8.1f} {row['fit_tail_s']:10.2f} {row['reconstruct_s']:13.2f} {same}")
+                    print(
+                        f"{arch:16s} {row['pipeline']:10s} {row['epochs_s']:8.1f} {row['fit_tail_s']:10.2f} {row['reconstruct_s']:13.2f} {same}"
+                    )
     for arch in filter(None, args.archs.split(",")):
         for mode in ("autotuned", "fixed"):
             rows = [r for r in result["runs"] if r["arch"] == arch and r["pipeline"] == mode]
-            print(f"median {arch} {mode}: fit tail {statistics.median(r['fit_tail_s'] for r in rows):.2f} s, "
-                  f"reconstruct {statistics.median(r['reconstruct_s'] for r in rows):.2f} s")
+            print(
+                f"median {arch} {mode}: fit tail {statistics.median(r['fit_tail_s'] for r in rows):.2f} s, "
+                f"reconstruct {statistics.median(r['reconstruct_s'] for r in rows):.2f} s"
+            )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.json}")

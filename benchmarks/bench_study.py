@@ -38,15 +38,25 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_sweep import timed  # noqa: E402
+
 from autoencoders import device, runs  # noqa: E402
 from autoencoders.config import ConfigError  # noqa: E402
 from autoencoders.sweep import expand  # noqa: E402
-from bench_sweep import timed  # noqa: E402
 
 BEFORE = "4890559^"  # issue 13's first commit is 4890559 ("Any machine: depend on tensorflow ...")
 METRICS = ("mse", "bce")  # metrics.json test: pixel MSE and BCE
 # What each sweep's entry of the JSON holds (and `--weigh` reads).
-RESULT_KEYS = ("sweep", "runs", "before_s", "now_s", "before_s_per_run", "now_s_per_run", "now_over_before", "largest_test_metric_difference")
+RESULT_KEYS = (
+    "sweep",
+    "runs",
+    "before_s",
+    "now_s",
+    "before_s_per_run",
+    "now_s_per_run",
+    "now_over_before",
+    "largest_test_metric_difference",
+)
 
 
 def narrowed(sweep: str, seeds: list[int], folder: Path) -> Path:
@@ -92,26 +102,39 @@ def report_totals(results: list[dict]) -> dict:
     print(f"{'all':>15}: before {total_before:.0f} s, now {total_now:.0f} s, now/before {total_now / total_before:.2f}")
     mix = study_mix(results)
     if mix is not None:
-        print(f"{'make study':>15}: {sum(mix['runs_per_sweep'].values())} runs, now/before {mix['now_over_before']:.2f} "
-              f"(each run at its arch's per-run figures above)")
+        print(
+            f"{'make study':>15}: {sum(mix['runs_per_sweep'].values())} runs, now/before {mix['now_over_before']:.2f} "
+            f"(each run at its arch's per-run figures above)"
+        )
     return {"now_over_before": total_now / total_before, "study_mix": mix}
 
 
 def print_results(results: list[dict]) -> None:
     for result in results:
-        print(f"{result['sweep']:>15}: {result['runs']} runs, before {result['before_s']:.0f} s, now {result['now_s']:.0f} s, "
-              f"now/before {result['now_over_before']:.2f}, test metrics moved up to {result['largest_test_metric_difference']:.2%}", flush=True)
+        print(
+            f"{result['sweep']:>15}: {result['runs']} runs, before {result['before_s']:.0f} s, now {result['now_s']:.0f} s, "
+            f"now/before {result['now_over_before']:.2f}, test metrics moved up to {result['largest_test_metric_difference']:.2%}",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sweeps", default="dense,deep_dense,conv,denoising_conv,vae_sum", help="study sweeps (configs/sweeps/study_NAME.yaml), comma-separated")
+    parser.add_argument(
+        "--sweeps",
+        default="dense,deep_dense,conv,denoising_conv,vae_sum",
+        help="study sweeps (configs/sweeps/study_NAME.yaml), comma-separated",
+    )
     parser.add_argument("--seeds", default="0,1", help="seeds per loss (default 0,1)")
     parser.add_argument("--before", default=BEFORE, help=f"the git revision timed as 'before' (default {BEFORE})")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of the 'now' sweep (default 2, as make study)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for the 'now' runs only (repeatable)")
-    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "bench_study.json"), help="where to write the figures ('' for nowhere)")
-    parser.add_argument("--weigh", metavar="JSON", help="print the figures of an earlier run's JSON and their make study weighting; train nothing")
+    parser.add_argument(
+        "--json", default=str(ROOT / "benchmarks" / "results" / "bench_study.json"), help="where to write the figures ('' for nowhere)"
+    )
+    parser.add_argument(
+        "--weigh", metavar="JSON", help="print the figures of an earlier run's JSON and their make study weighting; train nothing"
+    )
     args = parser.parse_args()
     if args.weigh:
         try:
@@ -120,8 +143,10 @@ def main() -> None:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             parser.error(f"--weigh {args.weigh}: not a bench_study JSON with 'results' ({exc})")
         if missing or not results:
-            parser.error(f"--weigh {args.weigh}: its results need {', '.join(RESULT_KEYS)} each; "
-                         + (f"missing {missing[0]!r}" if missing else "there are none"))
+            parser.error(
+                f"--weigh {args.weigh}: its results need {', '.join(RESULT_KEYS)} each; "
+                + (f"missing {missing[0]!r}" if missing else "there are none")
+            )
         if unknown := [r["sweep"] for r in results if r["sweep"] not in study_sweeps()]:
             parser.error(f"--weigh {args.weigh}: sweep {unknown[0]!r} is not a study sweep; allowed: {', '.join(study_sweeps())}")
         print_results(results)
@@ -151,18 +176,32 @@ def main() -> None:
                 sweep_file = narrowed(sweep, seeds, folder)
                 before_s, before = train(sweep_file, folder / "runs-before" / sweep, old_code, None)
                 now_s, now = train(sweep_file, folder / "runs-now" / sweep, ROOT, args.jobs, tuple(args.set))
-                result = {"sweep": sweep, "runs": len(now), "before_s": before_s, "now_s": now_s,
-                          "before_s_per_run": before_s / len(before), "now_s_per_run": now_s / len(now),
-                          "now_over_before": now_s / before_s, "largest_test_metric_difference": largest_difference(before, now)}
+                result = {
+                    "sweep": sweep,
+                    "runs": len(now),
+                    "before_s": before_s,
+                    "now_s": now_s,
+                    "before_s_per_run": before_s / len(before),
+                    "now_s_per_run": now_s / len(now),
+                    "now_over_before": now_s / before_s,
+                    "largest_test_metric_difference": largest_difference(before, now),
+                }
                 results.append(result)
                 print_results([result])
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(old_code)], cwd=ROOT, check=True)
     totals = report_totals(results)
     if args.json:
-        record = {"device": {"cpu": device.cpu_model(), "cores": device.usable_cores()}, "before": args.before,
-                  "before_commit": subprocess.run(["git", "rev-parse", args.before], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
-                  "seeds": seeds, "jobs": args.jobs, "now_overrides": args.set, "results": results, **totals}
+        record = {
+            "device": {"cpu": device.cpu_model(), "cores": device.usable_cores()},
+            "before": args.before,
+            "before_commit": subprocess.run(["git", "rev-parse", args.before], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
+            "seeds": seeds,
+            "jobs": args.jobs,
+            "now_overrides": args.set,
+            "results": results,
+            **totals,
+        }
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
         print(f"written: {args.json}")
 

@@ -77,25 +77,61 @@ def overhead(arch: str, epochs: int, out: Path, process: str) -> dict:
     epoch_seconds = [row["seconds"] for row in history]
     fit = sum(epoch_seconds)
     steady = statistics.median(epoch_seconds[1:]) if len(epoch_seconds) > 1 else epoch_seconds[0]
-    return {"arch": arch, "process": process, "epochs": epochs, "wall_s": wall, "fit_s": fit,
-            "compile_s": epoch_seconds[0] - steady, "steady_epoch_s": steady, "outside_fit_s": wall - fit, "outside_share": (wall - fit) / wall}
+    return {
+        "arch": arch,
+        "process": process,
+        "epochs": epochs,
+        "wall_s": wall,
+        "fit_s": fit,
+        "compile_s": epoch_seconds[0] - steady,
+        "steady_epoch_s": steady,
+        "outside_fit_s": wall - fit,
+        "outside_share": (wall - fit) / wall,
+    }
 
 
 def throughput(sweep_file: Path, jobs: int, out: Path, warm: bool) -> dict:
     folder = out / f"jobs{jobs}-{'warm' if warm else 'fresh'}"
-    wall = timed([sys.executable, "-m", "autoencoders", "train", "--config", str(sweep_file), "--jobs", str(jobs), "--out", str(folder),
-                  *([] if warm else ["--fresh-processes"])])
+    wall = timed(
+        [
+            sys.executable,
+            "-m",
+            "autoencoders",
+            "train",
+            "--config",
+            str(sweep_file),
+            "--jobs",
+            str(jobs),
+            "--out",
+            str(folder),
+            *([] if warm else ["--fresh-processes"]),
+        ]
+    )
     finished = [runs.read_json(m) for m in folder.glob("*/" + runs.METRICS)]
     fit = sum(m["train_seconds"] for m in finished)
-    return {"sweep": str(sweep_file), "jobs": jobs, "process": "warm workers" if warm else "fresh per run",
-            "runs": len(finished), "wall_s": wall, "fit_s_sum": fit, "runs_per_hour": len(finished) / wall * 3600}
+    return {
+        "sweep": str(sweep_file),
+        "jobs": jobs,
+        "process": "warm workers" if warm else "fresh per run",
+        "runs": len(finished),
+        "wall_s": wall,
+        "fit_s_sum": fit,
+        "runs_per_hour": len(finished) / wall * 3600,
+    }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--archs", default="dense,conv,vae", help=f"comma-separated archs (default: one of each kind; all: {','.join(ARCHITECTURES)})")
+    p.add_argument(
+        "--archs", default="dense,conv,vae", help=f"comma-separated archs (default: one of each kind; all: {','.join(ARCHITECTURES)})"
+    )
     p.add_argument("--epochs", type=int, default=2, help="epochs per overhead run (default 2: one to compile, one steady)")
-    p.add_argument("--sweep", type=Path, default=Path("configs/sweeps/quick_dense.yaml"), help="a sweep config (relative to the repository root, or absolute)")
+    p.add_argument(
+        "--sweep",
+        type=Path,
+        default=Path("configs/sweeps/quick_dense.yaml"),
+        help="a sweep config (relative to the repository root, or absolute)",
+    )
     p.add_argument("--sweep-jobs", default="1,2", help="--jobs values to time the sweep with ('' for none)")
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks/results/bench_sweep.json")
     args = p.parse_args()
@@ -107,14 +143,18 @@ def main() -> None:
             for process in PROCESSES:
                 row = overhead(arch, args.epochs, Path(tmp), process)
                 result["overhead"].append(row)
-                print(f"{arch:16s} {row['process']:13s} {row['wall_s']:7.1f} {row['fit_s']:7.1f} {row['compile_s']:9.1f} "
-                      f"{row['outside_fit_s']:13.1f} {row['outside_share']:13.0%}")
+                print(
+                    f"{arch:16s} {row['process']:13s} {row['wall_s']:7.1f} {row['fit_s']:7.1f} {row['compile_s']:9.1f} "
+                    f"{row['outside_fit_s']:13.1f} {row['outside_share']:13.0%}"
+                )
         for jobs in [int(j) for j in args.sweep_jobs.split(",") if j]:
             for warm in (False, True):
                 row = throughput(args.sweep, jobs, Path(tmp), warm)
                 result["throughput"].append(row)
-                print(f"{row['sweep']} --jobs {jobs} ({row['process']}): {row['runs']} runs in {row['wall_s']:.0f} s "
-                      f"(their fits: {row['fit_s_sum']:.0f} s), {row['runs_per_hour']:.0f} runs/hour")
+                print(
+                    f"{row['sweep']} --jobs {jobs} ({row['process']}): {row['runs']} runs in {row['wall_s']:.0f} s "
+                    f"(their fits: {row['fit_s_sum']:.0f} s), {row['runs_per_hour']:.0f} runs/hour"
+                )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.json}")

@@ -34,8 +34,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from autoencoders import config as C  # noqa: E402
-from autoencoders.architectures import ARCHITECTURES  # noqa: E402
 from autoencoders import runs, training  # noqa: E402
+from autoencoders.architectures import ARCHITECTURES  # noqa: E402
 from autoencoders.losses import ReconstructionLoss  # noqa: E402
 from autoencoders.models import build_model  # noqa: E402
 
@@ -57,11 +57,21 @@ def plain_keras(cfg: C.ExperimentConfig, data) -> tuple[list[float], float]:
     keras.config.set_dtype_policy("float32")
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(cfg.model, seed=cfg.seed)
-    model.compile(optimizer=keras.optimizers.get({"class_name": cfg.training.optimizer, "config": {"learning_rate": cfg.training.learning_rate}}),
-                  loss=ReconstructionLoss(cfg.loss.name, cfg.loss.reduction))
+    model.compile(
+        optimizer=keras.optimizers.get({"class_name": cfg.training.optimizer, "config": {"learning_rate": cfg.training.learning_rate}}),
+        loss=ReconstructionLoss(cfg.loss.name, cfg.loss.reduction),
+    )
     timer = EpochTimer()
-    h = model.fit(data.x_train, data.t_train, batch_size=cfg.training.batch_size, epochs=cfg.training.epochs, shuffle=True,
-                  validation_data=(data.x_test, data.t_test), callbacks=[timer], verbose=0)
+    h = model.fit(
+        data.x_train,
+        data.t_train,
+        batch_size=cfg.training.batch_size,
+        epochs=cfg.training.epochs,
+        shuffle=True,
+        validation_data=(data.x_test, data.t_test),
+        callbacks=[timer],
+        verbose=0,
+    )
     return timer.seconds, h.history["val_loss"][-1]
 
 
@@ -106,16 +116,27 @@ def main(argv=None) -> int:
     rounds = args.rounds or (1 if args.quick else 2)
     base = [f"training.epochs={epochs}"] + (["dataset.train_size=10000"] if args.quick else [])
 
-    report = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, no GPU",
-              "keras": keras.__version__, "command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
-              "epochs_per_fit": epochs, "rounds": rounds, "archs": {}}
+    report = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, no GPU",
+        "keras": keras.__version__,
+        "command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+        "epochs_per_fit": epochs,
+        "rounds": rounds,
+        "archs": {},
+    }
     report["data_load"] = load_times()
-    print(f"data load: cold {report['data_load']['cold_seconds']:.2f} s ({report['data_load']['cold_source']}), "
-          f"warm {report['data_load']['warm_seconds']:.3f} s", flush=True)
+    print(
+        f"data load: cold {report['data_load']['cold_seconds']:.2f} s ({report['data_load']['cold_source']}), "
+        f"warm {report['data_load']['warm_seconds']:.3f} s",
+        flush=True,
+    )
 
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
-        print(f"\n{'arch':16s} {'plain s/ep':>10s} {'ours s/ep':>10s} {'ratio':>6s} {'plain val':>10s} {'ours val':>10s}  xla  precision", flush=True)
+        print(
+            f"\n{'arch':16s} {'plain s/ep':>10s} {'ours s/ep':>10s} {'ratio':>6s} {'plain val':>10s} {'ours val':>10s}  xla  precision",
+            flush=True,
+        )
         for arch in args.archs.split(","):
             path = ROOT / "configs" / "blog" / f"{arch}.yaml"
             plain_cfg = C.load_config(path, base)
@@ -131,10 +152,15 @@ def main(argv=None) -> int:
                 ours_s += s[1:]
                 ours_val.append(v)
             row = {
-                "plain_seconds_per_epoch": statistics.median(plain_s), "ours_seconds_per_epoch": statistics.median(ours_s),
-                "plain_epochs_timed": plain_s, "ours_epochs_timed": ours_s,
-                "plain_final_val_loss": float(np.mean(plain_val)), "ours_final_val_loss": float(np.mean(ours_val)),
-                "xla": training.use_xla(our_cfg), "precision": our_cfg.training.precision, "batch_size": our_cfg.training.batch_size,
+                "plain_seconds_per_epoch": statistics.median(plain_s),
+                "ours_seconds_per_epoch": statistics.median(ours_s),
+                "plain_epochs_timed": plain_s,
+                "ours_epochs_timed": ours_s,
+                "plain_final_val_loss": float(np.mean(plain_val)),
+                "ours_final_val_loss": float(np.mean(ours_val)),
+                "xla": training.use_xla(our_cfg),
+                "precision": our_cfg.training.precision,
+                "batch_size": our_cfg.training.batch_size,
                 "train_images": len(data.x_train),
             }
             row["ratio"] = row["ours_seconds_per_epoch"] / row["plain_seconds_per_epoch"]
@@ -147,8 +173,11 @@ def main(argv=None) -> int:
                 evaluate_run(load_run(run_dir))
                 report["evaluate_dense_run_seconds"] = time.perf_counter() - t
             report["archs"][arch] = row
-            print(f"{arch:16s} {row['plain_seconds_per_epoch']:10.3f} {row['ours_seconds_per_epoch']:10.3f} {row['ratio']:6.2f} "
-                  f"{row['plain_final_val_loss']:10.4f} {row['ours_final_val_loss']:10.4f}  {str(row['xla']):5s} {row['precision']}", flush=True)
+            print(
+                f"{arch:16s} {row['plain_seconds_per_epoch']:10.3f} {row['ours_seconds_per_epoch']:10.3f} {row['ratio']:6.2f} "
+                f"{row['plain_final_val_loss']:10.4f} {row['ours_final_val_loss']:10.4f}  {str(row['xla']):5s} {row['precision']}",
+                flush=True,
+            )
 
     report["peak_memory_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if "evaluate_dense_run_seconds" in report:

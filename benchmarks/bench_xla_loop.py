@@ -28,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 def one_way(arch: str, epochs: int, ours: bool) -> dict:
     """`arch` trained from its seed's start on its batches, by our loop or Keras's: times and final state."""
     import numpy as np
-
     from bench_train import EpochTimer  # imports Keras: only once main() has set the threads
 
     from autoencoders import config as C
@@ -39,19 +38,32 @@ def one_way(arch: str, epochs: int, ours: bool) -> dict:
     steps = math.ceil(len(data.x_train) / cfg.training.batch_size)
     model = training.compile_model(cfg, steps)
     if not isinstance(model.train_function, xla_loop.StepsInOneCall):
-        print(f"bench_xla_loop.py: {arch}: the one-program loop is not used here (Keras backend, GPU, XLA off or one step per call); "
-              "nothing to compare", file=sys.stderr)
+        print(
+            f"bench_xla_loop.py: {arch}: the one-program loop is not used here (Keras backend, GPU, XLA off or one step per call); "
+            "nothing to compare",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
     if not ours:
         model.train_function = None  # fit makes Keras's own
-    batches = (training.training_batches(model, data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, epochs) if ours
-               else training.epoch_batches(data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, epochs))
+    batches = (
+        training.training_batches(model, data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, epochs)
+        if ours
+        else training.epoch_batches(data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, epochs)
+    )
     timer = EpochTimer()
     model.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=[timer], verbose=0)
     later = statistics.median(timer.seconds[1:])
-    return {"arch": arch, "loop": "one XLA program" if ours else "Keras's", "steps_per_epoch": steps, "steps_per_call": model.steps_per_execution,
-            "first_epoch_s": timer.seconds[0], "later_epoch_s": later, "ms_per_step": 1000 * later / steps,
-            "state": [np.asarray(w) for w in model.get_weights()] + [v.numpy() for v in model.optimizer.variables]}
+    return {
+        "arch": arch,
+        "loop": "one XLA program" if ours else "Keras's",
+        "steps_per_epoch": steps,
+        "steps_per_call": model.steps_per_execution,
+        "first_epoch_s": timer.seconds[0],
+        "later_epoch_s": later,
+        "ms_per_step": 1000 * later / steps,
+        "state": [np.asarray(w) for w in model.get_weights()] + [v.numpy() for v in model.optimizer.variables],
+    }
 
 
 def main() -> None:
@@ -60,11 +72,15 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=1, help="TensorFlow intra- and inter-op threads (default 1, as a make study job)")
-    p.add_argument("--json", default=str(ROOT / "benchmarks/results/bench_xla_loop.json"), help="where to write the figures ('' for nowhere)")
+    p.add_argument(
+        "--json", default=str(ROOT / "benchmarks/results/bench_xla_loop.json"), help="where to write the figures ('' for nowhere)"
+    )
     args = p.parse_args()
     from autoencoders.architectures import ARCHITECTURES
 
-    looped = sorted(arch for arch, spec in ARCHITECTURES.items() if spec.xla_on_cpu and (ROOT / "configs" / "blog" / f"{arch}.yaml").is_file())
+    looped = sorted(
+        arch for arch, spec in ARCHITECTURES.items() if spec.xla_on_cpu and (ROOT / "configs" / "blog" / f"{arch}.yaml").is_file()
+    )
     if unknown := [arch for arch in filter(None, args.archs.split(",")) if arch not in looped]:
         p.error(f"--archs: {', '.join(unknown)} has no blog config whose step XLA compiles on CPU; allowed: {', '.join(looped)}")
     if args.epochs < 2:
@@ -86,7 +102,9 @@ def main() -> None:
             for ours in (False, True):
                 row = {**pair[ours], "round": round_, "same_bits": same}
                 result["runs"].append(row)
-                print(f"{arch:13s} {row['loop']:16s} {row['first_epoch_s']:11.2f} {row['later_epoch_s']:13.3f} {row['ms_per_step']:8.2f} {same}")
+                print(
+                    f"{arch:13s} {row['loop']:16s} {row['first_epoch_s']:11.2f} {row['later_epoch_s']:13.3f} {row['ms_per_step']:8.2f} {same}"
+                )
     print()
     for arch in filter(None, args.archs.split(",")):
         rows = {loop: [r for r in result["runs"] if r["arch"] == arch and r["loop"] == loop] for loop in ("Keras's", "one XLA program")}

@@ -47,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     d = load_dataset(args.dataset)
     x, x_test = d.x_train, d.x_test  # (n, 28, 28, 1)
-    print(f"{args.dataset}: predicting 0 everywhere gives pixel MSE {np.mean(x_test ** 2):.5f}")
+    print(f"{args.dataset}: predicting 0 everywhere gives pixel MSE {np.mean(x_test**2):.5f}")
     for loss in ("mse", "binary_crossentropy"):
         for seed in args.seeds:
             keras.utils.set_random_seed(seed)

@@ -18,8 +18,14 @@ SHIPPED_SWEEPS = sorted((ROOT / "configs" / "sweeps").glob("*.yaml"))
 # the tests of the real path put "training.jit_compile=auto" back. No stored evaluation (a pass
 # over the full test set, seconds for a conv run): reports evaluate tiny runs themselves, and
 # tests/test_stored_evaluation.py puts "training.store_evaluation=true" back.
-TINY = ["dataset.train_size=256", "dataset.test_size=128", "training.epochs=1", "training.batch_size=64", "training.jit_compile=false",
-        "training.store_evaluation=false"]
+TINY = [
+    "dataset.train_size=256",
+    "dataset.test_size=128",
+    "training.epochs=1",
+    "training.batch_size=64",
+    "training.jit_compile=false",
+    "training.store_evaluation=false",
+]
 STORED_EVALUATION = "training.store_evaluation=true"
 XLA_AS_SHIPPED = "training.jit_compile=auto"
 

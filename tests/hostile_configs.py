@@ -23,7 +23,13 @@ HOSTILE = {
     "a name ending in a newline": ('name: "run\\n"\n', "name = 'run\\n': must match"),
     "a name that climbs out": ("name: ../../etc\n", "name = '../../etc': must match"),
     "binary garbage": (b"\x00\xff\xfe\x89PNG\r\n", "not a text file"),
-    "3,000,000 runs": ("name: g-{seed}-{training.epochs}-{training.batch_size}\ngrid:\n  seed: [" + ",".join(map(str, range(1000)))
-                       + "]\n  training.epochs: [" + ",".join(map(str, range(1, 1001))) + "]\n  training.batch_size: [1, 2, 3]\n", "the grid makes 3,000,000 runs"),
+    "3,000,000 runs": (
+        "name: g-{seed}-{training.epochs}-{training.batch_size}\ngrid:\n  seed: ["
+        + ",".join(map(str, range(1000)))
+        + "]\n  training.epochs: ["
+        + ",".join(map(str, range(1, 1001)))
+        + "]\n  training.batch_size: [1, 2, 3]\n",
+        "the grid makes 3,000,000 runs",
+    ),
     "thousands of unknown keys": ("name: x\n" + "".join(f"k{i}: {i}\n" for i in range(2500)), "... and 2480 more problems"),
 }

@@ -9,8 +9,16 @@ from autoencoders.blog import blog_rows
 
 
 def fake(arch, epochs, val_loss, loss="bce", dataset="mnist", seed=0, code_mean=None, optimizer="adam", **data):
-    cfg = C.parse_config({"name": f"r{seed}", "seed": seed, "model": {"arch": arch}, "loss": {"name": loss},
-                          "dataset": {"name": dataset, **data}, "training": {"epochs": epochs, "optimizer": optimizer}})
+    cfg = C.parse_config(
+        {
+            "name": f"r{seed}",
+            "seed": seed,
+            "model": {"arch": arch},
+            "loss": {"name": loss},
+            "dataset": {"name": dataset, **data},
+            "training": {"epochs": epochs, "optimizer": optimizer},
+        }
+    )
     return NS(run=NS(config=cfg, history=[{"epoch": epochs, "loss": val_loss + 0.01, "val_loss": val_loss}]), code_mean=code_mean)
 
 

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import ROOT
 
 
@@ -26,7 +27,11 @@ def test_help_lists_the_options():
         ("name: x\nmodel: {arch: dense, latnet_dim: 3}\n", [], "did you mean 'model.latent_dim'"),
         ("name: x\n", ["training.epochs=abc"], "--set training.epochs=abc"),
         ("name: x\ndataset: [1, 2]\n", [], "dataset"),
-        ("name: x\ndataset: {name: cifar10}\n", [], "dataset.name = 'cifar10': must be one of 'mnist', 'fashion_mnist', 'natural_patches', 'natural_patches_rgb', 'npz', 'image_folder'"),
+        (
+            "name: x\ndataset: {name: cifar10}\n",
+            [],
+            "dataset.name = 'cifar10': must be one of 'mnist', 'fashion_mnist', 'natural_patches', 'natural_patches_rgb', 'npz', 'image_folder'",
+        ),
         ("name: x\nmodel: {arch: resnet}\n", [], "model.arch = 'resnet': must be one of 'dense', 'sparse_dense', 'deep_dense', 'conv'"),
         ("name: x\n", ["dataset.name=npz"], "dataset.path is required for dataset 'npz'"),
     ],

@@ -3,10 +3,11 @@ black, the BCE run that did not); the rate's Wilson interval against published v
 tests/test_statistics_known_values.py."""
 
 import pytest
-from conftest import ROOT
 
 from autoencoders import collapse, runs
 from autoencoders import config as C
+
+from conftest import ROOT
 
 STUDY_RUNS = ROOT / "results" / "study" / "runs"
 

@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from conftest import ROOT
 
 from autoencoders import collapse, collapse_study, runs, sweep
 from autoencoders import config as C
+
+from conftest import ROOT
 
 SWEEP = ROOT / "configs" / "sweeps" / "collapse_conv_adam.yaml"
 
@@ -21,8 +22,13 @@ def write_run(folder, cfg, val_pixel_mse, status="completed"):
     path.mkdir(parents=True)
     by_epoch = val_pixel_mse if isinstance(val_pixel_mse, list) else [val_pixel_mse]
     runs.write_text(path / runs.CONFIG, C.dump_yaml(cfg))
-    runs.write_history(path / runs.HISTORY, [{"epoch": epoch, "seconds": 1.0, "val_pixel_mse": value, "logit_grad": 0.01, "saturated_wrong": 0.0}
-                                             for epoch, value in enumerate(by_epoch, start=1)])
+    runs.write_history(
+        path / runs.HISTORY,
+        [
+            {"epoch": epoch, "seconds": 1.0, "val_pixel_mse": value, "logit_grad": 0.01, "saturated_wrong": 0.0}
+            for epoch, value in enumerate(by_epoch, start=1)
+        ],
+    )
     if status:
         runs.write_json(path / runs.METRICS, {"name": cfg.name, "status": status, "epochs": len(by_epoch)})
     return path
@@ -62,8 +68,15 @@ def test_persistence_counts_runs_that_stay_dark_recover_or_go_dark_late():
     def history(*values):
         return [{"epoch": i + 1, "val_pixel_mse": v} for i, v in enumerate(values)]
 
-    counted = collapse_study.persistence([(history(0.1, 0.1, 0.1), 0.1), (history(0.1, 0.1, 0.02), 0.1), (history(0.03, 0.02, 0.02), 0.1),
-                                          (history(0.03, 0.1), 0.1), (history(0.1), 0.1)])  # the last: one epoch, not a full-length run
+    counted = collapse_study.persistence(
+        [
+            (history(0.1, 0.1, 0.1), 0.1),
+            (history(0.1, 0.1, 0.02), 0.1),
+            (history(0.03, 0.02, 0.02), 0.1),
+            (history(0.03, 0.1), 0.1),
+            (history(0.1), 0.1),
+        ]
+    )  # the last: one epoch, not a full-length run
     assert (counted.dark_first, counted.dark_first_and_last, counted.healthy_first, counted.dark_later) == (2, 1, 2, 1)
     assert (counted.runs, counted.longest) == (4, 3)
 
@@ -89,17 +102,20 @@ def test_the_replay_of_the_first_steps_is_the_trained_run(tmp_path, tiny_config)
 def test_mechanism_tests_are_mann_whitney_with_holm_over_the_section(monkeypatch, tmp_path):
     cell = collapse_study.Cell("conv", "mnist", "adam", 0.001, "mse")
     members = [collapse_study.CollapseRun(tmp_path / f"s{i}", None, [{"val_pixel_mse": 0.1 if i < 6 else 0.02}], 0.1) for i in range(9)]
-    values = {m.path.name: {k: float(i + (5 if not m.collapsed else 0)) for k in collapse_study.mechanism_labels()} for i, m in enumerate(members)}
+    values = {
+        m.path.name: {k: float(i + (5 if not m.collapsed else 0)) for k in collapse_study.mechanism_labels()} for i, m in enumerate(members)
+    }
     values[members[0].path.name]["dead_units_step0"] = math.nan  # an unmeasured value drops that measure's test
     monkeypatch.setattr(collapse_study, "mechanism_values", lambda run: values[run.path.name])
     uniform = collapse_study.CollapseRun(tmp_path / "u", None, [{"val_pixel_mse": 0.1}], 0.1)
     tests = collapse_study.mechanism({cell: members, collapse_study.Cell("dense", "mnist", "adam", 0.001, "mse"): [uniform] * 3})
     assert {t.measure for t in tests} == set(collapse_study.mechanism_labels()) - {"dead_units_step0"}
     assert all(len(t.collapsed) == 6 and len(t.healthy) == 3 for t in tests)  # the all-collapsed cell is not tested
-    first = tests[0]
     # 9 seeds split 6/3 in 84 ways: the permutation p is exact, and here the extreme split (1/84, two-sided)
     assert [t.p_value for t in tests] == pytest.approx([2 / 84] * len(tests))  # every measure splits the seeds the same way
-    assert [t.p_holm for t in tests] == pytest.approx([min(1.0, len(tests) * 2 / 84)] * len(tests))  # Holm: m equal p-values each become m p
+    assert [t.p_holm for t in tests] == pytest.approx(
+        [min(1.0, len(tests) * 2 / 84)] * len(tests)
+    )  # Holm: m equal p-values each become m p
     few = collapse_study.mechanism({cell: members[4:]})  # 2 collapsed, 3 healthy: shown, not tested
     assert few and all(t.p_value is None and t.p_holm is None for t in few)
 
@@ -110,8 +126,9 @@ def test_the_committed_study_counts_its_committed_collapse_runs():
     found, _ = collapse_study.load_runs(ROOT / "results" / "study" / "collapse")
     assert summary["runs"] == len(found) >= 20
     rates = collapse_study.rates(collapse_study.by_cell(found))
-    assert {(c["arch"], c["dataset"], c["optimizer"], c["learning_rate"], c["loss"]): (c["collapsed"], c["runs"]) for c in summary["cells"]} == {
-        (k.arch, k.dataset, k.optimizer, k.learning_rate, k.loss): (r.collapsed, r.runs) for k, r in rates.items()}
+    assert {
+        (c["arch"], c["dataset"], c["optimizer"], c["learning_rate"], c["loss"]): (c["collapsed"], c["runs"]) for c in summary["cells"]
+    } == {(k.arch, k.dataset, k.optimizer, k.learning_rate, k.loss): (r.collapsed, r.runs) for k, r in rates.items()}
 
 
 def test_the_section_writes_the_rate_table_and_figure_from_a_collapse_folder(tmp_path):
@@ -124,8 +141,11 @@ def test_the_section_writes_the_rate_table_and_figure_from_a_collapse_folder(tmp
     for cfg in configs:  # every MSE seed dark, every BCE seed healthy: no mixed cell, nothing to replay
         write_run(folder, cfg, dark if cfg.loss.name == "mse" else 0.02)
 
-    refused = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), "--collapse", str(folder), "--out", str(tmp_path / "r"),
-                              str(folder / configs[0].name)], capture_output=True, text=True)
+    refused = subprocess.run(
+        [sys.executable, str(ROOT / "evaluate.py"), "--collapse", str(folder), "--out", str(tmp_path / "r"), str(folder / configs[0].name)],
+        capture_output=True,
+        text=True,
+    )
     assert refused.returncode == 2 and "--collapse" in refused.stderr and "only with --study" in refused.stderr
     assert not (tmp_path / "r").exists()
     md, summary = collapse_study.section(tmp_path, folder, collapse_study.persistence([]))
@@ -141,17 +161,23 @@ def test_mse_against_bce_is_wilcoxon_paired_by_seed_and_identical_weights_are_no
     from types import SimpleNamespace
 
     def run(loss, seed, collapsed):
-        return collapse_study.CollapseRun(tmp_path / f"{loss}{seed}", SimpleNamespace(seed=seed), [{"val_pixel_mse": 0.1 if collapsed else 0.02}], 0.1)
+        return collapse_study.CollapseRun(
+            tmp_path / f"{loss}{seed}", SimpleNamespace(seed=seed), [{"val_pixel_mse": 0.1 if collapsed else 0.02}], 0.1
+        )
 
     mse_cell = collapse_study.Cell("conv", "mnist", "adam", 0.001, "mse")
-    cells = {mse_cell: [run("mse", s, s != 4) for s in range(7)],
-             collapse_study.Cell("conv", "mnist", "adam", 0.001, "bce"): [run("bce", s, False) for s in range(7)],
-             collapse_study.Cell("conv", "fashion_mnist", "adam", 0.001, "mse"): [run("fmse", s, False) for s in range(7)]}  # never collapsed: not contrasted
+    cells = {
+        mse_cell: [run("mse", s, s != 4) for s in range(7)],
+        collapse_study.Cell("conv", "mnist", "adam", 0.001, "bce"): [run("bce", s, False) for s in range(7)],
+        collapse_study.Cell("conv", "fashion_mnist", "adam", 0.001, "mse"): [run("fmse", s, False) for s in range(7)],
+    }  # never collapsed: not contrasted
 
     def values(r):
         seed, loss = r.config.seed, r.path.name[:3]
-        return {k: (float(seed) if k.endswith("step0") and not k.startswith("logit") else seed + (0.5 * seed + 1 if loss == "bce" else 0.0))
-                for k in collapse_study.mechanism_labels()}
+        return {
+            k: (float(seed) if k.endswith("step0") and not k.startswith("logit") else seed + (0.5 * seed + 1 if loss == "bce" else 0.0))
+            for k in collapse_study.mechanism_labels()
+        }
 
     monkeypatch.setattr(collapse_study, "mechanism_values", values)
     tests = collapse_study.loss_contrast(cells)
@@ -162,7 +188,9 @@ def test_mse_against_bce_is_wilcoxon_paired_by_seed_and_identical_weights_are_no
     assert grad.p_value == pytest.approx(2 / 2**7)  # all 7 pairs one sign (BCE higher): the exact signed-rank test's smallest p
     tested = [t for t in tests if t.p_value is not None]
     assert [t.p_value for t in tested] == pytest.approx([2 / 2**7] * len(tested))
-    assert [t.p_holm for t in tested] == pytest.approx([min(1.0, len(tested) * 2 / 2**7)] * len(tested))  # Holm: m equal p-values each become m p
+    assert [t.p_holm for t in tested] == pytest.approx(
+        [min(1.0, len(tested) * 2 / 2**7)] * len(tested)
+    )  # Holm: m equal p-values each become m p
 
 
 def test_the_rate_figure_draws_cells_where_every_seed_or_none_collapsed(tmp_path):
@@ -185,7 +213,9 @@ def test_long_runs_check_the_one_epoch_verdict_elsewhere_and_are_not_counted_as_
     rate cell."""
     long_sweep = ROOT / "configs" / "sweeps" / "long_conv_adam.yaml"
     configs = [c for c in sweep.expand(long_sweep) if c.training.learning_rate == 0.01]
-    assert {c.training.epochs for c in configs} == {8} and {c.name[: len(collapse_study.LONG_PREFIX)] for c in configs} == {collapse_study.LONG_PREFIX}
+    assert {c.training.epochs for c in configs} == {8} and {c.name[: len(collapse_study.LONG_PREFIX)] for c in configs} == {
+        collapse_study.LONG_PREFIX
+    }
     dark = collapse_study.dark_mse(configs[0].dataset)
     by_seed = {0: [dark] * 8, 1: [dark] * 3 + [0.05] * 5, 2: [0.06] * 4 + [dark] * 4}  # stays dark, recovers, goes dark late
     for cfg in configs:
@@ -197,7 +227,12 @@ def test_long_runs_check_the_one_epoch_verdict_elsewhere_and_are_not_counted_as_
     assert [(c["loss"], c["collapsed"], c["runs"]) for c in summary["cells"]] == [("mse", 1, 1)]  # the long runs are no rate
     lasting = {c["loss"]: c for c in json.loads(json.dumps(summary))["persistence_long"]}
     assert {k: lasting["mse"][k] for k in ("runs", "longest", "dark_first", "dark_first_and_last", "healthy_first", "dark_later")} == {
-        "runs": 3, "longest": 8, "dark_first": 2, "dark_first_and_last": 1, "healthy_first": 1, "dark_later": 1}
+        "runs": 3,
+        "longest": 8,
+        "dark_first": 2,
+        "dark_first_and_last": 1,
+        "healthy_first": 1,
+        "dark_later": 1,
+    }
     assert (lasting["bce"]["dark_first"], lasting["bce"]["dark_later"]) == (0, 0)
     assert "| conv · mnist · MSE · Adam 0.01 | 3 | 8 | 2 | 1 | 1 | 1 |" in "\n".join(md)
-

@@ -19,7 +19,7 @@ def fake_eval(loss="bce", seed=0, mse=0.01, data=None, **overrides):
 
 
 def test_runs_differing_only_in_loss_and_seed_form_one_pair():
-    evs = [fake_eval(l, s) for l in ("bce", "mse") for s in (0, 1, 2)]
+    evs = [fake_eval(loss, s) for loss in ("bce", "mse") for s in (0, 1, 2)]
     evs.append(fake_eval("bce", 0, model={"arch": "conv"}))
     groups = group_runs(evs)
     assert len(groups) == 2
@@ -30,8 +30,12 @@ def test_runs_differing_only_in_loss_and_seed_form_one_pair():
 
 
 def test_groups_follow_the_blog_posts_order_of_architectures_then_mnist_before_fashion():
-    evs = [fake_eval("bce", model={"arch": "conv"}), fake_eval("bce", dataset={"name": "fashion_mnist"}),
-           fake_eval("bce", model={"arch": "deep_dense"}), fake_eval("bce")]
+    evs = [
+        fake_eval("bce", model={"arch": "conv"}),
+        fake_eval("bce", dataset={"name": "fashion_mnist"}),
+        fake_eval("bce", model={"arch": "deep_dense"}),
+        fake_eval("bce"),
+    ]
     order = [(g.config.model.arch, g.config.dataset.name) for g in group_runs(evs)]
     assert order == [("dense", "mnist"), ("dense", "fashion_mnist"), ("deep_dense", "mnist"), ("conv", "mnist")]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autoencoders import config as C
-from autoencoders.comparison import compare_groups, compare_metric, group_runs, same_values, own_tests, winner
+from autoencoders.comparison import compare_groups, compare_metric, group_runs, own_tests, same_values, winner
 from autoencoders.report import verdict_summary
 
 

@@ -202,8 +202,7 @@ def test_unknown_top_level_key(tmp_path):
     path = str(tmp_path / "x.yaml")
     message = error_of(tmp_path, "name: t\nsed: 3\n")
     assert message == (
-        f"{path}: unknown key 'sed' (did you mean 'seed'?); "
-        "allowed at the top level: name, seed, dataset, model, loss, training"
+        f"{path}: unknown key 'sed' (did you mean 'seed'?); allowed at the top level: name, seed, dataset, model, loss, training"
     )
 
 
@@ -517,9 +516,7 @@ def test_override_numeric_string_to_float(tmp_path, text, value):
 
 def test_override_float_rejects_abc(tmp_path):
     message = error_of(tmp_path, "name: t\n", ["training.learning_rate=abc"])
-    assert message == (
-        "--set training.learning_rate=abc: training.learning_rate = 'abc' (str): expected a number > 0"
-    )
+    assert message == ("--set training.learning_rate=abc: training.learning_rate = 'abc' (str): expected a number > 0")
 
 
 def test_override_creates_section(tmp_path):
@@ -539,9 +536,7 @@ def test_apply_overrides_returns_new_dict():
 
 
 def test_later_override_wins_and_beats_file(tmp_path):
-    cfg = load_text(
-        tmp_path, "name: t\ntraining: {epochs: 9}\n", ["training.epochs=1", "training.epochs=2"]
-    )
+    cfg = load_text(tmp_path, "name: t\ntraining: {epochs: 9}\n", ["training.epochs=1", "training.epochs=2"])
     assert cfg.training.epochs == 2
 
 
@@ -660,7 +655,15 @@ def test_dump_keeps_declared_order_and_real_latent_dim(tmp_path):
     data = yaml.safe_load(dump_yaml(cfg))
     assert list(data) == ["name", "seed", "dataset", "model", "loss", "training"]
     assert list(data["training"]) == [
-        "epochs", "batch_size", "optimizer", "learning_rate", "jit_compile", "eval_batch_size", "precision", "probe_gradients", "store_evaluation",
+        "epochs",
+        "batch_size",
+        "optimizer",
+        "learning_rate",
+        "jit_compile",
+        "eval_batch_size",
+        "precision",
+        "probe_gradients",
+        "store_evaluation",
     ]
     assert data["model"]["latent_dim"] == 2
     assert data["training"]["jit_compile"] == "auto"
@@ -706,8 +709,7 @@ def test_config_module_does_not_import_tensorflow():
         [
             sys.executable,
             "-c",
-            "import autoencoders.config, sys; "
-            "print('tensorflow' in sys.modules, 'keras' in sys.modules, 'numpy' in sys.modules)",
+            "import autoencoders.config, sys; print('tensorflow' in sys.modules, 'keras' in sys.modules, 'numpy' in sys.modules)",
         ],
         cwd=REPO,
         env=env,
@@ -736,12 +738,18 @@ def test_shipped_config_loads(path):
     [
         ("{name: npz}", "dataset.path is required for dataset 'npz'"),
         ("{name: image_folder}", "dataset.path is required for dataset 'image_folder'"),
-        ("{name: mnist, path: x.npz}", "dataset 'mnist' is built in and takes no path; for your own images set dataset.name to npz or image_folder"),
+        (
+            "{name: mnist, path: x.npz}",
+            "dataset 'mnist' is built in and takes no path; for your own images set dataset.name to npz or image_folder",
+        ),
         ("{name: npz, path: x.npz, color_mode: rgb}", "dataset.color_mode = 'rgb': only dataset image_folder takes it, not 'npz'"),
         ("{name: mnist, image_size: [32, 32]}", "dataset.image_size = [32, 32]: only dataset image_folder takes it"),
         ("{name: image_folder, path: d, image_size: [32]}", "dataset.image_size = [32] (list): expected a list of 2 integers, each >= 1"),
         ("{name: image_folder, path: d, image_size: [0, 32]}", "dataset.image_size = [0, 32]: each value must be >= 1"),
-        ("{name: natural_patches, train_size: 40365}", "dataset.train_size = 40365: must be between 1 and 40364 (natural_patches has 40364 training images)"),
+        (
+            "{name: natural_patches, train_size: 40365}",
+            "dataset.train_size = 40365: must be between 1 and 40364 (natural_patches has 40364 training images)",
+        ),
         ("{name: natural_patches_rgb, test_size: 9041}", "dataset.test_size = 9041: must be between 1 and 9040"),
         ("{name: mnist_rgb}", "dataset.name = 'mnist_rgb': must be one of 'mnist', 'fashion_mnist', 'natural_patches'"),
     ],
@@ -805,7 +813,9 @@ def test_set_override_takes_a_dataset_with_a_path(tmp_path):
     assert (cfg.name, cfg.dataset.path) == ("t-npz", "data/mine.npz")
 
 
-@pytest.mark.parametrize(("shape", "code"), [((28, 28, 1), (4, 4, 8)), ((32, 32, 3), (5, 5, 8)), ((21, 26, 1), (4, 4, 8)), ((20, 20, 1), (3, 3, 8))])
+@pytest.mark.parametrize(
+    ("shape", "code"), [((28, 28, 1), (4, 4, 8)), ((32, 32, 3), (5, 5, 8)), ((21, 26, 1), (4, 4, 8)), ((20, 20, 1), (3, 3, 8))]
+)
 def test_conv_code_shape_follows_the_padding_rule(shape, code):
     """conv pads each side up to the next 8k - 4 (28 needs nothing); its code is k x k x 8."""
     assert C.ModelConfig(arch="conv", input_shape=shape).code_shape == code

@@ -160,9 +160,7 @@ def test_idx_dir_of_wrong_files_is_refused(isolated: Path, tmp_path: Path, monke
     assert not isolated.exists()
 
 
-def test_idx_dir_loads_verifies_and_caches(
-    isolated: Path, mnist_idx_dir: Path, mnist: Dataset, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_idx_dir_loads_verifies_and_caches(isolated: Path, mnist_idx_dir: Path, mnist: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTOENCODERS_IDX_DIR", str(mnist_idx_dir))
     first = load_dataset("mnist")
     assert first.source == f"IDX dir {mnist_idx_dir}"
@@ -175,9 +173,7 @@ def test_idx_dir_loads_verifies_and_caches(
     np.testing.assert_array_equal(second.y_train, mnist.y_train)
 
 
-def test_idx_dir_of_the_other_dataset_is_skipped(
-    isolated: Path, mnist_idx_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_idx_dir_of_the_other_dataset_is_skipped(isolated: Path, mnist_idx_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An MNIST dir is not mistaken for Fashion-MNIST: skipped, so (offline) nothing loads."""
     monkeypatch.setenv("AUTOENCODERS_IDX_DIR", str(mnist_idx_dir))
     with pytest.raises(DataError, match="could not load fashion_mnist from any source") as info:
@@ -232,7 +228,10 @@ def fake_tool(bin_dir: Path, name: str, script: str) -> None:
 
 @pytest.mark.parametrize("npm_script", [None, "#!/bin/sh\necho 'npm ERR! boom' >&2\nexit 1\n"])
 def test_failing_registry_tool_is_skipped_with_a_warning(
-    isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    isolated: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
     npm_script: str | None,
 ) -> None:
     """npm missing or failing: warn (with its stderr) and move on; the final error lists every source."""
@@ -252,9 +251,7 @@ def test_failing_registry_tool_is_skipped_with_a_warning(
     assert expected in message and "no network" in message and f"cache {isolated}" in message
 
 
-def test_apt_download_is_retried_after_update_as_root(
-    isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_apt_download_is_retried_after_update_as_root(isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = tmp_path / "calls"
     script = f"#!/bin/sh\necho \"$*\" >> {calls}\necho 'E: unable to locate' >&2\nexit 100\n"
     fake_tool(tmp_path / "bin", "apt-get", script)
@@ -390,12 +387,16 @@ def test_prepare_validates_arguments(mnist: Dataset, kwargs: dict, error: type, 
         prepare(mnist, **args)
 
 
-def test_a_cache_holding_the_other_dataset_is_rebuilt_not_served(isolated: Path, mnist_idx_dir: Path, fashion: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cache_holding_the_other_dataset_is_rebuilt_not_served(
+    isolated: Path, mnist_idx_dir: Path, fashion: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Fashion-MNIST's cache (and its checksum file) copied over MNIST's: the cache says what it
     holds, so load_dataset("mnist") rebuilds from a real source instead of returning Fashion-MNIST."""
     isolated.mkdir()
     monkeypatch.setenv("AUTOENCODERS_IDX_DIR", str(mnist_idx_dir))
-    data.write_cache(isolated / "fashion_mnist.npz", {"x_train": np.zeros((1, 28, 28), np.uint8)}, DATASETS["fashion_mnist"].source.identity())
+    data.write_cache(
+        isolated / "fashion_mnist.npz", {"x_train": np.zeros((1, 28, 28), np.uint8)}, DATASETS["fashion_mnist"].source.identity()
+    )
     shutil.copy(isolated / "fashion_mnist.npz", isolated / "mnist.npz")
     shutil.copy(isolated / "fashion_mnist.npz.sha256", isolated / "mnist.npz.sha256")
     loaded = load_dataset("mnist")

@@ -6,10 +6,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 
 from autoencoders import config as C
 from autoencoders import device, runs, sweep, training
+
+from conftest import ROOT
 
 CPU = {"kind": "cpu", "gpus": [], "cpu": "Some CPU", "cores": 2, "machine": "x86_64", "backend": "tensorflow", "intra_op_threads": None}
 GPU = {**CPU, "kind": "gpu", "gpus": ["NVIDIA H100"], "backend": "jax"}
@@ -62,9 +63,15 @@ def test_a_sweep_runs_from_a_copy_of_the_package_alone(tmp_path):
     shutil.copytree(ROOT / "autoencoders", site / "autoencoders", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "sweep.yaml").write_text(
         "name: copy-{seed}\ndataset: {name: mnist, train_size: 256, test_size: 128}\nmodel: {arch: dense}\n"
-        "training: {epochs: 1, batch_size: 64, jit_compile: false}\ngrid: {seed: [0]}\n")
-    done = subprocess.run([sys.executable, "-m", "autoencoders", "train", "--config", str(tmp_path / "sweep.yaml"), "--out", str(tmp_path / "runs")],
-                          capture_output=True, text=True, cwd=site, env={**device.thread_env(1), "TF_CPP_MIN_LOG_LEVEL": "3"})
+        "training: {epochs: 1, batch_size: 64, jit_compile: false}\ngrid: {seed: [0]}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "autoencoders", "train", "--config", str(tmp_path / "sweep.yaml"), "--out", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        cwd=site,
+        env={**device.thread_env(1), "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert not list(tmp_path.rglob("train.py"))
     metrics = runs.read_json(tmp_path / "runs/copy-0" / runs.METRICS)

@@ -12,16 +12,17 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
-from conftest import ROOT
 
 from autoencoders import config as C
 from autoencoders import sweep
 from autoencoders.cli import evaluate_parser, train_parser
+
+from conftest import ROOT
 
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
@@ -67,6 +68,7 @@ def relative_links(page: Path) -> list[str]:
 
 # --- the README: a front door ---------------------------------------------------------------------
 
+
 def test_the_readme_is_a_front_door_with_the_answer_on_its_first_screen():
     lines = README.read_text().splitlines()
     assert len(lines) <= 250
@@ -87,14 +89,25 @@ def test_the_readme_maps_every_top_level_folder_and_script():
     text = README.read_text()
     where = text.split("\n## Where things are\n", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"^\| \[`([^`]+)`\]", where, flags=re.M))
-    assert named >= {"configs/", "autoencoders/", "train.py", "evaluate.py", "results/", "tests/", "benchmarks/", "notebooks/", "docs/",
-                     "scripts/"}
+    assert named >= {
+        "configs/",
+        "autoencoders/",
+        "train.py",
+        "evaluate.py",
+        "results/",
+        "tests/",
+        "benchmarks/",
+        "notebooks/",
+        "docs/",
+        "scripts/",
+    }
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     folders = {f"{path.split('/')[0]}/" for path in tracked if "/" in path and not path.startswith(".")}
     assert folders <= named, folders - named
 
 
 # --- links and anchors -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_every_relative_link_lands_on_a_repository_file_and_every_anchor_on_a_heading(page):
@@ -111,12 +124,15 @@ def test_every_relative_link_lands_on_a_repository_file_and_every_anchor_on_a_he
 
 def test_the_github_slug_rule():
     assert github_slug("The models (`model.arch`)") == "the-models-modelarch"
-    assert github_slug("`make demo` in 44 s: stored evaluations and two jobs (issue 13, latest; `benchmarks/results/bench_demo.json`)") == \
-        "make-demo-in-44-s-stored-evaluations-and-two-jobs-issue-13-latest-benchmarksresultsbench_demojson"
+    assert (
+        github_slug("`make demo` in 44 s: stored evaluations and two jobs (issue 13, latest; `benchmarks/results/bench_demo.json`)")
+        == "make-demo-in-44-s-stored-evaluations-and-two-jobs-issue-13-latest-benchmarksresultsbench_demojson"
+    )
     assert github_slug("BCE − MSE: what [the blog](https://blog.keras.io) says") == "bce--mse-what-the-blog-says"
 
 
 # --- the MkDocs site -----------------------------------------------------------------------------
+
 
 def nav_pages() -> list[str]:
     def walk(items):
@@ -137,8 +153,13 @@ def test_the_nav_lists_every_page_of_the_manual_and_the_findings():
 
 def build(folder: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     site = tmp_path / f"site-{len(list(tmp_path.glob('site-*')))}"
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)], cwd=folder, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_strict_build_fails_on_a_broken_page_link_anchor_nav_entry_or_repository_link(tmp_path):
@@ -168,17 +189,20 @@ def test_the_strict_build_fails_on_a_broken_page_link_anchor_nav_entry_or_reposi
     mkdocs_yml.write_text(mkdocs_yml.read_text().replace("  - Tests: tests.md\n", "  - Tests: tests.md\n  - Gone: gone.md\n"))
     broken = build(copy, tmp_path)
     assert broken.returncode != 0
-    for message in ["'tests.md' contains a link 'survive.md', but the target is not found",
-                    "'data.md' contains a link 'training.md#the-models', but the doc 'training.md' does not contain an anchor '#the-models'",
-                    "'index.md' contains a link 'comparing.md#no-such-heading', but the doc 'comparing.md' does not contain an anchor",
-                    "'blog.md' contains a link '../results/blog/REPORTS.md', but the target is not found",
-                    "'findings.md' contains a link '../results/study/figures/1-landscape.png', but the target is not found",
-                    "A reference to 'gone.md' is included in the 'nav' configuration, which is not found"]:
+    for message in [
+        "'tests.md' contains a link 'survive.md', but the target is not found",
+        "'data.md' contains a link 'training.md#the-models', but the doc 'training.md' does not contain an anchor '#the-models'",
+        "'index.md' contains a link 'comparing.md#no-such-heading', but the doc 'comparing.md' does not contain an anchor",
+        "'blog.md' contains a link '../results/blog/REPORTS.md', but the target is not found",
+        "'findings.md' contains a link '../results/study/figures/1-landscape.png', but the target is not found",
+        "A reference to 'gone.md' is included in the 'nav' configuration, which is not found",
+    ]:
         assert message in broken.stderr, (message, broken.stderr[-3000:])
     assert "is not found" not in built.stderr and "REPORT.md'" not in broken.stderr, "links to repository files that exist are not reported"
 
 
 # --- commands ------------------------------------------------------------------------------------
+
 
 def makefile_targets_and_variables() -> tuple[set[str], set[str]]:
     makefile = (ROOT / "Makefile").read_text()
@@ -190,17 +214,23 @@ def commands(page: Path) -> list[list[str]]:
     joined, comments dropped), and every inline code span that starts with a program name; `&&`
     chains split into their commands."""
     text = page.read_text()
-    lines = [line for block in re.findall(r"^```(?:bash|sh|shell)\n(.*?)^```", text, flags=re.S | re.M)
-             for line in block.replace("\\\n", " ").splitlines()]
-    lines += [span for span in (" ".join(s.split()) for s in re.findall(r"`([^`]+)`", FENCE.sub("", text)))
-              if re.match(r"(\.venv/bin/)?(python|make|pip|papermill|jupyter|mkdocs|tensorboard|ray) ", span)]
+    lines = [
+        line
+        for block in re.findall(r"^```(?:bash|sh|shell)\n(.*?)^```", text, flags=re.S | re.M)
+        for line in block.replace("\\\n", " ").splitlines()
+    ]
+    lines += [
+        span
+        for span in (" ".join(s.split()) for s in re.findall(r"`([^`]+)`", FENCE.sub("", text)))
+        if re.match(r"(\.venv/bin/)?(python|make|pip|papermill|jupyter|mkdocs|tensorboard|ray) ", span)
+    ]
     found = []
     for line in lines:
         words = shlex.split(line, comments=True)
         while words:
             end = words.index("&&") if "&&" in words else len(words)
             found.append(words[:end])
-            words = words[end + 1:]
+            words = words[end + 1 :]
     return found
 
 
@@ -281,14 +311,21 @@ def test_every_command_names_real_targets_scripts_configs_and_flags(page):
 
 
 def test_the_command_check_catches_a_wrong_command():
-    for wrong in ["make dmeo", "python train.py --config configs/blog/dense.yaml --set loss.name=msee",
-                  "python train.py --config configs/blog/nothing.yaml", "python evaluate.py --out", "pip install -e .[gpus]",
-                  "python benchmarks/bench_train.py --round 1", "python -m autoencoders trian"]:
+    for wrong in [
+        "make dmeo",
+        "python train.py --config configs/blog/dense.yaml --set loss.name=msee",
+        "python train.py --config configs/blog/nothing.yaml",
+        "python evaluate.py --out",
+        "pip install -e .[gpus]",
+        "python benchmarks/bench_train.py --round 1",
+        "python -m autoencoders trian",
+    ]:
         with pytest.raises((AssertionError, SystemExit, C.ConfigError)), contextlib.redirect_stderr(io.StringIO()):
             check_command(wrong)
 
 
 # --- the config reference ----------------------------------------------------------------------------
+
 
 def test_the_config_reference_is_a_valid_config_that_names_every_key():
     training = (DOCS / "training.md").read_text()

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
-from conftest import TINY as CONFTEST_TINY
-from hostile_configs import HOSTILE
 
 from autoencoders import config as C
 from autoencoders import errors, runs
+
+from conftest import ROOT
+from conftest import TINY as CONFTEST_TINY
+from hostile_configs import HOSTILE
 
 DENSE = ROOT / "configs/blog/dense.yaml"
 # Long enough to be signalled mid-run (each epoch is a fraction of a second), short enough to redo.
@@ -180,7 +181,9 @@ def start_sweep_and_wait(tmp_path: Path) -> tuple[subprocess.Popen, Path, Path, 
     out, tmp = tmp_path / "runs", tmp_path / "tmpdir"
     tmp.mkdir()
     env = {**ENV, "TMPDIR": str(tmp)}
-    proc = subprocess.Popen(sweep_args(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        sweep_args(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
     wait_for_epoch(out / "f-0", 2, proc)
     return proc, out, tmp, env
 
@@ -196,7 +199,10 @@ def test_a_stop_signal_stops_a_sweep_at_once_and_the_same_command_finishes_it(tm
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signum, stderr
     assert "Traceback" not in stderr and "Traceback" not in stdout
-    assert f"sweep interrupted ({signal.Signals(signum).name}): 0 trained, 0 already complete, 0 failed, 1 interrupted, 1 not started" in stderr
+    assert (
+        f"sweep interrupted ({signal.Signals(signum).name}): 0 trained, 0 already complete, 0 failed, 1 interrupted, 1 not started"
+        in stderr
+    )
     assert runs.run_status(out / "f-0") == "unfinished" and runs.run_status(out / "f-1") == "absent"
     assert live_training_processes(out) == [] and not runs.is_locked(out / "f-0")
     assert list(tmp.iterdir()) == []  # nothing left in the temporary folder
@@ -315,10 +321,26 @@ DAMAGE = {
     "empty arrays": (lambda d: _npz(d).write_bytes(b""), lambda d: _npz(d), "not a readable checkpoint"),
     "a flipped bit": (lambda d: _flip_a_byte(_npz(d)), lambda d: _npz(d), "not a readable checkpoint"),
     "missing arrays": (lambda d: _npz(d).unlink(), lambda d: d / runs.CHECKPOINTS / "epoch-0002.npz", "is missing (named by"),
-    "state.json garbage": (lambda d: (d / runs.CHECKPOINTS / runs.STATE).write_text("{'epoch': 2"), lambda d: d / runs.CHECKPOINTS / runs.STATE, "not valid JSON"),
-    "state.json empty": (lambda d: (d / runs.CHECKPOINTS / runs.STATE).write_text(""), lambda d: d / runs.CHECKPOINTS / runs.STATE, "not valid JSON"),
-    "state.json wrong fields": (lambda d: (d / runs.CHECKPOINTS / runs.STATE).write_text('{"epoch": "two"}'), lambda d: d / runs.CHECKPOINTS / runs.STATE, "does not hold an epoch"),
-    "config.yaml garbage": (lambda d: (d / runs.CONFIG).write_text("name: [unclosed\n"), lambda d: d / runs.CONFIG, "not a valid config any more"),
+    "state.json garbage": (
+        lambda d: (d / runs.CHECKPOINTS / runs.STATE).write_text("{'epoch': 2"),
+        lambda d: d / runs.CHECKPOINTS / runs.STATE,
+        "not valid JSON",
+    ),
+    "state.json empty": (
+        lambda d: (d / runs.CHECKPOINTS / runs.STATE).write_text(""),
+        lambda d: d / runs.CHECKPOINTS / runs.STATE,
+        "not valid JSON",
+    ),
+    "state.json wrong fields": (
+        lambda d: (d / runs.CHECKPOINTS / runs.STATE).write_text('{"epoch": "two"}'),
+        lambda d: d / runs.CHECKPOINTS / runs.STATE,
+        "does not hold an epoch",
+    ),
+    "config.yaml garbage": (
+        lambda d: (d / runs.CONFIG).write_text("name: [unclosed\n"),
+        lambda d: d / runs.CONFIG,
+        "not a valid config any more",
+    ),
 }
 
 
@@ -347,8 +369,12 @@ def test_a_checkpoint_of_another_model_is_refused_not_half_restored(half_trained
     from autoencoders.models import build_model
 
     other = build_model(C.ModelConfig(arch="deep_dense", input_shape=(28, 28, 1)))
-    runs.save_checkpoint(half_trained, 2, runs.read_json(half_trained / runs.CHECKPOINTS / runs.STATE)["history"],
-                         {"model": other.get_weights(), "optimizer": [np.zeros(1)]})
+    runs.save_checkpoint(
+        half_trained,
+        2,
+        runs.read_json(half_trained / runs.CHECKPOINTS / runs.STATE)["history"],
+        {"model": other.get_weights(), "optimizer": [np.zeros(1)]},
+    )
     before = folder_bytes(half_trained)
     resumed = run([*train_args(half_trained.parent, [*TINY, "training.epochs=4"]), "--resume"])
     assert resumed.returncode == 2, resumed.stderr
@@ -367,9 +393,9 @@ def finished_pair(tmp_path_factory) -> tuple[Path, Path]:
 
 
 DAMAGED_FILES = [
-    (runs.METRICS, "{\"status\": \"completed\", \"test\": {", "not valid JSON"),
+    (runs.METRICS, '{"status": "completed", "test": {', "not valid JSON"),
     (runs.METRICS, "[1, 2]", "holds a JSON list, not an object"),
-    (runs.METRICS, "{\"status\": \"done\"}", "status 'done' is neither"),
+    (runs.METRICS, '{"status": "done"}', "status 'done' is neither"),
     (runs.HISTORY, "epoch,loss,seconds\n1,0.5\n", "line 2 has fewer values than the header"),
     (runs.HISTORY, "epoch,loss,seconds\n1,zero,1.0\n", "line 2 is not numbers"),
     (runs.HISTORY, b"\xff\xfe\x00garbage", "not a readable CSV file"),
@@ -426,7 +452,9 @@ def _mount_tmpfs(where: Path, size: str, read_only: bool = False) -> None:
     options = f"size={size}" + (",ro" if read_only else "")
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True, text=True)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here ({done.stderr.strip() or 'mount failed'}): needs root in a machine that allows mounts")
+        pytest.skip(
+            f"cannot mount a small file system here ({done.stderr.strip() or 'mount failed'}): needs root in a machine that allows mounts"
+        )
 
 
 @pytest.fixture
@@ -488,8 +516,10 @@ def read_only_folder(tmp_path):
 def _bad_outputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
-    return {"--out is a file": (a_file, "is a file, not a folder"),
-            "--out under a file": (a_file / "runs", f"cannot be a folder, {a_file} is a file")}
+    return {
+        "--out is a file": (a_file, "is a file, not a folder"),
+        "--out under a file": (a_file / "runs", f"cannot be a folder, {a_file} is a file"),
+    }
 
 
 @pytest.mark.parametrize("case", ["--out is a file", "--out under a file", "read-only", "run folder is a file"])
@@ -557,8 +587,14 @@ def test_any_config_file_is_refused_within_a_second_and_100_mb(tmp_path, case):
     path = tmp_path / "hostile.yaml"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     measured = tmp_path / "measured.json"
-    done = subprocess.run([sys.executable, "-c", MEASURED, str(measured), *train_args(tmp_path / "runs", [], path)[1:]],
-                          capture_output=True, text=True, env=ENV, preexec_fn=_limited, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED, str(measured), *train_args(tmp_path / "runs", [], path)[1:]],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        preexec_fn=_limited,
+        timeout=60,
+    )
     usage = json.loads(measured.read_text())
     assert usage["code"] == 2, done.stderr[-2000:]
     assert expected in done.stderr
@@ -594,8 +630,24 @@ def test_one_run_under_two_spellings_is_one_run_and_a_second_run_of_a_seed_is_se
     twin = tmp_path / "elsewhere" / bce.name
     shutil.copytree(bce, twin)
     relative = os.path.relpath(bce, tmp_path)
-    done = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), str(bce), f"{bce}/", relative, str(link), str(mse), str(twin),
-                           "--out", str(tmp_path / "r")], capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "evaluate.py"),
+            str(bce),
+            f"{bce}/",
+            relative,
+            str(link),
+            str(mse),
+            str(twin),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert sorted(r["path"] for r in summary["runs"]) == sorted(map(str, [bce, mse, twin]))
@@ -615,8 +667,13 @@ def test_interrupting_evaluate_leaves_the_previous_report_and_no_staging_folder(
     pair = [tmp_path / run_dir.name for run_dir in finished_pair]
     for run_dir, copy in zip(finished_pair, pair):  # without their stored evaluations: evaluated afresh, TensorFlow imported, seconds long
         shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns(runs.EVALUATION))
-    proc = subprocess.Popen([sys.executable, str(ROOT / "evaluate.py"), *map(str, pair), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "evaluate.py"), *map(str, pair), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
     time.sleep(2.5)  # inside the imports or the evaluation
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
@@ -643,7 +700,9 @@ def test_an_existing_run_is_refused_before_tensorflow_is_imported_in_plain_words
 def test_an_unfinished_run_gets_an_and_says_what_is_left(half_trained):
     from autoencoders.evaluation import load_run
 
-    assert runs.existing_run_message(half_trained, "unfinished").endswith("an unfinished run is already there; pass --resume to continue it or --overwrite to start again")
+    assert runs.existing_run_message(half_trained, "unfinished").endswith(
+        "an unfinished run is already there; pass --resume to continue it or --overwrite to start again"
+    )
     assert load_run(half_trained).reason == "2 of 4 epochs trained; resume it with train.py --resume"
     state = runs.read_json(half_trained / runs.CHECKPOINTS / runs.STATE)
     runs.write_history(half_trained / runs.HISTORY, [*state["history"], *state["history"]])  # all 4 rows, no metrics.json

@@ -9,16 +9,31 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 
 from autoencoders import findings
+
+from conftest import ROOT
 
 SUMMARY = json.loads((ROOT / "results" / "study" / "summary.json").read_text())
 PAGE = ROOT / "docs" / "findings.md"
 
 #: the only digits the templates may hold outside template tags: formulas and definitions, no measurement
-FORMULAS = {"[0, 1]", "2(p − y)·p(1 − p)", "2(y − p)²", "0 for a perfect reconstruction", "H(y) + 2·MSE", "(0 < y < 1)",
-            "95%", "5th to 95th percentile", "BCE is not 0", "not 0", "1e-3", "1e-2", "1e-4", "(lr 1.0)"}
+FORMULAS = {
+    "[0, 1]",
+    "2(p − y)·p(1 − p)",
+    "2(y − p)²",
+    "0 for a perfect reconstruction",
+    "H(y) + 2·MSE",
+    "(0 < y < 1)",
+    "95%",
+    "5th to 95th percentile",
+    "BCE is not 0",
+    "not 0",
+    "1e-3",
+    "1e-2",
+    "1e-4",
+    "(lr 1.0)",
+}
 
 
 def test_the_committed_findings_page_and_answer_table_are_the_summary_rendered_now():
@@ -30,14 +45,28 @@ def test_the_committed_findings_page_and_answer_table_are_the_summary_rendered_n
 def test_the_command_writes_the_page_and_refuses_a_file_that_is_no_summary(tmp_path):
     out, readme = tmp_path / "findings.md", tmp_path / "README.md"
     readme.write_text(f"# x\n{findings.ANSWER_START}\nold\n{findings.ANSWER_END}\nrest\n")
-    done = subprocess.run([sys.executable, "-m", "autoencoders", "findings", str(ROOT / "results/study/summary.json"), "--out", str(out),
-                           "--readme", str(readme)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autoencoders",
+            "findings",
+            str(ROOT / "results/study/summary.json"),
+            "--out",
+            str(out),
+            "--readme",
+            str(readme),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert out.read_text() == PAGE.read_text() and "old" not in readme.read_text() and readme.read_text().endswith("rest\n")
     bad = tmp_path / "bad.json"
     bad.write_text('{"runs": 3}')
-    refused = subprocess.run([sys.executable, "-m", "autoencoders", "findings", str(bad), "--out", str(tmp_path / "never.md")],
-                             capture_output=True, text=True)
+    refused = subprocess.run(
+        [sys.executable, "-m", "autoencoders", "findings", str(bad), "--out", str(tmp_path / "never.md")], capture_output=True, text=True
+    )
     assert refused.returncode == 2 and str(bad) in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "never.md").exists()
 
@@ -123,8 +152,11 @@ def test_the_speed_answer_follows_the_sign_tests():
 
 def test_a_collapse_count_changes_the_answer_and_its_interval():
     mutated = copy.deepcopy(SUMMARY)
-    [c] = [c for c in mutated["collapse"]["cells"] if (c["arch"], c["dataset"], c["loss"], c["optimizer"], c["learning_rate"])
-           == ("conv", "mnist", "bce", "adam", 0.001)]
+    [c] = [
+        c
+        for c in mutated["collapse"]["cells"]
+        if (c["arch"], c["dataset"], c["loss"], c["optimizer"], c["learning_rate"]) == ("conv", "mnist", "bce", "adam", 0.001)
+    ]
     c["collapsed"], c["ci"] = 3, [0.05, 0.36]
     table = findings.render(mutated, "answers.md.j2")
     assert "BCE never did" not in table and "BCE 3/720" in table

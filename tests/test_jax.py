@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, assert_same_run
 from test_faults import history_without_time, wait_for_epoch
 
 from autoencoders import runs
 from autoencoders.architectures import ARCHITECTURES
+
+from conftest import ROOT, assert_same_run
 
 pytest.importorskip("jax")
 pytestmark = pytest.mark.slow
@@ -58,8 +59,17 @@ def test_each_kind_of_arch_trains_under_jax_and_evaluate_reads_the_runs(tmp_path
     alone = subprocess.run(command(single, tmp_path / "alone", TINY), capture_output=True, text=True, env=JAX_ENV, cwd=ROOT)
     assert alone.returncode == 0, alone.stderr
     assert_same_run(tmp_path / "runs" / "j-dense-s1", tmp_path / "alone" / "j-dense-s1")
-    report = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *map(str, sorted((tmp_path / "runs").glob("j-*-s0"))),
-                             "--out", str(tmp_path / "report")], capture_output=True, text=True)
+    report = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "evaluate.py"),
+            *map(str, sorted((tmp_path / "runs").glob("j-*-s0"))),
+            "--out",
+            str(tmp_path / "report"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "report" / "REPORT.md").read_text()
     assert f"({len(ARCHS)} runs)" in text and ", jax)" in text  # the devices line names the backend
@@ -69,7 +79,9 @@ def test_a_stopped_jax_run_resumes_to_the_undisturbed_history(tmp_path):
     config = ROOT / "configs/blog/dense.yaml"
     undisturbed = subprocess.run(command(config, tmp_path / "undisturbed", SLOW), capture_output=True, text=True, env=JAX_ENV)
     assert undisturbed.returncode == 0, undisturbed.stderr
-    proc = subprocess.Popen(command(config, tmp_path / "stopped", SLOW), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=JAX_ENV)
+    proc = subprocess.Popen(
+        command(config, tmp_path / "stopped", SLOW), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=JAX_ENV
+    )
     [name] = [p.name for p in (tmp_path / "undisturbed").iterdir() if p.is_dir()]
     wait_for_epoch(tmp_path / "stopped" / name, 2, proc)
     proc.send_signal(signal.SIGTERM)

@@ -3,9 +3,10 @@ result, is only offered to runs whose compiled functions are the same, and never
 model whose `fit` did not return."""
 
 import pytest
-from conftest import assert_same_run
 
 from autoencoders import model_cache, training
+
+from conftest import assert_same_run
 
 
 @pytest.fixture
@@ -36,8 +37,14 @@ def test_the_key_ignores_what_the_seed_and_data_decide_and_keeps_what_is_compile
     base = training.compiled_key(tiny_config(), 4, gpu=False)
     for same in (["seed=3"], ["training.epochs=7"], ["name=other"], ["dataset.name=fashion_mnist"], ["training.probe_gradients=true"]):
         assert training.compiled_key(tiny_config("configs/blog/dense.yaml", *same), 4, gpu=False) == base, same
-    for other in (["loss.name=mse"], ["training.learning_rate=0.01"], ["training.batch_size=32"], ["training.jit_compile=true"],
-                  ["model.latent_dim=16"], ["training.precision=mixed_bfloat16"]):
+    for other in (
+        ["loss.name=mse"],
+        ["training.learning_rate=0.01"],
+        ["training.batch_size=32"],
+        ["training.jit_compile=true"],
+        ["model.latent_dim=16"],
+        ["training.precision=mixed_bfloat16"],
+    ):
         assert training.compiled_key(tiny_config("configs/blog/dense.yaml", *other), 4, gpu=False) != base, other
     assert training.compiled_key(tiny_config(), 5, gpu=False) != base  # steps per execution
     assert training.compiled_key(tiny_config(), 4, gpu=True) != base

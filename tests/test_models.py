@@ -7,13 +7,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import ROOT
 
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.config import ModelConfig
 from autoencoders.data import load_dataset
 from autoencoders.models import VAE, Autoencoder, build_model
 from autoencoders.models.layers import UpSampledConv2D
+
+from conftest import ROOT
 
 ARCHS = tuple(ARCHITECTURES)
 # Parameter counts of the Keras blog's models (and the keras-io conv VAE), from their summaries.
@@ -118,9 +119,12 @@ def test_the_upsampled_convs_compute_the_committed_blog_models_function(arch):
 def test_upsampled_conv_is_upsampling_then_a_same_conv(shape, filters):
     """Any size, odd ones too (the borders are where a sub-pixel rewrite goes wrong), same
     initial weights from the same seed, outputs to float32 rounding."""
+
     def pair():
         keras.utils.set_random_seed(3)
-        return keras.Sequential([keras.Input(shape), keras.layers.UpSampling2D(2), keras.layers.Conv2D(filters, 3, padding="same", activation="relu")])
+        return keras.Sequential(
+            [keras.Input(shape), keras.layers.UpSampling2D(2), keras.layers.Conv2D(filters, 3, padding="same", activation="relu")]
+        )
 
     def one():
         keras.utils.set_random_seed(3)
@@ -184,7 +188,7 @@ def test_under_mixed_bfloat16_every_arch_trains_and_its_sigmoid_output_is_float3
     assert model.compute_dtype == "bfloat16"  # the hidden layers do run in bfloat16
     assert np.isfinite(loss)
     assert model(x).dtype == "float32"
-    after_sigmoid = model.decoder.layers[[layer.get_config().get("activation") for layer in model.decoder.layers].index("sigmoid"):]
+    after_sigmoid = model.decoder.layers[[layer.get_config().get("activation") for layer in model.decoder.layers].index("sigmoid") :]
     assert [layer.compute_dtype for layer in after_sigmoid] == ["float32"] * len(after_sigmoid)
 
 
@@ -193,7 +197,9 @@ def test_an_unresolved_input_shape_is_refused_with_a_hint():
         build_model(ModelConfig(arch="dense"))
 
 
-@pytest.mark.parametrize(("arch", "shape"), [("dense", (28, 28, 1)), ("vae", (28, 28, 1)), ("conv_vae", (28, 28, 1)), ("conv", (21, 26, 3))])
+@pytest.mark.parametrize(
+    ("arch", "shape"), [("dense", (28, 28, 1)), ("vae", (28, 28, 1)), ("conv_vae", (28, 28, 1)), ("conv", (21, 26, 3))]
+)
 def test_keras_file_round_trip_keeps_class_parts_and_outputs(tmp_path, arch, shape):
     model = build_model(ModelConfig(arch=arch, input_shape=shape), seed=3)
     model.compile("adam", "mse")

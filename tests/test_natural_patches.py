@@ -92,14 +92,16 @@ def test_a_patch_is_the_photo_at_its_corner():
     assert len(patches) == len(corners) == 61 * 61
     for k in (0, 100, len(patches) - 1):
         row, col = corners[k]
-        np.testing.assert_array_equal(patches[k, ..., 0], image[row:row + 28, col:col + 28])
+        np.testing.assert_array_equal(patches[k, ..., 0], image[row : row + 28, col : col + 28])
 
 
 def test_large_photos_are_box_reduced_by_an_integer_factor():
     retina = read_photo(photo_dir() / "retina.jpg", DATASETS["natural_patches"].source.photos["retina.jpg"], 3)
     small = reduce(retina, 512)
     assert retina.shape[:2] == (1411, 1411) and small.shape[:2] == (471, 471)  # factor 3 (Pillow keeps the last partial box)
-    np.testing.assert_allclose(small[:470, :470].astype(float), retina[:1410, :1410].reshape(470, 3, 470, 3, 3).mean(axis=(1, 3)), atol=1.0)  # to the integer
+    np.testing.assert_allclose(
+        small[:470, :470].astype(float), retina[:1410, :1410].reshape(470, 3, 470, 3, 3).mean(axis=(1, 3)), atol=1.0
+    )  # to the integer
 
 
 def test_changing_the_recipe_changes_the_identity_so_an_old_cache_is_not_reused():

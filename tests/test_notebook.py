@@ -9,9 +9,10 @@ import json
 import nbformat
 import numpy as np
 import pytest
-from conftest import ROOT
 
 from autoencoders import theory
+
+from conftest import ROOT
 
 papermill = pytest.importorskip("papermill")
 pytestmark = pytest.mark.slow
@@ -35,8 +36,16 @@ def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
 def test_the_notebook_runs_top_to_bottom_and_measures_what_it_shows(tmp_path):
     before = sorted(p.relative_to(ROOT) for p in (ROOT / "notebooks").rglob("*"))
     executed = tmp_path / "executed.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK), str(executed), parameters=SMALL, kernel_name="python3", cwd=str(tmp_path),
-                               execution_timeout=600, progress_bar=False, log_output=False)
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(executed),
+        parameters=SMALL,
+        kernel_name="python3",
+        cwd=str(tmp_path),
+        execution_timeout=600,
+        progress_bar=False,
+        log_output=False,
+    )
     assert sorted(p.relative_to(ROOT) for p in (ROOT / "notebooks").rglob("*")) == before  # nothing lands in the repo
     measured = json.loads((tmp_path / "work" / "measured.json").read_text())
 
@@ -72,6 +81,7 @@ def test_the_notebook_runs_top_to_bottom_and_measures_what_it_shows(tmp_path):
 
 def test_the_docs_open_the_notebook_with_an_extra_that_exists_and_name_real_parameters():
     import re
+
     import tomllib
 
     readme = (ROOT / "docs" / "notebook.md").read_text()  # the notebook's page of the manual

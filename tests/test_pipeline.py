@@ -5,11 +5,12 @@ the same batches in the same order, and the same predictions as Keras's own nump
 import keras
 import numpy as np
 import pytest
-from conftest import ROOT, TINY
 
 from autoencoders import config as C
 from autoencoders import pipeline, training
 from autoencoders.models import build_model
+
+from conftest import ROOT, TINY
 
 tf = pytest.importorskip("tensorflow")
 

@@ -56,8 +56,7 @@ def differ(a, b):
 def history(scale, epochs=5, extra=True):
     rows = []
     for e in range(epochs):
-        row = {"epoch": e + 1, "loss": scale * (1 + 2 * math.exp(-e)), "val_loss": scale * (1.1 + 2 * math.exp(-e)),
-               "seconds": 1.0}
+        row = {"epoch": e + 1, "loss": scale * (1 + 2 * math.exp(-e)), "val_loss": scale * (1.1 + 2 * math.exp(-e)), "seconds": 1.0}
         if extra:
             row |= {"val_pixel_mse": 0.01 + 0.05 * math.exp(-e), "val_pixel_bce": 0.08 + 0.2 * math.exp(-e)}
         rows.append(row)
@@ -76,14 +75,16 @@ def only_pngs(folder):
 
 def test_reconstruction_grid_writes_png_and_returns_path(tmp_path):
     x = images()
-    out = plots.reconstruction_grid(x, [("BCE", x * 0.9), ("MSE", x * 0.8)], tmp_path / "grid.png",
-                                    column_titles=[str(i) for i in range(10)], title="Reconstructions")
+    out = plots.reconstruction_grid(
+        x, [("BCE", x * 0.9), ("MSE", x * 0.8)], tmp_path / "grid.png", column_titles=[str(i) for i in range(10)], title="Reconstructions"
+    )
     assert out == tmp_path / "grid.png"
     (h, w), pixels = read_png(out)
     assert w > h  # 10 columns, 5 rows
     assert only_pngs(tmp_path) == ["grid.png"]
-    other = plots.reconstruction_grid(x, [("BCE", x * 0.5), ("MSE", x * 0.2)], tmp_path / "other.png",
-                                      column_titles=[str(i) for i in range(10)], title="Reconstructions")
+    other = plots.reconstruction_grid(
+        x, [("BCE", x * 0.5), ("MSE", x * 0.2)], tmp_path / "other.png", column_titles=[str(i) for i in range(10)], title="Reconstructions"
+    )
     (h2, w2), other_pixels = read_png(other)
     assert h2 == h and abs(w2 - w) < 0.03 * w and differ(pixels, other_pixels)  # the same layout, other reconstructions drawn
 
@@ -94,8 +95,7 @@ def test_reconstruction_grid_width_grows_with_columns_and_height_with_rows(tmp_p
     (h10, w10), _ = read_png(plots.reconstruction_grid(x, [("BCE", x)], tmp_path / "k10.png", error_maps=False))
     assert w10 > w3 + 6 * 100  # ~1 inch (120 px) per extra column
     assert abs(h10 - h3) <= 2
-    (h_two, w_two), _ = read_png(plots.reconstruction_grid(x, [("BCE", x), ("MSE", x)], tmp_path / "two.png",
-                                                           error_maps=False))
+    (h_two, w_two), _ = read_png(plots.reconstruction_grid(x, [("BCE", x), ("MSE", x)], tmp_path / "two.png", error_maps=False))
     assert h_two > h10 + 100  # one more row of images, ~1 inch
     assert abs(w_two - w10) <= 2
 
@@ -224,8 +224,12 @@ def test_loss_curves_rejects_empty(tmp_path):
 
 
 def test_common_scale_curves(tmp_path):
-    runs = [("BCE · seed 0", "bce", history(0.1)), ("BCE · seed 1", "bce", history(0.11)),
-            ("MSE · seed 0", "mse", history(0.01)), ("MAE · seed 0", "mae", history(0.05))]
+    runs = [
+        ("BCE · seed 0", "bce", history(0.1)),
+        ("BCE · seed 1", "bce", history(0.11)),
+        ("MSE · seed 0", "mse", history(0.01)),
+        ("MAE · seed 0", "mae", history(0.05)),
+    ]
     (h, w), pixels = read_png(plots.common_scale_curves(runs, tmp_path / "common.png", title="Common scale"))
     assert w > 1.5 * h  # two panels side by side
     assert_size((h, w), (9.0, 3.4 + 0.4))
@@ -268,14 +272,16 @@ def test_loss_colors_and_fallback():
 
 
 def test_per_class_bars_with_fashion_names(tmp_path):
-    entries = [("BCE", "bce", RNG.uniform(0.01, 0.05, 10), RNG.uniform(0, 0.005, 10)),
-               ("MSE", "mse", RNG.uniform(0.01, 0.05, 10), None)]
+    entries = [("BCE", "bce", RNG.uniform(0.01, 0.05, 10), RNG.uniform(0, 0.005, 10)), ("MSE", "mse", RNG.uniform(0.01, 0.05, 10), None)]
     (h, w), pixels = read_png(plots.per_class_bars(entries, tmp_path / "bars.png", class_names=FASHION, title="Per class"))
     assert_size((h, w), (10 * (0.2 * 2 + 0.3) + 2.0, 3.6 + 0.4))  # 10 classes x 2 bars, and the title
     for hex_color in plots.LOSS_COLORS.values():  # a bar per loss in its colour
         assert drawn_in(pixels, hex_color) > 500, hex_color
-    _, other = read_png(plots.per_class_bars([entries[0], ("MSE", "mse", entries[1][2] * 2, None)], tmp_path / "other.png",
-                                             class_names=FASHION, title="Per class"))
+    _, other = read_png(
+        plots.per_class_bars(
+            [entries[0], ("MSE", "mse", entries[1][2] * 2, None)], tmp_path / "other.png", class_names=FASHION, title="Per class"
+        )
+    )
     assert differ(pixels, other)  # other means, other bars
 
 
@@ -301,8 +307,11 @@ def test_latent_planes_side_by_side(tmp_path):
     labels = RNG.integers(0, 10, 500)
     codes = RNG.normal(size=(500, 2)) + np.c_[np.cos(labels), np.sin(labels)]
     (h1, w1), _ = read_png(plots.latent_planes([("BCE VAE", codes, labels)], tmp_path / "one.png"))
-    (h2, w2), _ = read_png(plots.latent_planes([("BCE VAE", codes, labels), ("MSE VAE", codes / 2, labels)],
-                                               tmp_path / "two.png", class_names=FASHION, title="Latent"))
+    (h2, w2), _ = read_png(
+        plots.latent_planes(
+            [("BCE VAE", codes, labels), ("MSE VAE", codes / 2, labels)], tmp_path / "two.png", class_names=FASHION, title="Latent"
+        )
+    )
     assert w2 > 1.5 * w1 and h2 >= 0.8 * h1  # panels side by side, not stacked
     with pytest.raises(ValueError, match=r"\(n, 2\)"):
         plots.latent_planes([("VAE", RNG.normal(size=(10, 3)), labels[:10])], tmp_path / "bad.png")
@@ -341,8 +350,9 @@ def test_manifolds_tiles_row_major(tmp_path):
 
     panel = np.stack([np.full((28, 28), i / 24) for i in range(25)])
     (h1, w1), _ = read_png(plots.manifolds([("BCE VAE", panel)], tmp_path / "one.png", grid_size=g))
-    (h2, w2), _ = read_png(plots.manifolds([("BCE VAE", panel), ("MSE VAE", panel[..., None])], tmp_path / "two.png",
-                                           grid_size=g, title="Manifolds"))
+    (h2, w2), _ = read_png(
+        plots.manifolds([("BCE VAE", panel), ("MSE VAE", panel[..., None])], tmp_path / "two.png", grid_size=g, title="Manifolds")
+    )
     assert w2 > 1.6 * w1 and abs(h2 - h1) < 0.2 * h1  # side by side
     with pytest.raises(ValueError, match="needs 25"):
         plots.manifolds([("VAE", panel[:24])], tmp_path / "bad.png", grid_size=g)
@@ -352,7 +362,6 @@ def test_manifolds_tiles_row_major(tmp_path):
 
 
 def test_import_pulls_in_neither_tensorflow_nor_pyplot():
-    code = ("import sys, autoencoders.plots; "
-            "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib.pyplot') if m in sys.modules))")
+    code = "import sys, autoencoders.plots; print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib.pyplot') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

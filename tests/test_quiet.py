@@ -10,14 +10,26 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TINY
 
 from autoencoders import quiet
 
+from conftest import ROOT, TINY
+
 DENSE = ROOT / "configs/blog/dense.yaml"
 # What TensorFlow, XLA and CUDA print when they start (TensorFlow 2.16-2.21, with and without a GPU).
-START_UP = ("oneDNN", "cuInit", "TF-TRT", "tensorflow/core", "absl::", "E0000", "W0000", "I0000", "computation placer", "cuda",
-            "This TensorFlow binary is optimized")
+START_UP = (
+    "oneDNN",
+    "cuInit",
+    "TF-TRT",
+    "tensorflow/core",
+    "absl::",
+    "E0000",
+    "W0000",
+    "I0000",
+    "computation placer",
+    "cuda",
+    "This TensorFlow binary is optimized",
+)
 
 SAMPLE = """\
 a line of our own, before
@@ -41,7 +53,10 @@ def start_up_lines(text: str) -> list[str]:
 
 
 def test_log_lines_below_the_level_are_dropped_with_their_continuation_and_nothing_else():
-    assert quiet.kept(SAMPLE, 3) == "a line of our own, before\nF0000 00:00:1796531187.131567    4580 main.cc:1] fatal: the end\nits second line\n"
+    assert (
+        quiet.kept(SAMPLE, 3)
+        == "a line of our own, before\nF0000 00:00:1796531187.131567    4580 main.cc:1] fatal: the end\nits second line\n"
+    )
     at_2 = quiet.kept(SAMPLE, 2).splitlines()
     assert [line[:5] for line in at_2] == ["a lin", "E0000", "F0000", "its s"]
     at_1 = quiet.kept(SAMPLE, 1)
@@ -53,24 +68,40 @@ def test_the_level_is_the_users_if_set_else_0_with_verbose_else_3():
     assert quiet.level(False, {}) == 3 and quiet.level(True, {}) == 0
     assert quiet.level(False, {"TF_CPP_MIN_LOG_LEVEL": "1"}) == 1 and quiet.level(True, {"TF_CPP_MIN_LOG_LEVEL": "2"}) == 2
     assert quiet.level(False, {"TF_CPP_MIN_LOG_LEVEL": "x"}) == 0  # as TensorFlow reads it
-    probe = ("import os; from autoencoders import quiet; quiet.configure({verbose}); "
-             "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])")
-    for verbose, env, expected in [(False, {}, "3"), (True, {}, "0"), (False, {"TF_CPP_MIN_LOG_LEVEL": "1"}, "1"),
-                                   (True, {"TF_CPP_MIN_LOG_LEVEL": "2"}, "2")]:
-        done = subprocess.run([sys.executable, "-c", probe.format(verbose=verbose)], capture_output=True, text=True, cwd=ROOT,
-                              env={**without_env("TF_CPP_MIN_LOG_LEVEL"), **env})
+    probe = "import os; from autoencoders import quiet; quiet.configure({verbose}); print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    for verbose, env, expected in [
+        (False, {}, "3"),
+        (True, {}, "0"),
+        (False, {"TF_CPP_MIN_LOG_LEVEL": "1"}, "1"),
+        (True, {"TF_CPP_MIN_LOG_LEVEL": "2"}, "2"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-c", probe.format(verbose=verbose)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**without_env("TF_CPP_MIN_LOG_LEVEL"), **env},
+        )
         assert done.stdout.strip() == expected, (verbose, env, done.stderr)  # never overrides the user's value
 
 
 def train(out: Path, *extra: str, config: Path = DENSE, env: dict | None = None) -> subprocess.CompletedProcess:
     sets = [x for o in TINY for x in ("--set", o)]
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", str(config), "--out", str(out), *sets, *extra],
-                          capture_output=True, text=True, env=env if env is not None else without_env("TF_CPP_MIN_LOG_LEVEL"))
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--config", str(config), "--out", str(out), *sets, *extra],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else without_env("TF_CPP_MIN_LOG_LEVEL"),
+    )
 
 
 def evaluate(runs: list[Path], out: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *map(str, runs), "--out", str(out), *extra],
-                          capture_output=True, text=True, env=env if env is not None else without_env("TF_CPP_MIN_LOG_LEVEL"))
+    return subprocess.run(
+        [sys.executable, str(ROOT / "evaluate.py"), *map(str, runs), "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else without_env("TF_CPP_MIN_LOG_LEVEL"),
+    )
 
 
 @pytest.mark.slow
@@ -98,7 +129,9 @@ def test_train_a_sweep_and_evaluate_print_no_start_up_line(tmp_path):
 def test_verbose_or_the_users_own_level_shows_them(tmp_path):
     """Whatever this TensorFlow prints when imported with nothing set, train.py --verbose prints
     too, and so does evaluate.py under the user's TF_CPP_MIN_LOG_LEVEL=0."""
-    raw = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True, env=without_env("TF_CPP_MIN_LOG_LEVEL"))
+    raw = subprocess.run(
+        [sys.executable, "-c", "import tensorflow"], capture_output=True, text=True, env=without_env("TF_CPP_MIN_LOG_LEVEL")
+    )
     expected = start_up_lines(raw.stderr)
     loud = train(tmp_path / "runs", "--verbose")
     assert loud.returncode == 0, loud.stderr

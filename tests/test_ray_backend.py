@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, assert_same_run
 from test_faults import history_without_time
 
 from autoencoders import config as C
 from autoencoders import runs, sweep
 from autoencoders.data import load_dataset
+
+from conftest import ROOT, assert_same_run
 
 ray = pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")

@@ -46,8 +46,7 @@ def test_a_run_whose_node_is_lost_is_retried_on_another_node_and_resumes(cluster
     out = tmp_path / "cluster"
     [first_node] = [node for node in cluster.worker_nodes]
     result: list = []
-    sweep_thread = threading.Thread(target=lambda: result.append(
-        schedule_on_ray([cfg], out, address=cluster.address, echo=lambda _: None)))
+    sweep_thread = threading.Thread(target=lambda: result.append(schedule_on_ray([cfg], out, address=cluster.address, echo=lambda _: None)))
     sweep_thread.start()
     state = out / cfg.name / runs.CHECKPOINTS / runs.STATE
     lost = False

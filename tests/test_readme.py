@@ -9,9 +9,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 
 from autoencoders.architectures import ARCHITECTURES
+
+from conftest import ROOT
 
 PAGES = {path.relative_to(ROOT).as_posix(): path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}
 
@@ -31,11 +32,13 @@ def test_the_load_snippet_runs_as_written_in_a_fresh_interpreter_for_every_arch(
     start-up per arch cost the suite a minute)."""
     snippet = load_snippet()
     assert "blog-dense-mnist-bce-s0" in snippet and snippet.startswith("import autoencoders, keras\n")
-    checks = ("\nimport numpy as np\n"
-              "assert type(model).__name__ == ('VAE' if model.name in ('vae', 'conv_vae') else 'Autoencoder'), type(model)\n"
-              "assert reconstructions.shape == images.shape == (8, 28, 28, 1)\n"
-              "assert np.all((reconstructions >= 0) & (reconstructions <= 1))\n"
-              "print(model.name, np.mean((model.reconstruct(images) - images) ** 2))\n")
+    checks = (
+        "\nimport numpy as np\n"
+        "assert type(model).__name__ == ('VAE' if model.name in ('vae', 'conv_vae') else 'Autoencoder'), type(model)\n"
+        "assert reconstructions.shape == images.shape == (8, 28, 28, 1)\n"
+        "assert np.all((reconstructions >= 0) & (reconstructions <= 1))\n"
+        "print(model.name, np.mean((model.reconstruct(images) - images) ** 2))\n"
+    )
     archs = ["dense", *(arch for arch in ARCHITECTURES if arch != "dense")]  # the snippet as written runs first
     programs = [snippet.replace("blog-dense-mnist-bce-s0", f"blog-{arch}-mnist-bce-s0") + checks for arch in archs]
     driver = f"for program in {programs!r}:\n    exec(program, {{'__name__': '__main__'}})\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from conftest import ROOT, TINY, XLA_AS_SHIPPED
 
 from autoencoders import config as C
 from autoencoders import runs, training
@@ -14,13 +13,22 @@ from autoencoders.data import Dataset, load_dataset
 from autoencoders.datasets import DATASETS, DatasetSpec
 from autoencoders.registry import Registry
 
+from conftest import ROOT, TINY, XLA_AS_SHIPPED
+
 
 def mnist_crops(spec: DatasetSpec, config: C.DatasetConfig) -> Dataset:
     """A dataset made in a test: real MNIST digits cropped to 24x20 (a shape no other entry has)."""
     mnist = load_dataset("mnist")
-    return Dataset(name=spec.name, x_train=mnist.x_train[:600, 2:26, 4:24], y_train=mnist.y_train[:600],
-                   x_test=mnist.x_test[:200, 2:26, 4:24], y_test=mnist.y_test[:200], source="MNIST crops",
-                   identity="mnist-crops-24x20", class_names=mnist.class_names)
+    return Dataset(
+        name=spec.name,
+        x_train=mnist.x_train[:600, 2:26, 4:24],
+        y_train=mnist.y_train[:600],
+        x_test=mnist.x_test[:200, 2:26, 4:24],
+        y_test=mnist.y_test[:200],
+        source="MNIST crops",
+        identity="mnist-crops-24x20",
+        class_names=mnist.class_names,
+    )
 
 
 def bottleneck_parts(model_config):
@@ -41,14 +49,24 @@ def for_this_test(registry: Registry, monkeypatch) -> Registry:
 
 @pytest.fixture
 def crops(monkeypatch):
-    return for_this_test(DATASETS, monkeypatch).add(DatasetSpec(name="mnist_crops", title="MNIST crops", loader=mnist_crops, image_shape=(24, 20, 1),
-                                                                train_size=600, test_size=200, class_names=tuple("0123456789")))
+    return for_this_test(DATASETS, monkeypatch).add(
+        DatasetSpec(
+            name="mnist_crops",
+            title="MNIST crops",
+            loader=mnist_crops,
+            image_shape=(24, 20, 1),
+            train_size=600,
+            test_size=200,
+            class_names=tuple("0123456789"),
+        )
+    )
 
 
 @pytest.fixture
 def bottleneck(monkeypatch):
-    return for_this_test(ARCHITECTURES, monkeypatch).add(Architecture(name="bottleneck", summary="one Dense each way", builder=bottleneck_parts,
-                                                                      latent_dim=8))
+    return for_this_test(ARCHITECTURES, monkeypatch).add(
+        Architecture(name="bottleneck", summary="one Dense each way", builder=bottleneck_parts, latent_dim=8)
+    )
 
 
 def test_a_dataset_entry_is_all_a_new_dataset_needs_to_train(tmp_path, crops):
@@ -65,7 +83,10 @@ def test_a_dataset_entry_is_all_a_new_dataset_needs_to_train(tmp_path, crops):
 
 
 def test_an_architecture_entry_is_all_a_new_architecture_needs_to_train(tmp_path, bottleneck):
-    cfg = C.load_config(ROOT / "configs/blog/dense.yaml", [*TINY, XLA_AS_SHIPPED, "model.arch=bottleneck", "model.latent_dim=null", "dataset.name=natural_patches_rgb"])
+    cfg = C.load_config(
+        ROOT / "configs/blog/dense.yaml",
+        [*TINY, XLA_AS_SHIPPED, "model.arch=bottleneck", "model.latent_dim=null", "dataset.name=natural_patches_rgb"],
+    )
     assert cfg.model.latent_dim == 8 and cfg.model.code_shape == (8,)
     result = training.train(cfg, tmp_path / cfg.name, verbose=0)
     assert result.metrics["status"] == "completed" and result.metrics["xla"] is False  # the entry's CPU choice

@@ -6,10 +6,11 @@ import sys
 
 import matplotlib.image as mpimg
 import pytest
-from conftest import ROOT
 
 from autoencoders import runs, training
 from autoencoders.atomic import write_text
+
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,15 @@ def test_a_report_next_to_runs_replaces_only_its_own_entries(tiny_runs, tmp_path
     assert (out / "runs" / "precious").is_dir() and (out / "notes.txt").read_text() == "mine"
     assert not (out / "figures" / "stale.png").exists()  # figures/ is the report's: replaced whole
     assert "Trained by `make blog`." in (out / "REPORT.md").read_text()
-    assert sorted(p.name for p in out.iterdir()) == ["REPORT.html", "REPORT.md", "figures", "notes.txt", "runs", "summary.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "REPORT.html",
+        "REPORT.md",
+        "figures",
+        "notes.txt",
+        "runs",
+        "summary.csv",
+        "summary.json",
+    ]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
 
 
@@ -122,12 +131,23 @@ def test_a_report_on_user_data_names_its_classes_and_skips_what_the_data_lacks(t
     mnist = load_dataset("mnist")
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
     keep = mnist.y_test[:300] != 7  # no sevens among the test images
-    np.savez(tmp_path / "digits.npz", x_train=mnist.x_train[:400], y_train=names[mnist.y_train[:400]],
-             x_test=mnist.x_test[:300][keep], y_test=names[mnist.y_test[:300][keep]])
+    np.savez(
+        tmp_path / "digits.npz",
+        x_train=mnist.x_train[:400],
+        y_train=names[mnist.y_train[:400]],
+        x_test=mnist.x_test[:300][keep],
+        y_test=names[mnist.y_test[:300][keep]],
+    )
     made = []
-    for overrides in (["dataset.name=npz", f"dataset.path={tmp_path / 'digits.npz'}"], ["dataset.name=natural_patches_rgb", "dataset.train_size=300", "dataset.test_size=200"]):
+    for overrides in (
+        ["dataset.name=npz", f"dataset.path={tmp_path / 'digits.npz'}"],
+        ["dataset.name=natural_patches_rgb", "dataset.train_size=300", "dataset.test_size=200"],
+    ):
         for loss in ("bce", "mse"):
-            cfg = load_config(ROOT / "configs/blog/dense.yaml", [*overrides, f"loss.name={loss}", "training.epochs=1", "training.batch_size=64", "training.jit_compile=false"])
+            cfg = load_config(
+                ROOT / "configs/blog/dense.yaml",
+                [*overrides, f"loss.name={loss}", "training.epochs=1", "training.batch_size=64", "training.jit_compile=false"],
+            )
             made.append(training.train(cfg, tmp_path / "runs" / cfg.name, verbose=0).run_dir)
     done = evaluate(*made, "--out", tmp_path / "report")
     assert done.returncode == 0, done.stderr

@@ -5,9 +5,10 @@ import sys
 import zipfile
 
 import pytest
-from conftest import ROOT
 
 from autoencoders.config import config_path, shipped_configs
+
+from conftest import ROOT
 
 SHIPPED = sorted(p.relative_to(ROOT / "configs").as_posix() for p in (ROOT / "configs").rglob("*.yaml"))
 
@@ -26,10 +27,18 @@ def test_a_shipped_config_is_found_by_name_from_any_folder(tmp_path, monkeypatch
 
 
 def test_train_py_takes_a_shipped_name_and_refuses_an_unknown_one(tmp_path):
-    ok = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", "blog/dense", "--dry-run", "--out", str(tmp_path)],
-                        capture_output=True, text=True, cwd=tmp_path)
-    unknown = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", "blog/nope", "--out", str(tmp_path)],
-                             capture_output=True, text=True, cwd=tmp_path)
+    ok = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--config", "blog/dense", "--dry-run", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    unknown = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--config", "blog/nope", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert unknown.returncode == 2 and "blog/nope: config file not found" in unknown.stderr
     assert ok.returncode == 0, ok.stderr
     assert "blog-dense" in ok.stdout  # the shipped config's run, listed
@@ -37,8 +46,11 @@ def test_train_py_takes_a_shipped_name_and_refuses_an_unknown_one(tmp_path):
 
 @pytest.mark.slow
 def test_the_wheel_carries_every_shipped_config_and_the_findings_templates(tmp_path):
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
-                           capture_output=True, text=True)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
     assert built.returncode == 0, built.stderr[-2000:]
     [wheel] = tmp_path.glob("autoencoders-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -19,17 +19,20 @@ from autoencoders.comparison import WILCOXON_MIN_PAIRS, compare_metric, correct,
 # in sorted order, clip at 1, put them back in the original order.
 
 
-@pytest.mark.parametrize(("p", "expected"), [
-    # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> running max 0.02, 0.03, 0.06, 0.06
-    ([0.01, 0.04, 0.03, 0.005], [0.03, 0.06, 0.06, 0.02]),
-    # sorted 0.005, 0.01, 0.03, 0.04, 0.5 -> 0.025, 0.04, 0.09, 0.08, 0.5 -> 0.025, 0.04, 0.09, 0.09, 0.5
-    ([0.01, 0.04, 0.03, 0.005, 0.5], [0.04, 0.09, 0.09, 0.025, 0.5]),
-    # 0.45 x 3 = 1.35, 0.8 x 2 = 1.6, 0.9: all clipped at 1
-    ([0.45, 0.8, 0.9], [1.0, 1.0, 1.0]),
-    # 0.2 x 3 = 0.6, 0.4 x 2 = 0.8, 0.7 x 1 = 0.7 -> 0.6, 0.8, 0.8
-    ([0.4, 0.7, 0.2], [0.8, 0.8, 0.6]),
-    ([0.02], [0.02]),  # a family of one is not adjusted
-])
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [
+        # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> running max 0.02, 0.03, 0.06, 0.06
+        ([0.01, 0.04, 0.03, 0.005], [0.03, 0.06, 0.06, 0.02]),
+        # sorted 0.005, 0.01, 0.03, 0.04, 0.5 -> 0.025, 0.04, 0.09, 0.08, 0.5 -> 0.025, 0.04, 0.09, 0.09, 0.5
+        ([0.01, 0.04, 0.03, 0.005, 0.5], [0.04, 0.09, 0.09, 0.025, 0.5]),
+        # 0.45 x 3 = 1.35, 0.8 x 2 = 1.6, 0.9: all clipped at 1
+        ([0.45, 0.8, 0.9], [1.0, 1.0, 1.0]),
+        # 0.2 x 3 = 0.6, 0.4 x 2 = 0.8, 0.7 x 1 = 0.7 -> 0.6, 0.8, 0.8
+        ([0.4, 0.7, 0.2], [0.8, 0.8, 0.6]),
+        ([0.02], [0.02]),  # a family of one is not adjusted
+    ],
+)
 def test_holm_adjustments_worked_by_hand(p, expected):
     assert holm_adjusted(p) == pytest.approx(expected, abs=1e-12)
 
@@ -65,12 +68,15 @@ def test_verdicts_follow_the_hand_adjusted_p_and_one_seed_is_no_member_of_the_fa
 # methods", Statistics in Medicine 17:857-872, Table II, method 3 (score, no continuity correction).
 
 
-@pytest.mark.parametrize(("collapsed", "total", "low", "high"), [
-    (81, 263, 0.2553, 0.3662),
-    (15, 148, 0.0624, 0.1605),
-    (0, 20, 0.0, 0.1611),
-    (1, 29, 0.0061, 0.1718),
-])
+@pytest.mark.parametrize(
+    ("collapsed", "total", "low", "high"),
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
+)
 def test_a_collapse_rate_carries_newcombes_published_wilson_interval(collapsed, total, low, high):
     rate = collapse.collapse_rate(collapsed, total)
     assert (rate.low, rate.high) == (pytest.approx(low, abs=5e-5), pytest.approx(high, abs=5e-5))

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, STORED_EVALUATION, TINY
 
 from autoencoders import evaluation, runs
 from autoencoders.config import load_config
 from autoencoders.evaluation import Evaluation, evaluate_run, load_run, stored_evaluation
+
+from conftest import ROOT, STORED_EVALUATION, TINY
 
 pytestmark = pytest.mark.slow
 
@@ -109,22 +110,41 @@ def test_a_report_on_stored_evaluations_imports_no_tensorflow_and_matches_one_ma
     the stored evaluations are deleted."""
     sweep = tmp_path / "pair.yaml"
     sweep.write_text("name: pair-{loss.name}\nmodel: {arch: dense}\ngrid: {loss.name: [bce, mse]}\n")
-    trained = subprocess.run([sys.executable, "train.py", "--config", str(sweep), "--out", str(tmp_path / "runs"),
-                              *[x for s in [*TINY, STORED_EVALUATION] for x in ("--set", s)]], cwd=ROOT, capture_output=True, text=True)
+    trained = subprocess.run(
+        [
+            sys.executable,
+            "train.py",
+            "--config",
+            str(sweep),
+            "--out",
+            str(tmp_path / "runs"),
+            *[x for s in [*TINY, STORED_EVALUATION] for x in ("--set", s)],
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert trained.returncode == 0, trained.stderr
     folders = sorted((tmp_path / "runs").glob("pair-*"))
     assert [(f / runs.EVALUATION).is_file() for f in folders] == [True, True]
 
     def report(out: Path) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-X", "importtime", "evaluate.py", *map(str, folders), "--out", str(out)],
-                              cwd=ROOT, capture_output=True, text=True)
+        return subprocess.run(
+            [sys.executable, "-X", "importtime", "evaluate.py", *map(str, folders), "--out", str(out)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
 
     stored = report(tmp_path / "stored")
     assert stored.returncode == 0, stored.stderr
     imported = {line.split("|")[-1].strip().split(".")[0] for line in stored.stderr.splitlines() if line.startswith("import time:")}
     assert "numpy" in imported and "tensorflow" not in imported and "keras" not in imported
     text = (tmp_path / "stored" / "REPORT.md").read_text()
-    assert "2 of them were evaluated by the run's own training process right after it finished, and read here from its `evaluation.npz`" in text
+    assert (
+        "2 of them were evaluated by the run's own training process right after it finished, and read here from its `evaluation.npz`"
+        in text
+    )
     assert "no model was evaluated here" in text
 
     for folder in folders:
@@ -149,7 +169,13 @@ def test_ctrl_c_while_storing_the_evaluation_says_the_run_is_complete(tmp_path, 
         raise KeyboardInterrupt
 
     monkeypatch.setattr(training, "store_run_evaluation", interrupted)
-    args = ["--config", str(ROOT / "configs/blog/dense.yaml"), "--out", str(tmp_path), *[f"--set={s}" for s in [*TINY, STORED_EVALUATION, "name=run"]]]
+    args = [
+        "--config",
+        str(ROOT / "configs/blog/dense.yaml"),
+        "--out",
+        str(tmp_path),
+        *[f"--set={s}" for s in [*TINY, STORED_EVALUATION, "name=run"]],
+    ]
     assert cli.train_main(args) == 130
     stderr = capsys.readouterr().err
     assert f"interrupted (SIGINT) while storing the evaluation of the completed run {tmp_path / 'run'}" in stderr

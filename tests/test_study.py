@@ -6,10 +6,11 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, TINY
 
 from autoencoders import config as C
 from autoencoders import runs, training
+
+from conftest import ROOT, TINY
 
 
 def evaluate(*args):
@@ -59,7 +60,10 @@ def tiny_study_runs(tmp_path_factory):
     made = []
     for loss in ("bce", "mse"):
         for seed in (0, 1):
-            cfg = load_config(ROOT / "configs/blog/dense.yaml", [*TINY, "training.epochs=2", "training.probe_gradients=true", f"loss.name={loss}", f"seed={seed}"])
+            cfg = load_config(
+                ROOT / "configs/blog/dense.yaml",
+                [*TINY, "training.epochs=2", "training.probe_gradients=true", f"loss.name={loss}", f"seed={seed}"],
+            )
             made.append(training.train(cfg, out / cfg.name, verbose=0).run_dir)
         cfg = load_config(ROOT / "configs/blog/vae.yaml", [*TINY, f"loss.name={loss}", "loss.reduction=sum"])
         made.append(training.train(cfg, out / cfg.name, verbose=0).run_dir)
@@ -78,8 +82,14 @@ def test_the_measured_parts_use_the_runs(tiny_study_runs, tmp_path):
     measured = {m["loss"]: m for m in summary["gradients"]["measured"]}
     assert set(measured) == {"bce", "mse"}
     history = runs.read_history(tiny_study_runs[0] / runs.HISTORY)
-    assert measured["bce"]["grad_first"] == pytest.approx(np.mean([r[0]["logit_grad"] for r in (
-        runs.read_history(p / runs.HISTORY) for p in tiny_study_runs if "bce" in p.name and "vae" not in p.name)]))
+    assert measured["bce"]["grad_first"] == pytest.approx(
+        np.mean(
+            [
+                r[0]["logit_grad"]
+                for r in (runs.read_history(p / runs.HISTORY) for p in tiny_study_runs if "bce" in p.name and "vae" not in p.name)
+            ]
+        )
+    )
     assert history[0]["logit_grad"] > 0
 
     # the per-image split BCE = floor + excess gives back the dataset's floor (full test set)

@@ -4,13 +4,13 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, SHIPPED_SWEEPS, TINY, XLA_AS_SHIPPED, assert_same_run
 
 from autoencoders import config as C
 from autoencoders import runs, sweep
+
+from conftest import ROOT, SHIPPED_SWEEPS, TINY, XLA_AS_SHIPPED, assert_same_run
 
 
 def write(tmp_path, text, name="s.yaml"):
@@ -58,7 +58,9 @@ def test_invalid_grids_are_rejected_with_a_clear_message(tmp_path, text, overrid
 
 def test_bad_sweep_exits_2_and_writes_nothing(tmp_path):
     path = write(tmp_path, "name: g\ngrid: {seed: [0, 1]}\n")
-    out = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", str(path), "--out", str(tmp_path / "runs")], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--config", str(path), "--out", str(tmp_path / "runs")], capture_output=True, text=True
+    )
     assert out.returncode == 2 and "same run name" in out.stderr
     assert not (tmp_path / "runs").exists()
 

@@ -11,11 +11,12 @@ import time
 import keras
 import numpy as np
 import pytest
-from conftest import ROOT, SHIPPED_CONFIGS, TINY, XLA_AS_SHIPPED
 
 from autoencoders import config as C
 from autoencoders import runs, training
 from autoencoders.architectures import ARCHITECTURES
+
+from conftest import ROOT, SHIPPED_CONFIGS, TINY, XLA_AS_SHIPPED
 
 
 def _history_without_time(run_dir):
@@ -164,7 +165,9 @@ def test_existing_runs_are_never_overwritten_silently(tmp_path, tiny_config):
 
 def test_mixed_bfloat16_trains_close_to_float32_and_does_not_leak_into_the_next_run(tmp_path, tiny_config):
     fp32 = training.train(tiny_config("configs/blog/dense.yaml", "training.epochs=2"), tmp_path / "fp32", verbose=0)
-    bf16 = training.train(tiny_config("configs/blog/dense.yaml", "training.epochs=2", "training.precision=mixed_bfloat16"), tmp_path / "bf16", verbose=0)
+    bf16 = training.train(
+        tiny_config("configs/blog/dense.yaml", "training.epochs=2", "training.precision=mixed_bfloat16"), tmp_path / "bf16", verbose=0
+    )
     reloaded = keras.saving.load_model(tmp_path / "bf16" / runs.MODEL)
     assert reloaded.compute_dtype == "bfloat16"
     assert reloaded.reconstruct(np.zeros((2, 28, 28, 1), np.float32)).dtype == np.float32  # metrics and SSIM need float32
@@ -221,7 +224,11 @@ def odd_npz(tmp_path_factory):
     mnist = load_dataset("mnist")
     crop = (slice(None), slice(3, 24), slice(1, 27), 0)
     path = tmp_path_factory.mktemp("odd") / "digits-21x26.npz"
-    np.savez(path, x_train=np.rint(mnist.x_train[:256][crop] * 255).astype(np.uint8), x_test=np.rint(mnist.x_test[:128][crop] * 255).astype(np.uint8))
+    np.savez(
+        path,
+        x_train=np.rint(mnist.x_train[:256][crop] * 255).astype(np.uint8),
+        x_test=np.rint(mnist.x_test[:128][crop] * 255).astype(np.uint8),
+    )
     return path
 
 
@@ -259,7 +266,9 @@ def test_gradient_probe_sees_through_the_crop_of_a_padded_conv_model(tmp_path, t
     assert z.shape == x.shape == (256, 32, 32, 3)
     np.testing.assert_allclose(theory.sigmoid(z), model.reconstruct(x), atol=1e-5)
     (row,) = runs.read_history(run / runs.HISTORY)
-    assert row["logit_grad"] == pytest.approx(gradients.logit_gradient_stats("bce", z, data.t_train[: gradients.PROBE_SIZE])["logit_grad"], rel=1e-4)
+    assert row["logit_grad"] == pytest.approx(
+        gradients.logit_gradient_stats("bce", z, data.t_train[: gradients.PROBE_SIZE])["logit_grad"], rel=1e-4
+    )
 
 
 def test_a_finished_run_writes_its_config_as_tensorboard_hparams_and_its_test_metrics(tmp_path, tiny_config):
@@ -271,8 +280,7 @@ def test_a_finished_run_writes_its_config_as_tensorboard_hparams_and_its_test_me
     run = training.train(cfg, tmp_path / cfg.name, verbose=0).run_dir
     events = EventAccumulator(str(run / runs.TENSORBOARD), size_guidance={"tensors": 0})
     events.Reload()
-    start = metadata.parse_session_start_info_plugin_data(
-        events.PluginTagToContent(metadata.PLUGIN_NAME)[metadata.SESSION_START_INFO_TAG])
+    start = metadata.parse_session_start_info_plugin_data(events.PluginTagToContent(metadata.PLUGIN_NAME)[metadata.SESSION_START_INFO_TAG])
     assert start.group_name == cfg.name
     assert start.hparams["loss.name"].string_value == "mse" and start.hparams["training.epochs"].number_value == 1
     assert start.hparams["model.input_shape"].string_value == "[28, 28, 1]"

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
 
 from autoencoders.config import DatasetConfig
 from autoencoders.data import DataError, load_dataset
+
+from conftest import ROOT
 
 N_TRAIN, N_TEST = 300, 100
 
@@ -28,11 +29,16 @@ def mnist():
 @pytest.fixture(scope="module")
 def mnist_uint8(mnist):
     """The first images of real MNIST as the uint8 arrays a user would have."""
+
     def as_uint8(x):
         return np.rint(x[..., 0] * 255).astype(np.uint8)
 
-    return {"x_train": as_uint8(mnist.x_train[:N_TRAIN]), "y_train": mnist.y_train[:N_TRAIN],
-            "x_test": as_uint8(mnist.x_test[:N_TEST]), "y_test": mnist.y_test[:N_TEST]}
+    return {
+        "x_train": as_uint8(mnist.x_train[:N_TRAIN]),
+        "y_train": mnist.y_train[:N_TRAIN],
+        "x_test": as_uint8(mnist.x_test[:N_TEST]),
+        "y_test": mnist.y_test[:N_TEST],
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -86,8 +92,13 @@ def test_npz_without_labels_and_with_string_labels(tmp_path, mnist_uint8):
     plain = load("npz", tmp_path / "plain.npz")
     assert plain.y_train is None and plain.class_names is None
     words = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
-    np.savez(tmp_path / "named.npz", x_train=mnist_uint8["x_train"], x_test=mnist_uint8["x_test"],
-             y_train=words[mnist_uint8["y_train"]], y_test=words[mnist_uint8["y_test"]])
+    np.savez(
+        tmp_path / "named.npz",
+        x_train=mnist_uint8["x_train"],
+        x_test=mnist_uint8["x_test"],
+        y_train=words[mnist_uint8["y_train"]],
+        y_test=words[mnist_uint8["y_test"]],
+    )
     named = load("npz", tmp_path / "named.npz")
     assert named.class_names == tuple(sorted(words))
     assert [named.class_names[i] for i in named.y_test[:3]] == list(words[mnist_uint8["y_test"][:3]])
@@ -172,6 +183,7 @@ def _npz(**arrays):
     def write(path: Path) -> Path:
         np.savez(path / "bad.npz", **arrays)
         return path / "bad.npz"
+
     return write
 
 
@@ -179,6 +191,7 @@ def _raw(data: bytes, name: str = "bad.npz"):
     def write(path: Path) -> Path:
         (path / name).write_bytes(data)
         return path / name
+
     return write
 
 
@@ -200,17 +213,32 @@ BAD_NPZ = {
     "missing x_test": (_npz(x_train=X), "missing array 'x_test' (it has x_train)"),
     "unknown key": (_npz(x_train=X, x_test=X, X_valid=X), "unexpected array 'X_valid'; allowed: x_train, x_test, y_train, y_test"),
     "y_train only": (_npz(x_train=X, x_test=X, y_train=np.zeros(4, int)), "has y_train but no y_test"),
-    "labels of wrong length": (_npz(x_train=X, x_test=X, y_train=np.zeros(3, int), y_test=np.zeros(4, int)), "y_train has shape (3,); expected (4,)"),
+    "labels of wrong length": (
+        _npz(x_train=X, x_test=X, y_train=np.zeros(3, int), y_test=np.zeros(4, int)),
+        "y_train has shape (3,); expected (4,)",
+    ),
     "int64 pixels": (_npz(x_train=X.astype(np.int64), x_test=X), "x_train has dtype int64; allowed: uint8 (0-255) or float in [0, 1]"),
     "values above 1": (_npz(x_train=X * 255, x_test=X), "values from 127.5 to 127.5; float images must lie in [0, 1] (it looks like 0-255"),
     "negative values": (_npz(x_train=X - 1, x_test=X), "values from -0.5 to -0.5; float images must lie in [0, 1]"),
-    "NaN": (_npz(x_train=np.where(np.arange(1600).reshape(4, 20, 20) == 7, np.nan, X), x_test=X), "1 NaN or infinite values (the first at index (0, 0, 7, 0))"),
+    "NaN": (
+        _npz(x_train=np.where(np.arange(1600).reshape(4, 20, 20) == 7, np.nan, X), x_test=X),
+        "1 NaN or infinite values (the first at index (0, 0, 7, 0))",
+    ),
     "inf": (_npz(x_train=X, x_test=np.where(np.arange(800).reshape(2, 20, 20) == 0, np.inf, X[:2])), "x_test has 1 NaN or infinite values"),
-    "train and test shapes differ": (_npz(x_train=X, x_test=np.zeros((2, 24, 20), np.float32)), "x_train images are (20, 20, 1) but x_test images are (24, 20, 1)"),
+    "train and test shapes differ": (
+        _npz(x_train=X, x_test=np.zeros((2, 24, 20), np.float32)),
+        "x_train images are (20, 20, 1) but x_test images are (24, 20, 1)",
+    ),
     "2 channels": (_npz(x_train=np.zeros((4, 20, 20, 2), np.float32), x_test=X), "2 channels; allowed: 1 (grey) or 3 (RGB)"),
-    "too small": (_npz(x_train=np.zeros((4, 8, 8), np.uint8), x_test=np.zeros((2, 8, 8), np.uint8)), "images of 8x8; height and width must be at least 16"),
+    "too small": (
+        _npz(x_train=np.zeros((4, 8, 8), np.uint8), x_test=np.zeros((2, 8, 8), np.uint8)),
+        "images of 8x8; height and width must be at least 16",
+    ),
     "no images": (_npz(x_train=np.zeros((0, 20, 20), np.uint8), x_test=X), "x_train holds no images"),
-    "Python objects": (lambda p: (np.savez(p / "bad.npz", x_train=np.array([X, "a"], dtype=object), x_test=X), p / "bad.npz")[1], "array 'x_train' cannot be read"),
+    "Python objects": (
+        lambda p: (np.savez(p / "bad.npz", x_train=np.array([X, "a"], dtype=object), x_test=X), p / "bad.npz")[1],
+        "array 'x_train' cannot be read",
+    ),
 }
 
 
@@ -224,6 +252,7 @@ def _png(path: Path, size=(20, 20), value=128):
 
 def _folder(*files):
     """A folder from (relative path, size) pairs; a size of None writes garbage bytes instead."""
+
     def write(root: Path) -> Path:
         folder = root / "imgs"
         folder.mkdir()
@@ -234,6 +263,7 @@ def _folder(*files):
             else:
                 _png(folder / relative, size)
         return folder
+
     return write
 
 
@@ -242,11 +272,17 @@ BAD_FOLDERS = {
     "a file": (lambda p: _png(p / "one.png"), "is a file; dataset image_folder needs a folder with train/ and test/"),
     "no test/": (_folder(("train/a.png", (20, 20))), "test: missing; dataset image_folder needs"),
     "empty train/": (lambda p: (_folder(("test/a.png", (20, 20)))(p), (p / "imgs" / "train").mkdir(), p / "imgs")[2], "train: no images"),
-    "unreadable image": (_folder(("train/a.png", (20, 20)), ("train/b.png", None), ("test/c.png", (20, 20))), "b.png: cannot read this image"),
+    "unreadable image": (
+        _folder(("train/a.png", (20, 20)), ("train/b.png", None), ("test/c.png", (20, 20))),
+        "b.png: cannot read this image",
+    ),
     "sizes differ": (_folder(("train/a.png", (20, 20)), ("train/b.png", (20, 24)), ("test/c.png", (20, 20))), "b.png: is 20x24 but"),
     "train/test sizes differ": (_folder(("train/a.png", (20, 20)), ("test/c.png", (24, 20))), "c.png: is 24x20 but"),
     "test class unknown": (_folder(("train/cat/a.png", (20, 20)), ("test/dog/b.png", (20, 20))), "class 'dog' has no folder in"),
-    "image beside class folders": (_folder(("train/cat/a.png", (20, 20)), ("train/b.png", (20, 20)), ("test/cat/c.png", (20, 20))), "b.png: an image beside the class folders"),
+    "image beside class folders": (
+        _folder(("train/cat/a.png", (20, 20)), ("train/b.png", (20, 20)), ("test/cat/c.png", (20, 20))),
+        "b.png: an image beside the class folders",
+    ),
     "too small": (_folder(("train/a.png", (8, 8)), ("test/c.png", (8, 8))), "images of 8x8; height and width must be at least 16"),
 }
 
@@ -257,14 +293,26 @@ def _train_probe(args: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True, cwd=ROOT)
 
 
-@pytest.mark.parametrize(("name", "dataset", "case"), [*(("npz", "npz", c) for c in BAD_NPZ), *(("image_folder", "image_folder", c) for c in BAD_FOLDERS)],
-                         ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    ("name", "dataset", "case"),
+    [*(("npz", "npz", c) for c in BAD_NPZ), *(("image_folder", "image_folder", c) for c in BAD_FOLDERS)],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_bad_user_data_exits_2_naming_the_file_before_tensorflow_and_writes_nothing(tmp_path, name, dataset, case):
     make, expected = (BAD_NPZ if dataset == "npz" else BAD_FOLDERS)[case]
     (tmp_path / "data").mkdir()
     path = make(tmp_path / "data")
     out = tmp_path / "runs"
-    args = ["--config", str(ROOT / "configs/blog/dense.yaml"), "--set", f"dataset.name={dataset}", "--set", f"dataset.path={path}", "--out", str(out)]
+    args = [
+        "--config",
+        str(ROOT / "configs/blog/dense.yaml"),
+        "--set",
+        f"dataset.name={dataset}",
+        "--set",
+        f"dataset.path={path}",
+        "--out",
+        str(out),
+    ]
     done = _train_probe(args)
     rc, tf_imported = done.stdout.split()[-2:]
     assert rc == "2", done.stderr
@@ -277,12 +325,30 @@ def test_bad_user_data_exits_2_naming_the_file_before_tensorflow_and_writes_noth
 
 def test_an_image_that_only_tensorflow_cannot_decode_is_named_and_nothing_is_written(tmp_path, mnist_uint8):
     """A PNG cut short after its header: Pillow reads the size, decoding fails; train.py names it."""
-    root = write_png_folder(tmp_path / "digits", {k: v[:20] if k.endswith("train") else v[:5] for k, v in mnist_uint8.items()}, classes=True)
+    root = write_png_folder(
+        tmp_path / "digits", {k: v[:20] if k.endswith("train") else v[:5] for k, v in mnist_uint8.items()}, classes=True
+    )
     broken = sorted((root / "train").rglob("*.png"))[7]
     broken.write_bytes(broken.read_bytes()[:60])
     out = tmp_path / "runs"
-    done = subprocess.run([sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs/blog/dense.yaml"), "--set", "dataset.name=image_folder",
-                           "--set", f"dataset.path={root}", "--set", "dataset.color_mode=grayscale", "--out", str(out)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "--config",
+            str(ROOT / "configs/blog/dense.yaml"),
+            "--set",
+            "dataset.name=image_folder",
+            "--set",
+            f"dataset.path={root}",
+            "--set",
+            "dataset.color_mode=grayscale",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2, done.stderr
     assert f"{broken}: the image does not decode" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
@@ -291,8 +357,20 @@ def test_an_image_that_only_tensorflow_cannot_decode_is_named_and_nothing_is_wri
 def test_a_user_npz_trains_through_train_py_and_the_run_records_its_data(tmp_path, mnist_uint8):
     np.savez(tmp_path / "digits.npz", **mnist_uint8)
     out = tmp_path / "runs"
-    args = [sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs/blog/dense.yaml"), "--set", "dataset.name=npz",
-            "--set", f"dataset.path={tmp_path / 'digits.npz'}", "--set", "training.epochs=1", "--out", str(out)]
+    args = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "--config",
+        str(ROOT / "configs/blog/dense.yaml"),
+        "--set",
+        "dataset.name=npz",
+        "--set",
+        f"dataset.path={tmp_path / 'digits.npz'}",
+        "--set",
+        "training.epochs=1",
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(args, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     run = out / "blog-dense-npz-bce-s0"
@@ -300,7 +378,11 @@ def test_a_user_npz_trains_through_train_py_and_the_run_records_its_data(tmp_pat
 
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["data"]["identity"] == hashlib.sha256((tmp_path / "digits.npz").read_bytes()).hexdigest()
-    assert (metrics["data"]["train_images"], metrics["data"]["test_images"], metrics["data"]["image_shape"]) == (N_TRAIN, N_TEST, [28, 28, 1])
+    assert (metrics["data"]["train_images"], metrics["data"]["test_images"], metrics["data"]["image_shape"]) == (
+        N_TRAIN,
+        N_TEST,
+        [28, 28, 1],
+    )
     import yaml
 
     saved = yaml.safe_load((run / "config.yaml").read_text())

@@ -5,10 +5,11 @@ import math
 
 import numpy as np
 import pytest
-from conftest import ROOT, TINY, XLA_AS_SHIPPED
 
 from autoencoders import config as C
 from autoencoders import training, xla_loop
+
+from conftest import ROOT, TINY, XLA_AS_SHIPPED
 
 tf = pytest.importorskip("tensorflow")
 

@@ -105,6 +105,5 @@ class VAE(Autoencoder):
         """The posterior mean of each image."""
         return np.asarray(self.encoder_outputs(x, batch_size)[0], dtype=np.float32)
 
-
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}

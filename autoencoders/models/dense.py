@@ -24,8 +24,9 @@ def _flat_parts(model_config, hidden: tuple[int, ...] = (), activity_l1: float =
     regularizer = keras.regularizers.L1(activity_l1) if activity_l1 > 0 else None
     # a penalised code computes in float32, as the sigmoid output: Keras cannot add a bfloat16
     # penalty to the float32 loss (a TypeError under mixed precision)
-    code = layers.Dense(model_config.latent_dim, activation="relu", activity_regularizer=regularizer, name="code",
-                        dtype=LOSS_DTYPE if regularizer else None)(h)
+    code = layers.Dense(
+        model_config.latent_dim, activation="relu", activity_regularizer=regularizer, name="code", dtype=LOSS_DTYPE if regularizer else None
+    )(h)
     encoder = keras.Model(image, code, name="encoder")
 
     code_in = keras.Input((model_config.latent_dim,), name="code")

@@ -38,8 +38,14 @@ class UpSampledConv2D(layers.Conv2D):
 
     def __init__(self, filters, kernel_size=3, **kwargs):
         super().__init__(filters, kernel_size, **kwargs)
-        if self.kernel_size != (3, 3) or self.strides != (1, 1) or self.padding != "same" or self.dilation_rate != (1, 1) \
-                or self.groups != 1 or self.data_format != "channels_last":
+        if (
+            self.kernel_size != (3, 3)
+            or self.strides != (1, 1)
+            or self.padding != "same"
+            or self.dilation_rate != (1, 1)
+            or self.groups != 1
+            or self.data_format != "channels_last"
+        ):
             raise ValueError(f"{type(self).__name__} is only the 3x3, stride 1, 'same', channels_last convolution after a 2x upsampling")
 
     def convolution_op(self, inputs, kernel):
