@@ -74,3 +74,27 @@ def blog_rows(evaluations: Sequence) -> list[dict]:
                 }
             )
     return rows
+
+
+def blog_section(evaluations: Sequence) -> tuple[str, list[str], list[dict]] | None:
+    """A comparison report's section (the `autoencoders.report_sections` entry point): the blog's
+    numbers next to ours, when the report has runs that match them."""
+    from autoencoders.report import fmt
+
+    rows = blog_rows(evaluations)
+    if not rows:
+        return None
+    lines = [
+        "BCE-trained runs on MNIST at the blog's epochs; \"loss\" is Keras's loss as the blog saw it (for sparse_dense it includes the L1 penalty). "
+        "The post's 2016 code trained with Adadelta (Keras 1's learning rate 1.0), its later revision with Adam; where runs of both exist, both are shown.",
+        "",
+        "| arch | the blog reports | blog | ours (mean ± sd over seeds) | optimizer | seeds |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {fmt(r['ours_mean'])}"
+        + (f" ± {fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
+        + f" | {r['optimizer']} | {r['seeds']} |"
+        for r in rows
+    ]
+    return "The Keras blog's numbers next to ours", lines, rows

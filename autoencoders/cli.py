@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from autoencoders import quiet, runs
+from autoencoders import plugins, quiet, runs
 from autoencoders.config import ConfigError, config_path, load_config
 from autoencoders.errors import (
     EXIT_BAD_INPUT,
@@ -366,6 +366,10 @@ def _evaluate_command(args, argv: list[str]) -> int:
     missing = [str(p) for p in args.runs if not p.is_dir()]
     if missing:
         return _fail(f"no such run folder: {', '.join(missing)}")
+    if args.study and len(plugins.names(plugins.STUDY)) != 1:
+        return _fail(
+            f"--study: needs exactly one installed study (entry point group {plugins.STUDY}), found {plugins.names(plugins.STUDY)}"
+        )
     if args.collapse is not None and (not args.study or not args.collapse.is_dir()):
         return _fail(f"--collapse {args.collapse}: " + ("only with --study" if not args.study else "no such folder"))
     if problem := writable_folder_problem(args.out):
@@ -411,9 +415,8 @@ def _evaluate_command(args, argv: list[str]) -> int:
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))  # same file system: moves are renames
     verdicts: list[str] = []
     try:
-        if args.study:
-            from autoencoders.study import write_study
-
+        if args.study:  # the study plugs in through its entry point (plugins.STUDY)
+            [write_study] = plugins.entries(plugins.STUDY).values()
             write_study(staging, runs_, evaluations, command=command, collapse_folder=args.collapse)
         else:
             verdicts = write_report(staging, runs_, groups, command=command, title=args.title, note=args.note)["verdicts"]

@@ -95,3 +95,9 @@ class LogitGradientProbe(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs.update(self.measure())
+
+
+def probe_callback(cfg, data) -> LogitGradientProbe | None:
+    """The `autoencoders.training_callbacks` entry point: the probe for a run whose config asks for
+    it (`training.probe_gradients: true`, the study's runs)."""
+    return LogitGradientProbe(data.x_train, data.t_train, cfg.loss.name) if cfg.training.probe_gradients else None

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autoencoders import plots
+from autoencoders import plots, plugins
 from autoencoders.atomic import write_text
-from autoencoders.blog import blog_rows
 from autoencoders.comparison import METRICS, WILCOXON_MIN_PAIRS, Difference, Group, compare_groups, own_tests
 from autoencoders.device import cpu_model, phrase_counts, usable_cores
 from autoencoders.device import here as device_here
@@ -307,25 +306,11 @@ def write_report(
             md += ["", f"**{subject.capitalize()}**", "", f"![{subject}](figures/{path.name})"]
         summary["groups"].append(gsum)
 
-    blog = blog_rows(list(evaluated.values()))
-    if blog:
-        summary["blog"] = blog
-        md += [
-            "",
-            "## The Keras blog's numbers next to ours",
-            "",
-            "BCE-trained runs on MNIST at the blog's epochs; \"loss\" is Keras's loss as the blog saw it (for sparse_dense it includes the L1 penalty). "
-            "The post's 2016 code trained with Adadelta (Keras 1's learning rate 1.0), its later revision with Adam; where runs of both exist, both are shown.",
-            "",
-            "| arch | the blog reports | blog | ours (mean ± sd over seeds) | optimizer | seeds |",
-            "|---|---|---|---|---|---|",
-        ]
-        md += [
-            f"| {r['arch']} | {r['blog']} | {r['blog_value']:g} | {fmt(r['ours_mean'])}"
-            + (f" ± {fmt(r['ours_sd'], 2)}" if r["ours_sd"] is not None else "")
-            + f" | {r['optimizer']} | {r['seeds']} |"
-            for r in blog
-        ]
+    for name, section in plugins.entries(plugins.REPORT_SECTIONS).items():  # e.g. the study's blog table (plugins.py)
+        if made := section(list(evaluated.values())):
+            heading, lines, data = made
+            summary[name] = data
+            md += ["", f"## {heading}", "", *lines]
 
     md += [
         "",

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from autoencoders import config as C
-from autoencoders import device, model_cache, runs, xla_loop
+from autoencoders import device, model_cache, plugins, runs, xla_loop
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.data import DataError, Dataset, PreparedData, load_dataset, prepare
 from autoencoders.errors import raise_if_stopped
@@ -349,11 +349,9 @@ def _train(
     runs.write_text(run_dir / runs.CONFIG, C.dump_yaml(cfg))
 
     recorder = EpochRecorder(run_dir, history, dataset.identity)
-    probe = []  # before the recorder, so its values are in the row it writes
-    if cfg.training.probe_gradients:
-        from autoencoders.gradients import LogitGradientProbe
-
-        probe.append(LogitGradientProbe(data.x_train, data.t_train, cfg.loss.name))
+    # callbacks of the training_callbacks extension point (e.g. the study's gradient probe), before the
+    # recorder so that what they log is in the row it writes
+    probe = [made for factory in plugins.entries(plugins.TRAINING_CALLBACKS).values() if (made := factory(cfg, data)) is not None]
     bs = cfg.training.batch_size
     logs = [keras.callbacks.TensorBoard(run_dir / runs.TENSORBOARD, write_graph=False, profile_batch=0)] if tensorflow_installed() else []
     seconds = time.perf_counter()

@@ -260,9 +260,10 @@ def check_command(command: list[str] | str) -> None:
     elif program == "python" and args[:1] == ["-c"]:
         compile(args[1], "<python -c>", "exec")
     elif program == "python" and args[:2] in (["-m", "autoencoders"],):
+        from autoencoders import plugins
         from autoencoders.__main__ import COMMANDS
 
-        assert args[2] in COMMANDS, command
+        assert args[2] in [*COMMANDS, *plugins.names(plugins.COMMANDS)], command
         if args[2] == "train" and "--config" in args:
             validate_train_args(args[3:])
     elif program == "python" and args[0] == "train.py" and args[1:] == ["--help"]:
