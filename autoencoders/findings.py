@@ -26,7 +26,7 @@ from autoencoders.collapse import collapse_rate
 from autoencoders.collapse_study import EARLY_STEPS
 from autoencoders.comparison import ALPHA, METRICS, winner
 from autoencoders.datasets import DATASETS
-from autoencoders.study import REACH_SHARE
+from autoencoders.study import REACH_SHARE, median_epoch
 
 TEMPLATES = Path(__file__).parent / "templates"
 ANSWER_START, ANSWER_END = "<!-- answer-table:start -->", "<!-- answer-table:end -->"
@@ -102,9 +102,9 @@ def cell(summary: dict, arch: str, dataset: str, loss: str, optimizer: str = "ad
 
 
 def median_or_never(epochs: list) -> str:
-    """The median epoch over seeds, a run that never reached the target counting as later than all."""
-    value = float(np.median([np.inf if e is None else e for e in epochs]))
-    return "never" if np.isinf(value) else f"{value:g}"
+    """`study.median_epoch` in words: "never" when the median run never reached the target."""
+    value = median_epoch(epochs)
+    return "never" if math.isinf(value) else f"{value:g}"
 
 
 def landscapes(summary: dict) -> dict:
