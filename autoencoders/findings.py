@@ -79,7 +79,7 @@ def group_parts(title: str) -> tuple[str, str]:
 def judged(entry: dict) -> dict:
     """An outcome difference of the summary with its verdict decided afresh from its numbers."""
     won = winner(entry["metric"], entry["diff"], entry["p_holm"])
-    twin = entry.get("tested_as")
+    twin = entry["tested_as"]  # a summary older than one test per quantity is refused: its relative effects are unpaired
     return {
         **entry,
         "label": METRICS[entry["metric"]][0],
@@ -87,7 +87,6 @@ def judged(entry: dict) -> dict:
         "words": VERDICT_WORDS[won],
         "tested_as": twin,
         "tested_as_label": METRICS[twin][0] if twin else None,
-        "relative": abs(entry["diff"]) / abs(entry["mse"]) if entry.get("relative") is None else entry["relative"],
     }
 
 
