@@ -231,10 +231,15 @@ def favoured(metric: str, diff: float) -> str:
     return "bce" if (diff > 0) == METRICS[metric][1] else "mse"
 
 
+def significant(p: float | None) -> bool:
+    """A test's p (adjusted, where a family was) below α; no test (None) is never significant."""
+    return p is not None and p < ALPHA
+
+
 def winner(metric: str, diff: float, p_adjusted: float | None) -> str | None:
     """The verdict rule of every table and of the Findings: the favoured loss when the adjusted p
     is below α, else None (no significant difference, or no test)."""
-    return favoured(metric, diff) if p_adjusted is not None and p_adjusted < ALPHA else None
+    return favoured(metric, diff) if significant(p_adjusted) else None
 
 
 def compare_metric(metric: str, bce_by_seed: dict[int, float], mse_by_seed: dict[int, float]) -> Difference:

@@ -24,7 +24,7 @@ import numpy as np
 
 from autoencoders.collapse import collapse_rate
 from autoencoders.collapse_study import EARLY_STEPS
-from autoencoders.comparison import ALPHA, METRICS, winner
+from autoencoders.comparison import ALPHA, METRICS, significant, winner
 from autoencoders.datasets import DATASETS
 from autoencoders.study import REACH_SHARE, median_epoch
 
@@ -146,7 +146,7 @@ def outcome(summary: dict, section: str = "outcome") -> dict:
     per_metric = [
         {
             "label": METRICS[m][0],
-            **{str(won): sum(d["won"] == won for g in groups for d in g["diffs"] if d["metric"] == m) for won in ("bce", "mse", None)},
+            "count": {won: sum(d["won"] == won for g in groups for d in g["diffs"] if d["metric"] == m) for won in ("bce", "mse", None)},
         }
         for m in metrics
     ]
@@ -170,7 +170,7 @@ def speed(summary: dict) -> dict:
     rows = []
     for t in summary["gradients"].get("reach", []):
         arch, dataset = group_parts(t["group"])
-        sooner = None if t["p_holm"] is None or t["p_holm"] >= ALPHA else "bce" if t["bce_sooner"] > t["mse_sooner"] else "mse"
+        sooner = ("bce" if t["bce_sooner"] > t["mse_sooner"] else "mse") if significant(t["p_holm"]) else None
         binarized = " (binarized)" if "binarized" in t["group"] else ""
         rows.append(
             {

@@ -32,7 +32,7 @@ from autoencoders import study_figures as figs
 from autoencoders.architectures import ARCHITECTURES
 from autoencoders.atomic import write_text
 from autoencoders.blog import BLOG_RESULTS
-from autoencoders.comparison import ALPHA, METRICS, Group, compare_groups, group_runs, holm_adjusted, own_tests
+from autoencoders.comparison import METRICS, Group, compare_groups, group_runs, holm_adjusted, own_tests, winner
 from autoencoders.data import source_dataset
 from autoencoders.datasets import builtin
 from autoencoders.device import here as device_here
@@ -393,9 +393,7 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
 
 def raw_winner(d) -> str:
     """Who a test would call the winner on its unadjusted p (what a table without correction says)."""
-    if d.p_value is None or d.p_value >= ALPHA:
-        return "none"
-    return d.better
+    return winner(d.metric, d.diff.mean, d.p_value) or "none"
 
 
 def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_METRICS, binarized: bool = False) -> tuple[list[str], dict]:

@@ -351,7 +351,7 @@ def _train(
     recorder = EpochRecorder(run_dir, history, dataset.identity)
     # callbacks of the training_callbacks extension point (e.g. the study's gradient probe), before the
     # recorder so that what they log is in the row it writes
-    probe = [made for factory in plugins.entries(plugins.TRAINING_CALLBACKS).values() if (made := factory(cfg, data)) is not None]
+    extensions = [made for factory in plugins.entries(plugins.TRAINING_CALLBACKS).values() if (made := factory(cfg, data)) is not None]
     bs = cfg.training.batch_size
     logs = [keras.callbacks.TensorBoard(run_dir / runs.TENSORBOARD, write_graph=False, profile_batch=0)] if tensorflow_installed() else []
     seconds = time.perf_counter()
@@ -365,7 +365,7 @@ def _train(
                 shuffle=False,  # training_batches already shuffles, by (seed, epoch)
                 validation_data=in_batches((data.x_test, data.t_test), cfg.training.eval_batch_size),
                 validation_batch_size=cfg.training.eval_batch_size,
-                callbacks=[*probe, recorder, *logs],
+                callbacks=[*extensions, recorder, *logs],
                 verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose,
             )
     except OSError:  # disk full, a file that cannot be written: not the run's fault, it stays resumable
