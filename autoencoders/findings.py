@@ -329,13 +329,18 @@ def render(summary: dict, template: str = "findings.md.j2", mark: bool = False) 
 
 
 def with_answer_table(readme: str, table: str) -> str:
-    """`readme` with the block between the answer-table markers replaced by `table`."""
-    head, rest = readme.split(ANSWER_START, 1)
-    _, tail = rest.split(ANSWER_END, 1)
+    """`readme` with the block between the answer-table markers replaced by `table`; ValueError
+    when it lacks them, in order."""
+    head, start, rest = readme.partition(ANSWER_START)
+    _, end, tail = rest.partition(ANSWER_END)
+    if not (start and end):
+        raise ValueError(f"has no answer table to replace: it needs a line {ANSWER_START} and, after it, {ANSWER_END}")
     return f"{head}{ANSWER_START}\n{table.strip()}\n{ANSWER_END}{tail}"
 
 
 def findings_main(argv: list[str] | None = None) -> int:
+    """Each way in which the inputs can be wrong is said with the file it concerns, exit 2, and
+    nothing is written unless everything was rendered."""
     import jinja2
 
     from autoencoders.atomic import write_text
@@ -345,17 +350,32 @@ def findings_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the page there (e.g. docs/findings.md) instead of printing it")
     parser.add_argument("--readme", type=Path, help="also rewrite the answer table between the markers of this README")
     args = parser.parse_args(argv)
+
+    def refuse(path: Path, problem: str) -> int:
+        print(f"error: {path}: {problem}", file=sys.stderr)
+        return 2
+
     try:
         summary = json.loads(args.summary.read_text())
+    except (OSError, ValueError) as e:
+        return refuse(args.summary, f"cannot be read as JSON ({type(e).__name__}: {e})")
+    try:
         page, table = render(summary), render(summary, "answers.md.j2")
-        readme = with_answer_table(args.readme.read_text(), table) if args.readme else None
-    except (OSError, ValueError, KeyError, TypeError, StopIteration, jinja2.UndefinedError) as e:
-        print(f"error: {args.summary}: not a study summary this version can read ({type(e).__name__}: {e})", file=sys.stderr)
-        return 2
-    if args.out:
-        write_text(args.out, page)
-    else:
-        sys.stdout.write(page)
-    if readme is not None:
-        write_text(args.readme, readme)
+    except (ValueError, KeyError, TypeError, StopIteration, jinja2.UndefinedError) as e:
+        return refuse(args.summary, f"not a study summary this version can read ({type(e).__name__}: {e})")
+    readme = None
+    if args.readme:
+        try:
+            readme = with_answer_table(args.readme.read_text(), table)
+        except (OSError, ValueError) as e:
+            return refuse(args.readme, str(e) if isinstance(e, ValueError) else f"cannot be read ({e.strerror or e})")
+    try:
+        if args.out:
+            write_text(args.out, page)
+        else:
+            sys.stdout.write(page)
+        if readme is not None:
+            write_text(args.readme, readme)
+    except OSError as e:
+        return refuse(Path(e.filename or args.out or args.readme), f"cannot be written ({e.strerror or e})")
     return 0

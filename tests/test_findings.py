@@ -69,6 +69,29 @@ def test_the_command_writes_the_page_and_refuses_a_file_that_is_no_summary(tmp_p
     )
     assert refused.returncode == 2 and str(bad) in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "never.md").exists()
+    unmarked = tmp_path / "NOTES.md"  # a README without the markers is named, not the summary
+    unmarked.write_text("# notes\n")
+    no_table = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autoencoders",
+            "findings",
+            str(ROOT / "results/study/summary.json"),
+            "--out",
+            str(tmp_path / "never.md"),
+            "--readme",
+            str(unmarked),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert no_table.returncode == 2 and f"{unmarked}: has no answer table to replace" in no_table.stderr
+    assert unmarked.read_text() == "# notes\n" and not (tmp_path / "never.md").exists()
+    missing = subprocess.run(
+        [sys.executable, "-m", "autoencoders", "findings", str(tmp_path / "none.json")], capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and f"{tmp_path / 'none.json'}: cannot be read as JSON" in missing.stderr
 
 
 @pytest.mark.parametrize("template", ["findings.md.j2", "answers.md.j2"])
