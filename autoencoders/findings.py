@@ -184,6 +184,7 @@ def speed(summary: dict) -> dict:
         )
     tested = [r for r in rows if r["p"] is not None]
     return {
+        "scored_on_parameter": any(r["name"].startswith("continuous Bernoulli") for r in rows),
         "rows": rows,
         "count": {won: sum(r["sooner"] == won for r in rows) for won in ("bce", "mse", None)},
         "tested": len(tested),
@@ -250,6 +251,7 @@ def vae(summary: dict) -> dict:
     rows = [{"name": name, **v, "collapsed": v["active_dims"] == 0} for name, v in summary["vae"].items()]
     collapsed = [r for r in rows if r["collapsed"]]
     return {
+        "scored_on_parameter": any(r["name"].startswith("continuous Bernoulli") for r in rows),
         "rows": rows,
         "collapsed": collapsed,
         "healthy": [r for r in rows if not r["collapsed"]],

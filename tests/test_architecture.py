@@ -13,10 +13,13 @@ STUDY = {"study", "findings", "collapse_study", "study_figures", "theory", "grad
 
 
 def imported_modules(path: Path) -> set[str]:
-    """Every autoencoders module a file imports, at any depth of the file (lazy imports too)."""
+    """Every autoencoders module a file imports, at any depth of the file (lazy imports too), by
+    absolute or relative name."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "autoencoders":
+        if isinstance(node, ast.ImportFrom) and node.level:  # `from . import study`, `from .study import x`
+            found.update([node.module.split(".")[-1]] if node.module else [alias.name for alias in node.names])
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "autoencoders":
             found.add(node.module.split(".")[-1])
             found.update(alias.name for alias in node.names)  # `from autoencoders import study`
         elif isinstance(node, ast.Import):
@@ -35,6 +38,8 @@ def test_the_checker_sees_a_lazy_import(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from autoencoders.study import write_study\n    import autoencoders.blog\n")
     assert imported_modules(module) >= {"study", "blog"}
+    module.write_text("from . import findings\nfrom .gradients import probe_callback\n")
+    assert imported_modules(module) >= {"findings", "gradients"}
 
 
 def test_the_study_plugs_in_through_the_extension_points():
