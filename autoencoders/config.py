@@ -1,32 +1,26 @@
-"""Experiment configuration: YAML files -> validated, frozen dataclasses.
+"""Experiment configuration: YAML files -> validated, resolved, frozen dataclasses.
 
-A config file is parsed with a safe YAML loader and checked against the
-dataclasses below.  Validation is generic: it is driven by the type hints of
-the dataclass fields (``int``, ``float``, ``bool``, ``str``, ``Literal[...]``,
-fixed-length ``tuple[int, ...]``, ``X | None``, nested section dataclasses) and by
-per-field constraints kept in ``dataclasses.field(metadata=...)`` (``min``,
-``max``, ``gt`` (exclusive minimum), ``pattern``, ``help``, and ``choices``: a
-function returning the allowed strings, read at validation time, which is how
-``dataset.name`` and ``model.arch`` follow their registries).  Every error is a :class:`ConfigError` whose
-message names the file (or the ``--set`` override), the dotted key, the bad
-value and what is allowed, e.g.::
+The schema is the four section dataclasses below, checked by pydantic (v2, strict leaves: YAML's
+`true` is not an integer and `5.0` not an epoch count). Pydantic's errors are rewritten into one
+line per problem naming the file (or the `--set` override), the dotted key, the value and what is
+allowed, e.g.::
 
     configs/x.yaml: training.epochs = 'ten' (str): expected an integer >= 1
 
-The experiment ``name`` may hold ``{dotted.key}`` placeholders (optionally
-with a format spec, ``{training.learning_rate:g}``), filled in from the
-resolved config after overrides: ``name: blog-dense-{loss.name}-s{seed}``
-with ``--set loss.name=mse`` gives ``blog-dense-mse-s0``.
+and what is allowed is read from the same JSON Schema that `configs/schema.json` publishes and the
+config reference (docs/config-reference.md) is generated from, so the three never disagree.
 
-The returned config is *resolved*: missing keys hold their defaults,
-``model.latent_dim`` holds the architecture's default when it was left out, and
-``model.input_shape`` the dataset's image shape where the dataset fixes it (for
-the user's own files it is filled in from the data when training starts), so
-``dump_yaml(cfg)`` is itself a complete config that reproduces the run.
+The experiment `name` may hold `{dotted.key}` placeholders (optionally with a format spec,
+`{training.learning_rate:g}`), filled in from the resolved config after overrides:
+`name: blog-dense-{loss.name}-s{seed}` with `--set loss.name=mse` gives `blog-dense-mse-s0`.
 
-This module deliberately imports only the standard library, PyYAML and the two
-registries (themselves standard library only), so a bad config fails in
-milliseconds, before TensorFlow is imported.
+The returned config is *resolved*: missing keys hold their defaults, `model.latent_dim` the arch's
+default when it was left out, and `model.input_shape` the dataset's image shape where the dataset
+fixes it (for the user's own files training fills it in from the data), so `dump_yaml(cfg)` is
+itself a complete config that reproduces the run.
+
+This module imports only the standard library, PyYAML, pydantic and the two registries, so a bad
+config fails in a fraction of a second, before TensorFlow is imported.
 """
 
 from __future__ import annotations
@@ -35,18 +29,17 @@ import copy
 import dataclasses
 import difflib
 import functools
-import math
 import re
 import reprlib
 import string
-import types
-import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
+import pydantic
 import yaml
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic_core import PydanticCustomError
 
 from autoencoders.architectures import ARCHITECTURES, input_shape_problem
 from autoencoders.datasets import DATASETS
@@ -65,6 +58,7 @@ __all__ = [
     "TrainingConfig",
     "apply_overrides",
     "dump_yaml",
+    "json_schema",
     "known_image_shape",
     "load_config",
     "parse_config",
@@ -74,37 +68,27 @@ __all__ = [
     "to_dict",
 ]
 
-# --------------------------------------------------------------------------
-# Choices (datasets and archs are the registries' names, read at validation time)
-# --------------------------------------------------------------------------
-
 Loss = Literal["bce", "mse", "mae", "gaussian", "continuous_bernoulli"]
 Reduction = Literal["mean", "sum"]
 Optimizer = Literal["adam", "adadelta", "rmsprop", "sgd"]
-JitCompile = Union[bool, Literal["auto"]]  # noqa: UP007 - the type interpreter below reads typing.Union
-Precision = Literal["float32", "mixed_bfloat16"]
-
 LOSSES: tuple[str, ...] = get_args(Loss)
 REDUCTIONS: tuple[str, ...] = get_args(Reduction)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+#: The registries' names, fixed when this module is imported (the registries are plain dicts filled
+#: in by the modules that define them, which this module imports first).
+DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
+ArchName = Literal[tuple(ARCHITECTURES)]  # type: ignore[valid-type]
 #: A run's folder name: the lock, log and config files beside it add a few characters, and file
 #: systems allow 255 bytes, so at most 128.
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
-
-
-# --------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------
+NAME_RULE = "letters, digits, '.', '_', '-', starting with a letter or digit, at most 128 characters; it is used as a folder name"
 
 
 class ConfigError(ValueError):
-    """A configuration problem; ``str(e)`` is the full user-facing message.
+    """A configuration problem; `str(e)` is the full user-facing message, one problem a line
+    (`e.errors`), at most MAX_LINES of them: a file with thousands of bad keys is told about the first."""
 
-    ``e.errors`` holds one line per problem (all problems found in one pass
-    are reported together, one per line).
-    """
-
-    MAX_LINES = 20  # a file with thousands of bad keys is told about the first ones
+    MAX_LINES = 20
 
     def __init__(self, message: str | Sequence[str]):
         lines = [message] if isinstance(message, str) else list(message)
@@ -113,25 +97,11 @@ class ConfigError(ValueError):
         self.errors: list[str] = lines
         super().__init__("\n".join(lines))
 
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return "\n".join(self.errors)
-
-
-class _Invalid(Exception):
-    """A field-level problem; the message has no source prefix yet."""
-
-
-# --------------------------------------------------------------------------
-# Generic field checking
-# --------------------------------------------------------------------------
-
-_NUMERIC_STRING = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-
 
 #: Renders values of any size or depth in bounded time: a YAML file of a few hundred bytes can
 #: hold a "billion laughs" of nested aliases, whose full repr would never finish.
-_BOUNDED_REPR = reprlib.Repr()  # (keyword arguments only from Python 3.12)
-for _limit, _value in {
+BOUNDED_REPR = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+for limit, most in {
     "maxlevel": 3,
     "maxtuple": 6,
     "maxlist": 6,
@@ -141,343 +111,87 @@ for _limit, _value in {
     "maxother": 80,
     "maxlong": 40,
 }.items():
-    setattr(_BOUNDED_REPR, _limit, _value)
+    setattr(BOUNDED_REPR, limit, most)
 SHOWN_LENGTH = 80
 
 
 def show(value: Any) -> str:
-    """Render a value the way the user wrote it (YAML spelling for bool/null), at most
-    SHOWN_LENGTH characters, in time bounded whatever the value holds."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    text = _BOUNDED_REPR.repr(list(value) if isinstance(value, tuple) else value)
+    """A value as the user wrote it (YAML's spelling of booleans and null), at most SHOWN_LENGTH
+    characters, in time bounded whatever the value holds."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    text = BOUNDED_REPR.repr(list(value) if isinstance(value, tuple) else value)
     return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
 
 
-def _type_name(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "mapping"
-    return type(value).__name__
+def type_name(value: Any) -> str:
+    return "mapping" if isinstance(value, Mapping) else type(value).__name__
 
 
-def _shown_with_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    return f"{show(value)} ({_type_name(value)})"
+def shown_with_type(value: Any) -> str:
+    return "null" if value is None else f"{show(value)} ({type_name(value)})"
 
 
-def _is_union(tp: Any) -> bool:
-    return get_origin(tp) in (Union, types.UnionType)
+# --------------------------------------------------------------------------
+# Leaf types: strict (YAML's true is not 1), with the two conversions a YAML file needs
+# --------------------------------------------------------------------------
+
+NUMERIC_STRING = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
-def _alternatives(tp: Any) -> tuple[list[Any], bool]:
-    """Split a type into its non-None alternatives and whether None is allowed."""
-    if _is_union(tp):
-        args = get_args(tp)
-        optional = type(None) in args
-        alts: list[Any] = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            sub, sub_optional = _alternatives(arg)
-            alts.extend(sub)
-            optional = optional or sub_optional
-        return alts, optional
-    return [tp], False
+def as_float(value: Any) -> Any:
+    """An int, or a numeric string such as '1e-3' (which PyYAML, following YAML 1.1, reads as a
+    string), as the float it spells; anything else as given, for the strict check to refuse."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and NUMERIC_STRING.match(value.strip()):
+        return float(value.strip())
+    return value
 
 
-def _is_literal(tp: Any) -> bool:
-    return get_origin(tp) is Literal
+def as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
-def _is_int_tuple(tp: Any) -> bool:
-    """A fixed-length tuple of ints, e.g. tuple[int, int, int] (written as a YAML list)."""
-    return get_origin(tp) is tuple and all(arg is int for arg in get_args(tp))
+def none_as_empty(value: Any) -> Any:
+    return {} if value is None else value  # 'training:' with nothing under it: all defaults
 
 
-def _with_choices(tp: Any, meta: Mapping[str, Any]) -> Any:
-    """A str field whose metadata has ``choices`` behaves as a Literal of the choices of now."""
-    if "choices" not in meta:
-        return tp
-    choices = Literal[tuple(meta["choices"]())]  # type: ignore[valid-type]
-    return choices | None if _alternatives(tp)[1] else choices
+Number = Annotated[float, BeforeValidator(as_float), pydantic.Strict()]
+Positive = Annotated[StrictInt, Field(ge=1)]
+Pair = Annotated[tuple[Positive, Positive], BeforeValidator(as_tuple), pydantic.Strict()]
+Triple = Annotated[tuple[Positive, Positive, Positive], BeforeValidator(as_tuple), pydantic.Strict()]
+CHECKS = pydantic.ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-def _is_section(tp: Any) -> bool:
-    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+def section(key: str):
+    """A frozen pydantic dataclass for the config's section `key`; constructing one directly is
+    checked like a file, and its errors are a ConfigError with the dotted keys (no file name)."""
 
+    def make(cls: type) -> type:
+        cls.key = key
+        built = pydantic.dataclasses.dataclass(frozen=True, config=CHECKS)(cls)
+        validate = built.__init__
 
-def _fmt_num(x: Any) -> str:
-    return repr(x) if isinstance(x, float) else str(x)
-
-
-def _constraint(meta: Mapping[str, Any]) -> str:
-    """Human phrase for the numeric constraints in a field's metadata."""
-    lo, hi, gt = meta.get("min"), meta.get("max"), meta.get("gt")
-    if lo is not None and hi is not None:
-        return f"between {_fmt_num(lo)} and {_fmt_num(hi)}"
-    parts = []
-    if gt is not None:
-        parts.append(f"> {_fmt_num(gt)}")
-    if lo is not None:
-        parts.append(f">= {_fmt_num(lo)}")
-    if hi is not None:
-        parts.append(f"<= {_fmt_num(hi)}")
-    return " and ".join(parts)
-
-
-def _join_or(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " or " + items[-1]
-
-
-def _choices(alts: Sequence[Any]) -> list[str]:
-    """Spelled-out choices when every alternative is a bool or a Literal."""
-    out: list[str] = []
-    for alt in alts:
-        if alt is bool:
-            out += ["true", "false"]
-        else:
-            out += [show(a) for a in get_args(alt)]
-    return out
-
-
-def _expected(tp: Any, meta: Mapping[str, Any]) -> str:
-    """What a field accepts, e.g. 'an integer between 1 and 60000 or null'."""
-    alts, optional = _alternatives(tp)
-    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-    parts = []
-    for alt in alts:
-        if _is_literal(alt):
-            parts.append("one of " + ", ".join(show(a) for a in get_args(alt)))
-        elif _is_int_tuple(alt):
-            text = f"a list of {len(get_args(alt))} integers"
-            if _constraint(meta):
-                text += f", each {_constraint(meta)}"
-            parts.append(text)
-        else:
-            text = names.get(alt, getattr(alt, "__name__", str(alt)))
-            if alt in (int, float) and _constraint(meta):
-                text += " " + _constraint(meta)
-            if alt is str and meta.get("pattern"):
-                text += f" matching {meta['pattern']}"
-            parts.append(text)
-    if optional:
-        parts.append("null")
-    return " or ".join(parts)
-
-
-def _convert(alt: Any, value: Any) -> tuple[bool, Any]:
-    """Try to read ``value`` as type ``alt``; returns (ok, converted)."""
-    if alt is bool:
-        return isinstance(value, bool), value
-    if alt is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
-    if alt is float:
-        if isinstance(value, bool):
-            return False, value
-        if isinstance(value, int):
-            return True, float(value)
-        if isinstance(value, float):
-            return math.isfinite(value), value
-        # PyYAML (YAML 1.1) reads '1e-3' (no dot) as a string: accept numeric strings.
-        if isinstance(value, str) and _NUMERIC_STRING.match(value.strip()):
-            number = float(value.strip())
-            return math.isfinite(number), number
-        return False, value
-    if alt is str:
-        return isinstance(value, str), value
-    if _is_int_tuple(alt):
-        ok = (
-            isinstance(value, (list, tuple))
-            and len(value) == len(get_args(alt))
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        )
-        return ok, tuple(value) if ok else value
-    if _is_literal(alt):
-        for choice in get_args(alt):
-            if type(value) is type(choice) and value == choice:
-                return True, choice
-        return False, value
-    raise TypeError(f"unsupported field type {alt!r}")  # a bug in the schema, not in a config
-
-
-def _check(tp: Any, meta: Mapping[str, Any], value: Any, key: str) -> Any:
-    """Validate and convert one leaf value; raise _Invalid with a full message."""
-    tp = _with_choices(tp, meta)
-    alts, optional = _alternatives(tp)
-    if value is None and optional:
-        return None
-    for alt in alts:
-        ok, converted = _convert(alt, value)
-        if ok:
-            break
-    else:
-        if any(_is_literal(a) for a in alts) and all(_is_literal(a) or a is bool for a in alts):
-            choices = _choices(alts) + (["null"] if optional else [])
-            shown = show(value) if isinstance(value, str) else _shown_with_type(value)
-            phrase = ("one of " + ", ".join(choices)) if len(alts) == 1 else _join_or(choices)
-            msg = f"{key} = {shown}: must be {phrase}"
-            if isinstance(value, str):
-                options = [c for a in alts if _is_literal(a) for c in get_args(a)]
-                close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
-                if close:
-                    msg += f" (did you mean {close[0]!r}?)"
-            raise _Invalid(msg)
-        if float in alts and isinstance(value, float) and not math.isfinite(value):
-            raise _Invalid(f"{key} = {show(value)}: must be a finite number {_constraint(meta)}".rstrip())
-        msg = f"{key} = {_shown_with_type(value)}: expected {_expected(tp, meta)}"
-        if str in alts and isinstance(value, (int, float, bool)):
-            msg += " (quote it so that YAML reads it as a string)"
-        raise _Invalid(msg)
-
-    numbers = converted if isinstance(converted, tuple) else (converted,)
-    for number in numbers:
-        if isinstance(number, (int, float)) and not isinstance(number, bool):
-            lo, hi, gt = meta.get("min"), meta.get("max"), meta.get("gt")
-            if (lo is not None and number < lo) or (hi is not None and number > hi) or (gt is not None and number <= gt):
-                each = "each value " if isinstance(converted, tuple) else ""
-                raise _Invalid(f"{key} = {show(converted)}: {each}must be {_constraint(meta)}")
-    if isinstance(converted, str) and meta.get("pattern") and alt is str:
-        if not re.fullmatch(meta["pattern"], converted):
-            hint = meta.get("pattern_help") or meta.get("help")
-            hint = f" ({hint})" if hint else ""
-            raise _Invalid(f"{key} = {show(converted)}: must match {meta['pattern']}{hint}")
-    return converted
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _fields(cls: type) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(cls)}
-
-
-def _is_required(f: dataclasses.Field) -> bool:
-    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-
-
-def _format_for_name(value: Any, spec: str) -> str:
-    if spec:
-        return format(value, spec)
-    if isinstance(value, bool) or value is None:
-        return show(value)
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _expand_template(template: str, lookup: Any, key: str, choices: Sequence[str]) -> str:
-    """Fill ``{dotted.key}`` / ``{dotted.key:spec}`` placeholders; raise _Invalid on errors.
-
-    ``lookup(dotted)`` returns the (resolved) value of a leaf key; ``choices``
-    are the keys a placeholder may name.
-    """
-    if "{" not in template and "}" not in template:
-        return template
-    out: list[str] = []
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise _Invalid(
-            f"{key} = {show(template)}: bad placeholder syntax ({exc}); write placeholders as {{dotted.key}}, e.g. {{loss.name}}"
-        ) from None
-    for literal, placeholder, spec, conversion in parsed:
-        out.append(literal)
-        if placeholder is None:
-            continue
-        if placeholder not in choices or conversion:
-            msg = f"{key} = {show(template)}: unknown placeholder {{{placeholder}}}"
-            close = difflib.get_close_matches(placeholder, choices, n=1, cutoff=0.6)
-            if close:
-                msg += f" (did you mean {{{close[0]}}}?)"
-            raise _Invalid(f"{msg}; a placeholder names a config key, one of {', '.join(choices)}")
-        try:
-            out.append(_format_for_name(lookup(placeholder), spec or ""))
-        except (ValueError, TypeError) as exc:
-            raise _Invalid(f"{key} = {show(template)}: cannot format {{{placeholder}:{spec}}}: {exc}") from None
-    return "".join(out)
-
-
-class _Validated:
-    """Mixin: validate (and convert) every field on construction.
-
-    Constructing a config dataclass directly therefore gives the same
-    guarantees as parsing a file (errors carry no file name then).
-    """
-
-    _section: ClassVar[str] = ""  # dotted prefix of this section, "" at the top
-
-    @classmethod
-    def _key(cls, name: str) -> str:
-        return f"{cls._section}.{name}" if cls._section else name
-
-    @classmethod
-    def _cross_check(cls, values: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
-        """Checks that involve several fields: [(dotted keys involved, message)]."""
-        return []
-
-    def _resolve(self) -> None:
-        """Fill in derived defaults (runs after validation)."""
-
-    def __post_init__(self) -> None:
-        hints = _hints(type(self))
-        errors: list[str] = []
-        templated = []
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            tp, value = hints[f.name], getattr(self, f.name)
-            if _is_section(tp):
-                if not isinstance(value, tp):
-                    errors.append(f"{self._key(f.name)}: expected a {tp.__name__}, got {_type_name(value)}")
-                continue
-            if f.metadata.get("template") and isinstance(value, str):
-                templated.append(f)  # filled in once the other fields are known
-                continue
+        @functools.wraps(validate)
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             try:
-                object.__setattr__(self, f.name, _check(tp, f.metadata, value, self._key(f.name)))
-            except _Invalid as exc:
-                errors.append(str(exc))
-        if not errors:
-            for f in templated:
-                try:
-                    value = _check_templated(type(self), f, hints[f.name], getattr(self, f.name), functools.partial(_get_path, self))
-                    object.__setattr__(self, f.name, value)
-                except _Invalid as exc:
-                    errors.append(str(exc))
-        if not errors:
-            values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
-            errors += [msg for _, msg in self._cross_check(values)]
-        if errors:
-            raise ConfigError(errors)
-        self._resolve()
+                validate(self, *args, **kwargs)
+            except pydantic.ValidationError as exc:
+                names = [f.name for f in dataclasses.fields(built)]
+                given = dict(zip(names, args)) | kwargs
+                raise ConfigError([message for _, message in problems(exc, built, given)]) from None
+
+        built.__init__ = __init__
+        return built
+
+    return make
 
 
-def _get_path(obj: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def _template_keys(cls: type) -> list[str]:
-    """Keys a placeholder may name: every leaf key except the templated ones."""
-    return [k for k in _all_leaf_keys(cls) if not _fields_by_key(cls)[k].metadata.get("template")]
-
-
-def _check_templated(cls: type, f: dataclasses.Field, tp: Any, raw: str, lookup: Any) -> Any:
-    """Expand the placeholders of a templated string field, then check the result."""
-    key = cls._key(f.name)
-    expanded = _expand_template(raw, lookup, key, _template_keys(cls))
-    try:
-        return _check(tp, f.metadata, expanded, key)
-    except _Invalid as exc:
-        if expanded != raw:
-            raise _Invalid(f"{exc} (expanded from {show(raw)})") from None
-        raise
+def problem(*messages: tuple[tuple[str, ...], str]) -> PydanticCustomError:
+    """Checks that involve several keys: each problem with the keys it involves (the first one an
+    override set is blamed on it)."""
+    return PydanticCustomError("cross_check", "{count} problems", {"count": len(messages), "problems": messages})
 
 
 # --------------------------------------------------------------------------
@@ -485,73 +199,65 @@ def _check_templated(cls: type, f: dataclasses.Field, tp: Any, raw: str, lookup:
 # --------------------------------------------------------------------------
 
 
-def _meta(help: str, **constraints: Any) -> dict[str, Any]:
-    return {"help": help, **constraints}
-
-
-@dataclass(frozen=True)
-class DatasetConfig(_Validated):
-    _section: ClassVar[str] = "dataset"
-
-    name: str = field(default="mnist", metadata=_meta("which dataset", choices=lambda: tuple(DATASETS)))
-    path: str | None = field(
-        default=None, metadata=_meta("your data: the .npz file (npz) or the folder (image_folder); relative to the current folder")
+@section("dataset")
+class DatasetConfig:
+    key: ClassVar[str]
+    name: DatasetName = Field("mnist", description="which images (docs/data.md)")
+    path: StrictStr | None = Field(
+        None, description="your data: the .npz file (npz) or the folder (image_folder); relative to the current folder"
     )
-    color_mode: Literal["grayscale", "rgb"] | None = field(
-        default=None, metadata=_meta("image_folder only: read images as grayscale (1 channel) or rgb (3); null = rgb, Keras's default")
+    color_mode: Literal["grayscale", "rgb"] | None = Field(
+        None, description="image_folder only: read images as grayscale (1 channel) or rgb (3); null = rgb, Keras's default"
     )
-    image_size: tuple[int, int] | None = field(
-        default=None,
-        metadata=_meta("image_folder only: resize every image to [height, width]; null = keep the images' own size (one for all)", min=1),
+    image_size: Pair | None = Field(
+        None, description="image_folder only: resize every image to [height, width]; null = keep the images' own size (one for all)"
     )
-    train_size: int | None = field(default=None, metadata=_meta("the first N training images (null = all)", min=1))
-    test_size: int | None = field(default=None, metadata=_meta("the first N test images (null = all)", min=1))
-    noise_factor: float = field(default=0.0, metadata=_meta("std of Gaussian noise added to inputs; targets stay clean", min=0))
-    binarize: bool = field(default=False, metadata=_meta("threshold pixels at 0.5"))
+    train_size: StrictInt | None = Field(None, ge=1, description="the first N training images (null = all)")
+    test_size: StrictInt | None = Field(None, ge=1, description="the first N test images (null = all)")
+    noise_factor: Number = Field(0.0, ge=0, description="inputs = clip(x + f·N(0, 1), 0, 1); the targets stay clean")
+    binarize: StrictBool = Field(False, description="threshold pixels at 0.5 (inputs and targets)")
 
-    @classmethod
-    def _cross_check(cls, values: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
-        spec = DATASETS[values.get("name", "mnist")]
-        problems = []
-        path = values.get("path")
-        if spec.path_kind and path is None:
-            problems.append(
+    @model_validator(mode="after")
+    def follows_the_dataset(self) -> DatasetConfig:
+        spec, found = DATASETS[self.name], []
+        if spec.path_kind and self.path is None:
+            found.append(
                 (
                     ("dataset.path", "dataset.name"),
                     f"dataset.path is required for dataset {spec.name!r}: the {spec.path_kind} with your images ({spec.description})",
                 )
             )
-        if not spec.path_kind and path is not None:
+        if not spec.path_kind and self.path is not None:
             users = " or ".join(name for name, other in DATASETS.items() if other.path_kind)
-            problems.append(
+            found.append(
                 (
                     ("dataset.path", "dataset.name"),
-                    f"dataset.path = {show(path)}: dataset {spec.name!r} is built in and takes no path; "
+                    f"dataset.path = {show(self.path)}: dataset {spec.name!r} is built in and takes no path; "
                     f"for your own images set dataset.name to {users}",
                 )
             )
         for option in ("color_mode", "image_size"):
-            if values.get(option) is not None and option not in spec.options:
+            if getattr(self, option) is not None and option not in spec.options:
                 takers = ", ".join(name for name, other in DATASETS.items() if option in other.options)
-                problems.append(
+                found.append(
                     (
                         (f"dataset.{option}", "dataset.name"),
-                        f"dataset.{option} = {show(values[option])}: only dataset {takers} takes it, not {spec.name!r}; leave it out (null)",
+                        f"dataset.{option} = {show(getattr(self, option))}: only dataset {takers} takes it, not {spec.name!r}; leave it out (null)",
                     )
                 )
-        for key, available, what in (("train_size", spec.train_size, "training"), ("test_size", spec.test_size, "test")):
-            if available is not None and values.get(key) is not None and values[key] > available:
-                problems.append(
+        for option, available, what in (("train_size", spec.train_size, "training"), ("test_size", spec.test_size, "test")):
+            if available is not None and (asked := getattr(self, option)) is not None and asked > available:
+                found.append(
                     (
-                        (f"dataset.{key}", "dataset.name"),
-                        f"dataset.{key} = {values[key]}: must be between 1 and {available} ({spec.name} has {available} {what} images)",
+                        (f"dataset.{option}", "dataset.name"),
+                        f"dataset.{option} = {asked}: must be between 1 and {available} ({spec.name} has {available} {what} images)",
                     )
                 )
-        return problems
-
-    def _resolve(self) -> None:
-        if "color_mode" in DATASETS[self.name].options and self.color_mode is None:
+        if found:
+            raise problem(*found)
+        if "color_mode" in spec.options and self.color_mode is None:
             object.__setattr__(self, "color_mode", "rgb")  # Keras's default for image_dataset_from_directory
+        return self
 
 
 def known_image_shape(dataset: DatasetConfig) -> tuple[int, int, int] | None:
@@ -565,41 +271,39 @@ def known_image_shape(dataset: DatasetConfig) -> tuple[int, int, int] | None:
     return None
 
 
-@dataclass(frozen=True)
-class ModelConfig(_Validated):
-    _section: ClassVar[str] = "model"
-
-    arch: str = field(default="dense", metadata=_meta("model architecture", choices=lambda: tuple(ARCHITECTURES)))
-    input_shape: tuple[int, int, int] | None = field(
-        default=None, metadata=_meta("[height, width, channels] of the images; null = the dataset's", min=1)
+@section("model")
+class ModelConfig:
+    key: ClassVar[str]
+    arch: ArchName = Field("dense", description="model architecture")
+    input_shape: Triple | None = Field(
+        None, description="[height, width, channels] of the images; null = the dataset's (filled in, and saved in the run's config.yaml)"
     )
-    latent_dim: int | None = field(
-        default=None,
-        metadata=_meta("code size; null = the arch's default (must stay null for conv archs)", min=1),
+    latent_dim: StrictInt | None = Field(
+        None,
+        ge=1,
+        description="code size; null = the arch's default (32 for the dense family, 2 for the VAEs); conv archs have a fixed code, so null",
     )
-    intermediate_dim: int = field(default=64, metadata=_meta("hidden width of the dense VAE", min=1))
-    activity_l1: float = field(default=1e-4, metadata=_meta("L1 activity regulariser of the sparse_dense code", min=0))
+    intermediate_dim: StrictInt = Field(64, ge=1, description="hidden width of the dense VAE")
+    activity_l1: Number = Field(1e-4, ge=0, description="L1 activity regulariser of the sparse_dense code")
 
-    @classmethod
-    def _cross_check(cls, values: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
-        arch = ARCHITECTURES[values.get("arch", "dense")]
-        latent_dim, shape = values.get("latent_dim"), values.get("input_shape")
-        problems = []
-        if arch.latent_dim is None and latent_dim is not None:
-            problems.append(
+    @model_validator(mode="after")
+    def follows_the_arch(self) -> ModelConfig:
+        arch, found = ARCHITECTURES[self.arch], []
+        if arch.latent_dim is None and self.latent_dim is not None:
+            found.append(
                 (
                     ("model.latent_dim", "model.arch"),
-                    f"model.latent_dim = {show(latent_dim)}: arch {arch.name!r} has a code shape set by its conv/pool "
+                    f"model.latent_dim = {show(self.latent_dim)}: arch {arch.name!r} has a code shape set by its conv/pool "
                     "layers (and the image size), so latent_dim must be left out (null)",
                 )
             )
-        if shape is not None and (problem := input_shape_problem(shape)):
-            problems.append((("model.input_shape",), f"model.input_shape = {show(shape)}: {problem}"))
-        return problems
-
-    def _resolve(self) -> None:
+        if self.input_shape is not None and (why := input_shape_problem(self.input_shape)):
+            found.append((("model.input_shape",), f"model.input_shape = {show(self.input_shape)}: {why}"))
+        if found:
+            raise problem(*found)
         if self.latent_dim is None:
-            object.__setattr__(self, "latent_dim", ARCHITECTURES[self.arch].latent_dim)
+            object.__setattr__(self, "latent_dim", arch.latent_dim)
+        return self
 
     @property
     def code_shape(self) -> tuple[int, ...]:
@@ -607,86 +311,287 @@ class ModelConfig(_Validated):
         return ARCHITECTURES[self.arch].code_shape(self)
 
 
-@dataclass(frozen=True)
-class LossConfig(_Validated):
-    _section: ClassVar[str] = "loss"
+@section("loss")
+class LossConfig:
+    key: ClassVar[str]
+    name: Loss = Field("bce", description="reconstruction loss (docs/training.md, The losses)")
+    reduction: Reduction = Field("mean", description="per-pixel mean, or summed over the image's pixels")
 
-    name: Loss = field(default="bce", metadata=_meta("reconstruction loss"))
-    reduction: Reduction = field(default="mean", metadata=_meta("per-pixel mean, or summed over the image's pixels"))
 
-
-@dataclass(frozen=True)
-class TrainingConfig(_Validated):
-    _section: ClassVar[str] = "training"
-
-    epochs: int = field(default=50, metadata=_meta("training epochs", min=1))
-    batch_size: int = field(default=256, metadata=_meta("training batch size", min=1))
-    optimizer: Optimizer = field(default="adam", metadata=_meta("optimizer"))
-    learning_rate: float = field(default=0.001, metadata=_meta("optimizer learning rate", gt=0))
-    jit_compile: JitCompile = field(default="auto", metadata=_meta("XLA; 'auto' = the per-arch choice made by measurement"))
-    eval_batch_size: int = field(default=2048, metadata=_meta("batch size of validation / evaluation passes", min=1))
-    precision: Precision = field(
-        default="float32",
-        metadata=_meta("compute dtype policy; mixed_bfloat16 is faster on CPUs with AVX512_BF16, at some accuracy cost"),
+@section("training")
+class TrainingConfig:
+    key: ClassVar[str]
+    epochs: StrictInt = Field(50, ge=1, description="training epochs")
+    batch_size: StrictInt = Field(256, ge=1, description="training batch size")
+    optimizer: Optimizer = Field("adam", description="optimizer")
+    learning_rate: Number = Field(0.001, gt=0, description="optimizer learning rate")
+    jit_compile: StrictBool | Literal["auto"] = Field(
+        "auto", description="XLA; auto = the per-arch choice measured on CPU (XLA for the dense models and the dense VAE)"
     )
-    probe_gradients: bool = field(
-        default=False,
-        metadata=_meta("log the output-logit gradient and the wrong-side saturated share at each epoch end (the study)"),
+    eval_batch_size: StrictInt = Field(2048, ge=1, description="batch size of validation / evaluation passes")
+    precision: Literal["float32", "mixed_bfloat16"] = Field(
+        "float32", description="compute dtype policy; mixed_bfloat16 is faster on CPUs with AVX512_BF16, at some accuracy cost"
     )
-    store_evaluation: bool = field(
-        default=True,
-        metadata=_meta(
-            "evaluate the finished run as evaluate.py would and keep the result in its evaluation.npz, which reports read; "
-            "false: reports evaluate the run themselves"
-        ),
+    probe_gradients: StrictBool = Field(
+        False, description="log the output-logit gradient and the wrong-side saturated share at each epoch end (the study)"
+    )
+    store_evaluation: StrictBool = Field(
+        True,
+        description="evaluate the finished run as evaluate.py would and keep the result in its evaluation.npz, which reports read; "
+        "false: reports evaluate the run themselves",
     )
 
 
-@dataclass(frozen=True)
-class ExperimentConfig(_Validated):
-    _section: ClassVar[str] = ""
-
-    name: str = field(
-        metadata=_meta(
-            "experiment name, used as a folder name: letters, digits, '.', '_', '-', "
-            "starting with a letter or digit; {dotted.key} placeholders are filled in "
-            "from the resolved config, e.g. blog-dense-{loss.name}-s{seed}",
-            pattern=NAME_PATTERN,
-            pattern_help="letters, digits, '.', '_', '-', starting with a letter or digit, at most 128 characters; "
-            "it is used as a folder name",
-            template=True,
-        )
+@section("")
+class ExperimentConfig:
+    key: ClassVar[str]
+    name: StrictStr = Field(
+        description=f"experiment name: {NAME_RULE}; {{dotted.key}} placeholders are filled in from the resolved config, "
+        "e.g. blog-dense-{loss.name}-s{seed}"
     )
-    seed: int = field(default=0, metadata=_meta("random seed", min=0))
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
-    training: TrainingConfig = field(default_factory=TrainingConfig)
+    seed: StrictInt = Field(0, ge=0, description="seeds the weights, the shuffling, the noise and the VAE's sampling")
+    dataset: Annotated[DatasetConfig, BeforeValidator(none_as_empty)] = Field(default_factory=DatasetConfig)
+    model: Annotated[ModelConfig, BeforeValidator(none_as_empty)] = Field(default_factory=ModelConfig)
+    loss: Annotated[LossConfig, BeforeValidator(none_as_empty)] = Field(default_factory=LossConfig)
+    training: Annotated[TrainingConfig, BeforeValidator(none_as_empty)] = Field(default_factory=TrainingConfig)
 
-    @classmethod
-    def _cross_check(cls, values: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
-        dataset, model = values.get("dataset") or DatasetConfig(), values.get("model") or ModelConfig()
-        known = known_image_shape(dataset)
-        if known is not None and model.input_shape is not None and tuple(model.input_shape) != known:
-            return [
+    @model_validator(mode="after")
+    def resolved(self) -> ExperimentConfig:
+        template = self.name
+        try:
+            object.__setattr__(self, "name", checked_name(expand_name(template, functools.partial(value_at, self))))
+        except ValueError as exc:
+            raise problem((("name", *placeholders(template)), str(exc))) from None
+        known = known_image_shape(self.dataset)
+        if known is not None and self.model.input_shape is not None and tuple(self.model.input_shape) != known:
+            raise problem(
                 (
                     ("model.input_shape", "dataset.name"),
-                    f"model.input_shape = {show(model.input_shape)}: the images of dataset {dataset.name!r} are "
+                    f"model.input_shape = {show(self.model.input_shape)}: the images of dataset {self.dataset.name!r} are "
                     f"{show(known)}; leave model.input_shape out (null) to take the dataset's",
                 )
-            ]
-        return []
-
-    def _resolve(self) -> None:
-        known = known_image_shape(self.dataset)
+            )
         if self.model.input_shape is None and known is not None:
             object.__setattr__(self, "model", dataclasses.replace(self.model, input_shape=known))
+        return self
 
 
 #: Section name -> section dataclass (top-level keys whose value is a mapping).
-SECTIONS: dict[str, type] = {
-    name: _hints(ExperimentConfig)[name] for name in _fields(ExperimentConfig) if _is_section(_hints(ExperimentConfig)[name])
-}
+SECTIONS: dict[str, type] = {cls.key: cls for cls in (DatasetConfig, ModelConfig, LossConfig, TrainingConfig)}
+
+
+def fields_of(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def leaf_keys(cls: type = ExperimentConfig, prefix: str = "") -> list[str]:
+    """Every dotted key of a leaf value, in declaration order."""
+    return [
+        key
+        for name in fields_of(cls)
+        for key in (leaf_keys(SECTIONS[name], f"{name}.") if name in SECTIONS and not prefix else [prefix + name])
+    ]
+
+
+@functools.cache
+def json_schema() -> dict[str, Any]:
+    """The configs' JSON Schema (draft 2020-12), generated from the dataclasses above."""
+    return pydantic.TypeAdapter(ExperimentConfig).json_schema()
+
+
+@functools.cache
+def field_schemas() -> dict[str, dict[str, Any]]:
+    """Dotted key -> the JSON Schema of its value: what the messages say is allowed."""
+    schema = json_schema()
+    out = {}
+    for name, prop in schema["properties"].items():
+        if name in SECTIONS:
+            definition = schema["$defs"][prop["$ref"].rsplit("/", 1)[-1]]
+            out |= {f"{name}.{key}": sub for key, sub in definition["properties"].items()}
+        else:
+            out[name] = prop
+    return out
+
+
+# --------------------------------------------------------------------------
+# The experiment name: placeholders filled in from the resolved config
+# --------------------------------------------------------------------------
+
+
+def value_at(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def placeholders(template: str) -> list[str]:
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    except ValueError:
+        return []
+
+
+def checked_name(name: str, template: str | None = None) -> str:
+    if not re.fullmatch(NAME_PATTERN, name):
+        expanded = f" (expanded from {show(template)})" if template not in (None, name) else ""
+        raise ValueError(f"name = {show(name)}: must match {NAME_PATTERN} ({NAME_RULE}){expanded}")
+    return name
+
+
+def expand_name(template: str, lookup: Any) -> str:
+    """Fill `{dotted.key}` / `{dotted.key:spec}` placeholders; ValueError with the message on errors."""
+    if "{" not in template and "}" not in template:
+        return template
+    choices = [key for key in leaf_keys() if key != "name"]
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(
+            f"name = {show(template)}: bad placeholder syntax ({exc}); write placeholders as {{dotted.key}}, e.g. {{loss.name}}"
+        ) from None
+    out: list[str] = []
+    for literal, placeholder, spec, conversion in parsed:
+        out.append(literal)
+        if placeholder is None:
+            continue
+        if placeholder not in choices or conversion:
+            close = difflib.get_close_matches(placeholder, choices, n=1, cutoff=0.6)
+            hint = f" (did you mean {{{close[0]}}}?)" if close else ""
+            raise ValueError(
+                f"name = {show(template)}: unknown placeholder {{{placeholder}}}{hint}; a placeholder names a config key, one of {', '.join(choices)}"
+            )
+        value = lookup(placeholder)
+        try:
+            out.append(format(value, spec) if spec else show(value) if isinstance(value, bool) or value is None else str(value))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"name = {show(template)}: cannot format {{{placeholder}:{spec}}}: {exc}") from None
+    return checked_name("".join(out), template)
+
+
+# --------------------------------------------------------------------------
+# Messages: pydantic's errors, one line per problem, in the user's words
+# --------------------------------------------------------------------------
+
+RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+
+
+def number_text(x: Any) -> str:
+    return repr(x) if isinstance(x, float) else str(x)
+
+
+def constraint(schema: Mapping[str, Any]) -> str:
+    """'between 1 and 10', '>= 1', '> 0': the bounds a JSON Schema sets on a number."""
+    low, high, above = schema.get("minimum"), schema.get("maximum"), schema.get("exclusiveMinimum")
+    if low is not None and high is not None:
+        return f"between {number_text(low)} and {number_text(high)}"
+    return " and ".join(f"{sign} {number_text(bound)}" for sign, bound in ((">", above), (">=", low), ("<=", high)) if bound is not None)
+
+
+def alternatives(schema: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+    """A field's schema as its non-null alternatives, and whether null is allowed."""
+    alts = schema.get("anyOf", [schema])
+    return [alt for alt in alts if alt.get("type") != "null"], any(alt.get("type") == "null" for alt in alts)
+
+
+def choices_of(alt: Mapping[str, Any]) -> list[Any] | None:
+    if "enum" in alt or "const" in alt:
+        return alt.get("enum", [alt.get("const")])
+    return [True, False] if alt.get("type") == "boolean" else None
+
+
+def expected(schema: Mapping[str, Any]) -> str:
+    """What a field accepts, e.g. 'an integer >= 1 or null'."""
+    alts, optional = alternatives(schema)
+    names = {"integer": "an integer", "number": "a number", "boolean": "true or false", "string": "a string"}
+    parts = []
+    for alt in alts:
+        if "enum" in alt or "const" in alt:
+            parts.append("one of " + ", ".join(show(choice) for choice in choices_of(alt)))
+        elif alt.get("type") == "array":
+            items = alt["prefixItems"]
+            bounds = constraint(items[0])
+            parts.append(f"a list of {len(items)} integers" + (f", each {bounds}" if bounds else ""))
+        else:
+            parts.append(" ".join(filter(None, [names[alt["type"]], constraint(alt)])))
+    return " or ".join(parts + ["null"] * optional)
+
+
+def join_or(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def value_message(key: str, value: Any, errors: Sequence[Mapping[str, Any]]) -> str:
+    """The line for one key whose value pydantic refused (`errors`: its errors, deeper ones included)."""
+    schema = field_schemas()[key]
+    alts, optional = alternatives(schema)
+    if all(error["type"] in RANGE_ERRORS for error in errors):
+        if isinstance(value, (list, tuple)):
+            return f"{key} = {show(value)}: each value must be {constraint(alts[0]['prefixItems'][0])}"
+        return f"{key} = {show(errors[0]['input'])}: must be {constraint(alts[0])}"
+    if errors[0]["type"] == "finite_number":
+        return f"{key} = {show(errors[0]['input'])}: must be a finite number {constraint(alts[0])}".rstrip()
+    choices = [choices_of(alt) for alt in alts]
+    if all(found is not None for found in choices) and any("enum" in alt or "const" in alt for alt in alts):
+        spelled = [show(choice) for found in choices for choice in found] + ["null"] * optional
+        message = f"{key} = {show(value) if isinstance(value, str) else shown_with_type(value)}: must be " + (
+            "one of " + ", ".join(spelled) if len(alts) == 1 else join_or(spelled)
+        )
+        words = [choice for found in choices for choice in found if isinstance(choice, str)]
+        close = difflib.get_close_matches(value, words, n=1, cutoff=0.6) if isinstance(value, str) else []
+        return message + (f" (did you mean {close[0]!r}?)" if close else "")
+    quote = (
+        " (quote it so that YAML reads it as a string)"
+        if any(alt.get("type") == "string" for alt in alts) and isinstance(value, (int, float))
+        else ""
+    )
+    return f"{key} = {shown_with_type(value)}: expected {expected(schema)}{quote}"
+
+
+def unknown_key_message(cls: type, prefix: str, key: Any) -> str:
+    """ "unknown key 'training.epoch' (did you mean 'training.epochs'?); allowed in 'training': ..."."""
+    names = fields_of(cls)
+    where = f"in {prefix[:-1]!r}" if prefix else "at the top level"
+    if not isinstance(key, str):  # YAML allows any value as a key
+        return f"key {show(key)} ({type_name(key)}) {where}: keys are names, one of {', '.join(names)}"
+    dotted = prefix + key
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) if len(key) <= SHOWN_LENGTH else []
+    # else the right key in the wrong section, e.g. top-level 'epochs'
+    candidates = [prefix + close[0]] if close else [k for k in leaf_keys() if k.rsplit(".", 1)[-1] == key and k != dotted]
+    hint = f" (did you mean {join_or([repr(k) for k in candidates])}?)" if candidates else ""
+    return f"unknown key {show(dotted)}{hint}; allowed {where}: {', '.join(names)}"
+
+
+def problems(exc: pydantic.ValidationError, root: type, data: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """Pydantic's errors for `data` checked as `root` -> [(keys involved, message)], in order."""
+    prefix = f"{root.key}." if root.key else ""
+    found: list[tuple[tuple[str, ...], str]] = []
+    by_key: dict[str, list[Mapping[str, Any]]] = {}
+    values: dict[str, Any] = {}
+    for error in exc.errors():
+        cls, node, path, loc = root, data, prefix, list(error["loc"])
+        while loc and isinstance(loc[0], str) and loc[0] in SECTIONS and cls is ExperimentConfig:
+            name = loc.pop(0)
+            cls, node, path = SECTIONS[name], node.get(name) if isinstance(node, Mapping) else None, f"{name}."
+        if error["type"] == "cross_check":
+            found += [(tuple(keys), message) for keys, message in error["ctx"]["problems"]]
+        elif error["type"] in ("unexpected_keyword_argument", "invalid_key"):
+            found.append(((path + str(loc[-1]),), unknown_key_message(cls, path, loc[-1])))
+        elif not loc:  # a section given something other than a mapping
+            key = path[:-1]
+            found.append(
+                ((key,), f"{key} = {shown_with_type(error['input'])}: expected a mapping (section) with keys {', '.join(fields_of(cls))}")
+            )
+        elif error["type"] == "missing" and len(loc) == 1:
+            description = field_schemas()[path + loc[0]].get("description", "")
+            found.append(((path + loc[0],), f"missing required key {path + loc[0]!r} ({description})"))
+        else:
+            key = path + loc[0]
+            if key not in by_key:
+                by_key[key] = []
+                values[key] = node.get(loc[0]) if isinstance(node, Mapping) and len(loc) > 1 else error["input"]
+                found.append(((key,), key))  # filled in below, once all of the key's errors are known
+            by_key[key].append(error)
+    return [(keys, value_message(text, values[text], by_key[text]) if text in by_key else text) for keys, text in found]
 
 
 # --------------------------------------------------------------------------
@@ -694,140 +599,24 @@ SECTIONS: dict[str, type] = {
 # --------------------------------------------------------------------------
 
 
-class _Context:
-    """Where values came from, and the errors found so far."""
-
-    def __init__(self, source: str, origins: Mapping[str, str] | None = None):
-        self.source = source
-        self.origins = dict(origins or {})
-        self.errors: list[str] = []
-
-    def error(self, keys: str | Sequence[str], message: str) -> None:
-        keys = [keys] if isinstance(keys, str) else list(keys)
-        src = next((self.origins[k] for k in keys if k in self.origins), self.source)
-        self.errors.append(f"{src}: {message}")
-
-
-def _all_leaf_keys(cls: type = ExperimentConfig, prefix: str = "") -> list[str]:
-    out = []
-    for name in _fields(cls):
-        tp = _hints(cls)[name]
-        if _is_section(tp):
-            out += _all_leaf_keys(tp, f"{prefix}{name}.")
-        else:
-            out.append(prefix + name)
-    return out
-
-
-def _fields_by_key(cls: type = ExperimentConfig, prefix: str = "") -> dict[str, dataclasses.Field]:
-    out: dict[str, dataclasses.Field] = {}
-    for name, f in _fields(cls).items():
-        tp = _hints(cls)[name]
-        if _is_section(tp):
-            out.update(_fields_by_key(tp, f"{prefix}{name}."))
-        else:
-            out[prefix + name] = f
-    return out
-
-
-def _unknown_key_message(cls: type, prefix: str, key: Any) -> str:
-    """'unknown key 'training.epoch' (did you mean 'training.epochs'?); allowed in ...'."""
-    names = list(_fields(cls))
-    if not isinstance(key, str):  # YAML allows any value as a key
-        return f"key {show(key)} ({_type_name(key)}) {'in ' + repr(prefix[:-1]) if prefix else 'at the top level'}: keys are names, one of {', '.join(names)}"
-    dotted = f"{prefix}{key}"
-    msg = f"unknown key {show(dotted)}"
-    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) if len(key) <= SHOWN_LENGTH else []
-    if close:
-        msg += f" (did you mean {prefix + close[0]!r}?)"
-    else:
-        # the right key in the wrong section, e.g. top-level 'epochs'
-        elsewhere = [k for k in _all_leaf_keys() if k.rsplit(".", 1)[-1] == str(key) and k != dotted]
-        if elsewhere:
-            msg += f" (did you mean {_join_or([repr(k) for k in elsewhere])}?)"
-    where = f"in {prefix[:-1]!r}" if prefix else "at the top level"
-    return f"{msg}; allowed {where}: {', '.join(names)}"
-
-
-def _build(cls: type, data: Mapping[str, Any], prefix: str, ctx: _Context) -> Any:
-    """Validate ``data`` against dataclass ``cls``; returns an instance, or None on errors."""
-    hints, fields_ = _hints(cls), _fields(cls)
-    n_errors = len(ctx.errors)
-    for key in data:
-        if key not in fields_:
-            ctx.error(f"{prefix}{key}", _unknown_key_message(cls, prefix, key))
-    kwargs: dict[str, Any] = {}
-    templated: list[dataclasses.Field] = []
-    for name, f in fields_.items():
-        dotted = prefix + name
-        if name not in data:
-            if _is_required(f):
-                ctx.error(dotted, f"missing required key {dotted!r} ({f.metadata.get('help', '')})")
-            continue
-        tp, value = hints[name], data[name]
-        if _is_section(tp):
-            if value is None:  # 'training:' with nothing under it -> all defaults
-                value = {}
-            if not isinstance(value, Mapping):
-                ctx.error(
-                    dotted,
-                    f"{dotted} = {_shown_with_type(value)}: expected a mapping (section) with keys {', '.join(_fields(tp))}",
-                )
-                continue
-            kwargs[name] = _build(tp, value, dotted + ".", ctx)
-        elif f.metadata.get("template") and isinstance(value, str):
-            templated.append(f)  # filled in once the other fields are known
-        else:
-            try:
-                kwargs[name] = _check(tp, f.metadata, value, dotted)
-            except _Invalid as exc:
-                ctx.error(dotted, str(exc))
-    if len(ctx.errors) > n_errors:
-        return None
-    for f in templated:
-        try:
-            lookup = functools.partial(_lookup_built, cls, kwargs)
-            kwargs[f.name] = _check_templated(cls, f, hints[f.name], data[f.name], lookup)
-        except _Invalid as exc:
-            # blame an override if the template or a key it names came from one
-            keys = [prefix + f.name] + [k for k in ctx.origins if "{" + k in data[f.name]]
-            ctx.error(keys, str(exc))
-    if len(ctx.errors) > n_errors:
-        return None
-    for keys, message in cls._cross_check(kwargs):
-        ctx.error(keys, message)
-    if len(ctx.errors) > n_errors:
-        return None
-    return cls(**kwargs)
-
-
-def _lookup_built(cls: type, kwargs: Mapping[str, Any], dotted: str) -> Any:
-    """Value of ``dotted`` from validated ``kwargs`` of ``cls``, defaults for what is missing."""
-    first, _, rest = dotted.partition(".")
-    if first in kwargs:
-        obj = kwargs[first]
-    else:
-        f = _fields(cls)[first]
-        obj = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-    return _get_path(obj, rest) if rest else obj
-
-
-def _parse(data: Any, ctx: _Context) -> ExperimentConfig:
+def parse(data: Any, source: str, origins: Mapping[str, str] | None = None) -> ExperimentConfig:
+    """Check `data` as a config; each problem is blamed on the override that set one of its keys,
+    else on `source`."""
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{ctx.source}: the config must be a mapping of keys to values, got {_type_name(data)}")
-    cfg = _build(ExperimentConfig, data, "", ctx)
-    if ctx.errors:
-        raise ConfigError(ctx.errors)
-    return cfg
+        raise ConfigError(f"{source}: the config must be a mapping of keys to values, got {type_name(data)}")
+    origins = origins or {}
+    try:
+        return pydantic.TypeAdapter(ExperimentConfig).validate_python(dict(data))
+    except pydantic.ValidationError as exc:
+        found = problems(exc, ExperimentConfig, data)
+    raise ConfigError([f"{next((origins[k] for k in keys if k in origins), source)}: {message}" for keys, message in found])
 
 
 def parse_config(data: Mapping[str, Any], *, source: str = "<config>") -> ExperimentConfig:
-    """Validate a mapping (e.g. from ``yaml.safe_load``) and return the resolved config.
-
-    ``source`` names the origin in error messages (normally the file path).
-    All problems found are reported together in one :class:`ConfigError`.
-    """
-    return _parse(data, _Context(source))
+    """Validate a mapping (e.g. from `yaml.safe_load`) and return the resolved config; `source`
+    names the origin in error messages (normally the file path). All problems found are reported
+    together in one ConfigError."""
+    return parse(data, source)
 
 
 # --------------------------------------------------------------------------
@@ -835,11 +624,11 @@ def parse_config(data: Mapping[str, Any], *, source: str = "<config>") -> Experi
 # --------------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
+class StrictLoader(yaml.SafeLoader):
     """SafeLoader that rejects duplicate keys instead of keeping the last one."""
 
 
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def construct_mapping(loader: StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, Any] = {}
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
@@ -860,10 +649,10 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     return loader.construct_mapping(node, deep=deep)
 
 
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
 
 
-def _yaml_error(source: str, exc: yaml.YAMLError) -> ConfigError:
+def yaml_error(source: str, exc: yaml.YAMLError) -> ConfigError:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -883,7 +672,7 @@ MAX_CONFIG_BYTES = 32 * 1024
 MAX_FLOW_DEPTH = 32
 
 
-def _flow_depth(text: str) -> int:
+def flow_depth(text: str) -> int:
     """The deepest nesting of [ ] and { } outside quoted strings: one pass, no parsing."""
     depth = deepest = 0
     quote = ""
@@ -944,26 +733,26 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{source}: not a text file (not UTF-8 at byte {exc.start})") from None
-    if _flow_depth(text) > MAX_FLOW_DEPTH:
+    if flow_depth(text) > MAX_FLOW_DEPTH:
         raise ConfigError(f"{source}: values nested more than {MAX_FLOW_DEPTH} levels deep; a config is a few lines of plain values")
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise _yaml_error(source, exc) from None
+        raise yaml_error(source, exc) from None
     except RecursionError:
         raise ConfigError(f"{source}: values nested too deeply to be a config") from None
     if data is None:
         raise ConfigError(f"{source}: config file is empty (it needs at least 'name: ...')")
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the config must be a mapping of keys to values, got {_type_name(data)}")
+        raise ConfigError(f"{source}: the config must be a mapping of keys to values, got {type_name(data)}")
     return data
 
 
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Read, override (``dotted.key=value`` strings, as from ``--set``), validate and resolve."""
     data = read_yaml(path)
-    data, origins = _apply_overrides(data, overrides)
-    return _parse(data, _Context(str(path), origins))
+    data, origins = apply_overrides_with_origins(data, overrides)
+    return parse(data, str(path), origins)
 
 
 # --------------------------------------------------------------------------
@@ -972,51 +761,57 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentCo
 
 
 def set_value(data: dict[str, Any], dotted: str, value: Any, *, source: str = "<override>") -> dict[str, Any]:
-    """Set ``data[a][b] = value`` for ``dotted = 'a.b'``, checking key and value against the schema.
+    """Set `data[a][b] = value` for `dotted = 'a.b'`, checking key and value against the schema.
 
-    Missing sections are created.  The value is validated (and converted, e.g.
-    ``'1e-3'`` -> ``0.001``) like a value from a file; errors are prefixed
-    with ``source``.  Mutates and returns ``data``.
+    Missing sections are created. The value is checked (and converted, e.g. '1e-3' -> 0.001) like a
+    value from a file; errors are prefixed with `source`. Mutates and returns `data`.
     """
-    parts = dotted.split(".")
-    if not dotted or any(not p.strip() for p in parts):
+    parts = [part.strip() for part in dotted.split(".")]
+    if not dotted or not all(parts):
         raise ConfigError(f"{source}: malformed key {dotted!r} (expected e.g. training.epochs)")
-    parts = [p.strip() for p in parts]
-    cls: type = ExperimentConfig
-    node = data
-    prefix = ""
-    for i, part in enumerate(parts):
-        fields_ = _fields(cls)
-        if part not in fields_:
-            raise ConfigError(f"{source}: {_unknown_key_message(cls, prefix, part)}")
-        tp = _hints(cls)[part]
-        key = prefix + part
-        last = i == len(parts) - 1
-        if last:
-            if _is_section(tp):
-                raise ConfigError(f"{source}: {key!r} is a section; set its keys one by one, e.g. {key}.{next(iter(_fields(tp)))}=...")
-            meta = fields_[part].metadata
-            if meta.get("template") and isinstance(value, str) and ("{" in value or "}" in value):
-                node[part] = value  # placeholders are filled in (and checked) by parse_config
-                return data
-            try:
-                node[part] = _check(tp, meta, value, key)
-            except _Invalid as exc:
-                raise ConfigError(f"{source}: {exc}") from None
+    cls, node, prefix = ExperimentConfig, data, ""
+    for last, part in enumerate(parts, start=1 - len(parts)):
+        if part not in fields_of(cls):
+            raise ConfigError(f"{source}: {unknown_key_message(cls, prefix, part)}")
+        key, is_section = prefix + part, cls is ExperimentConfig and part in SECTIONS
+        if last == 0 and is_section:
+            raise ConfigError(f"{source}: {key!r} is a section; set its keys one by one, e.g. {key}.{fields_of(SECTIONS[part])[0]}=...")
+        if last == 0:
+            node[part] = leaf_value(cls, part, key, value, source)
             return data
-        if not _is_section(tp):
+        if not is_section:
             raise ConfigError(f"{source}: {key!r} is a single value, not a section; use --set {key}=...")
         child = node.get(part)
-        if child is None:
-            child = {}
-        elif not isinstance(child, Mapping):
-            raise ConfigError(f"{source}: cannot set {dotted!r}: {key} = {_shown_with_type(child)} in the config is not a mapping")
-        node[part] = child = dict(child)
-        node, cls, prefix = child, tp, key + "."
-    return data  # pragma: no cover - loop always returns
+        if child is not None and not isinstance(child, Mapping):
+            raise ConfigError(f"{source}: cannot set {dotted!r}: {key} = {shown_with_type(child)} in the config is not a mapping")
+        node[part] = node = dict(child or {})
+        cls, prefix = SECTIONS[part], key + "."
+    return data  # pragma: no cover - the loop always returns
 
 
-def _parse_override(override: str) -> tuple[str, Any, str]:
+@functools.cache
+def leaf_check(cls: type, name: str) -> pydantic.TypeAdapter:
+    info = cls.__pydantic_fields__[name]
+    return pydantic.TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation)
+
+
+def leaf_value(cls: type, name: str, key: str, value: Any, source: str) -> Any:
+    """One value checked and converted as its key's field would (placeholders in a name are left
+    for the whole config's check to fill in)."""
+    try:
+        checked = leaf_check(cls, name).validate_python(value)
+    except pydantic.ValidationError as exc:
+        errors = exc.errors()
+        raise ConfigError(f"{source}: {value_message(key, value if errors[0]['loc'] else errors[0]['input'], errors)}") from None
+    if key == "name" and not ("{" in checked or "}" in checked):
+        try:
+            checked_name(checked)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+    return checked
+
+
+def parse_override(override: str) -> tuple[str, Any, str]:
     source = f"--set {override}"
     if not isinstance(override, str) or "=" not in override:
         raise ConfigError(f"{source}: malformed override, expected dotted.key=value (e.g. training.epochs=10)")
@@ -1032,13 +827,13 @@ def _parse_override(override: str) -> tuple[str, Any, str]:
     return key, value, source
 
 
-def _apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
+def apply_overrides_with_origins(data: Mapping[str, Any], overrides: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
     if isinstance(overrides, str):
         overrides = [overrides]
     out = copy.deepcopy(dict(data))
     origins: dict[str, str] = {}
     for override in overrides:
-        key, value, source = _parse_override(override)
+        key, value, source = parse_override(override)
         set_value(out, key, value, source=source)
         origins[".".join(p.strip() for p in key.split("."))] = source
     return out, origins
@@ -1052,7 +847,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
     override, e.g. ``--set training.epochs=abc: training.epochs = 'abc' (str):
     expected an integer >= 1``.  Later overrides win.  ``data`` is not modified.
     """
-    return _apply_overrides(data, overrides)[0]
+    return apply_overrides_with_origins(data, overrides)[0]
 
 
 # --------------------------------------------------------------------------
@@ -1104,3 +899,85 @@ def replace(cfg: ExperimentConfig, changes: Mapping[str, Any]) -> ExperimentConf
     for key, value in changes.items():
         set_value(data, key, value, source=f"replace({key}={value!r})")
     return parse_config(data, source="<replace>")
+
+
+# --------------------------------------------------------------------------
+# Published forms of the schema: configs/schema.json and the docs' config reference
+# --------------------------------------------------------------------------
+
+SCHEMA_FILE = "configs/schema.json"
+REFERENCE_FILE = "docs/config-reference.md"
+
+
+def file_schema() -> dict[str, Any]:
+    """The JSON Schema of a config file as train.py reads it: an experiment, and optionally a
+    `grid` of dotted keys to lists of values (a sweep). Editors read it through the
+    `# yaml-language-server: $schema=...` line at the top of each shipped config."""
+    schema = copy.deepcopy(json_schema())
+    schema["properties"]["grid"] = {
+        "description": "a sweep: dotted keys -> lists of values; one run per combination (see docs/sweeps.md)",
+        "type": "object",
+        "propertyNames": {"enum": leaf_keys()},
+        "additionalProperties": {"type": "array", "minItems": 1},
+    }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": "autoencoders experiment config"}
+
+
+def yaml_text(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
+
+
+def reference_sections() -> list[dict[str, Any]]:
+    """The config reference's content: per section, each key with its default, what it accepts and
+    what it does, all read from the schema."""
+    out = []
+    for title in ("", *SECTIONS):
+        keys = [key for key in field_schemas() if (key.rsplit(".", 1)[0] if "." in key else "") == title]
+        rows = [
+            {
+                "key": key,
+                "default": "(required)" if key == "name" else yaml_text(field_schemas()[key].get("default")),
+                "accepts": expected(field_schemas()[key]),
+                "description": field_schemas()[key].get("description", ""),
+            }
+            for key in keys
+        ]
+        out.append({"title": title or "top level", "rows": rows})
+    return out
+
+
+def render_reference() -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["cell"] = lambda text: str(text).replace("|", "\\|")
+    return env.get_template("config-reference.md.j2").render(sections=reference_sections(), schema_file=SCHEMA_FILE)
+
+
+def schema_main(argv: Sequence[str]) -> int:
+    """`python -m autoencoders schema [--json FILE] [--docs FILE]`: write the configs' JSON Schema
+    and the config reference page (both generated, so neither is typed by hand); with neither
+    option, print the schema."""
+    import argparse
+    import json
+
+    from autoencoders.atomic import write_text
+
+    parser = argparse.ArgumentParser(prog="python -m autoencoders schema", description=schema_main.__doc__)
+    parser.add_argument("--json", metavar="FILE", help=f"write the JSON Schema here (the repository's: {SCHEMA_FILE})")
+    parser.add_argument("--docs", metavar="FILE", help=f"write the config reference here (the repository's: {REFERENCE_FILE})")
+    args = parser.parse_args(argv)
+    text = json.dumps(file_schema(), indent=2) + "\n"
+    if args.json:
+        write_text(args.json, text)
+    if args.docs:
+        write_text(args.docs, render_reference())
+    if not (args.json or args.docs):
+        print(text, end="")
+    return 0

@@ -130,9 +130,9 @@ def test_choice_tuples_match_the_type_hints():
 def test_dataset_and_arch_choices_are_the_registries_names():
     from autoencoders.datasets import DATASETS
 
-    fields = {f.name: f for f in dataclasses.fields(C.DatasetConfig)} | {f.name: f for f in dataclasses.fields(C.ModelConfig)}
-    assert fields["name"].metadata["choices"]() == tuple(DATASETS)
-    assert fields["arch"].metadata["choices"]() == ARCHS
+    schemas = C.field_schemas()
+    assert schemas["dataset.name"]["enum"] == list(DATASETS)
+    assert schemas["model.arch"]["enum"] == list(ARCHS)
     assert {"mnist", "fashion_mnist", "natural_patches", "natural_patches_rgb", "npz", "image_folder"} <= set(DATASETS)
 
 
@@ -151,15 +151,10 @@ LITERAL_FIELDS = {
 
 
 def _literal_fields_in_schema() -> set[str]:
-    found = set()
-    for section, cls in C.SECTIONS.items():
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            tp = hints[f.name]
-            args = typing.get_args(tp) if typing.get_origin(tp) is typing.Union else (tp,)
-            if any(typing.get_origin(a) is typing.Literal for a in args) or "choices" in f.metadata:
-                found.add(f"{section}.{f.name}")
-    return found
+    """Keys whose value is a choice: an enum or a constant in one of the schema's alternatives."""
+    return {
+        key for key, schema in C.field_schemas().items() if any("enum" in alt or "const" in alt for alt in schema.get("anyOf", [schema]))
+    }
 
 
 def test_literal_field_list_covers_the_schema():
