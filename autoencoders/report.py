@@ -1,7 +1,10 @@
 """The comparison report: figures, REPORT.md, a self-contained REPORT.html, summary.csv/json.
 
 Every number in the Markdown comes from `summary.json`, written in the same call, and every
-table names the runs behind it and the command that produced it.
+table names the runs behind it and the command that produced it. `write_report` gathers one
+context per report (tables as `Table`s of formatted cells, verdict words from `comparison`);
+`templates/report.md.j2` lays it out as REPORT.md, which `to_html` converts into
+`templates/report.html.j2`.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import io
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +31,36 @@ from autoencoders.evaluation import Evaluation, Run
 from autoencoders.runs import EVALUATION
 
 REPORT_MD, REPORT_HTML = "REPORT.md", "REPORT.html"
+TEMPLATES = Path(__file__).parent / "templates"
+VERDICT_COLUMNS = ["metric", "BCE-trained", "MSE-trained", "BCE − MSE (effect, 95% CI)", "p (paired t)", "p Holm", "p Wilcoxon", "verdict"]
+RUN_COLUMNS = ["run", "arch", "dataset", "loss", "seed", "epochs", "status", "train s", "eval s"]
+
+
+@dataclass
+class Table:
+    """A Markdown table's data: its column names and its rows of cells, already formatted."""
+
+    columns: list[str]
+    rows: list[list[str]]
+
+    def lines(self) -> list[str]:
+        """The table as Markdown lines, for reports still assembled in code (the study's);
+        `report.md.j2`'s `table` macro lays it out the same way (tests/test_report.py checks)."""
+        return [f"| {' | '.join(self.columns)} |", "|" + "---|" * len(self.columns), *(f"| {' | '.join(row)} |" for row in self.rows)]
+
+
+@dataclass
+class Comparison:
+    """One numbered section of the report: a group of runs, its tables and its figures."""
+
+    number: int
+    title: str
+    runs: list[str]  # run folder names
+    verdicts: Table | None = None  # BCE against MSE, when the group has both
+    only: str = ""  # the loss(es) of a group without a pair ("bce"), whose runs' metrics are then listed
+    metrics: Table | None = None
+    vae: Table | None = None
+    figures: list[dict] = field(default_factory=list)  # {"subject": ..., "file": path relative to the report}
 
 
 def fmt(x: float | None, digits: int = 4) -> str:
@@ -137,33 +171,40 @@ def _sem(values: np.ndarray) -> float:
     return float(stats.sem(values)) if len(values) > 1 else float("nan")
 
 
+def skipped_runs(skipped: Sequence[Run]) -> Table:
+    """The runs left out of a report, with their reason."""
+    return Table(["run", "status", "reason"], [[f"`{r.path}`", r.status, str(r.reason)] for r in skipped])
+
+
 def not_evaluated_table(skipped: Sequence[Run]) -> list[str]:
     """Markdown lines listing runs left out of a report with their reason (none: no lines)."""
     if not skipped:
         return []
-    return [
-        "## Runs not evaluated",
-        "",
-        "| run | status | reason |",
-        "|---|---|---|",
-        *[f"| `{r.path}` | {r.status} | {r.reason} |" for r in skipped],
-        "",
-    ]
+    return ["## Runs not evaluated", "", *skipped_runs(skipped).lines(), ""]
+
+
+def verdicts(diffs: Sequence[Difference]) -> Table:
+    """One row per metric: both losses' means, the paired effect, the p-values and the verdict."""
+    return Table(
+        VERDICT_COLUMNS,
+        [
+            [
+                f"{METRICS[d.metric][0]} {'↑' if METRICS[d.metric][1] else '↓'}",
+                _ci(d.bce),
+                _ci(d.mse),
+                _ci(d.diff),
+                fmt(d.p_value, 2),
+                fmt(d.p_adjusted, 2),
+                fmt(d.wilcoxon_p, 2),
+                d.verdict,
+            ]
+            for d in diffs
+        ],
+    )
 
 
 def verdict_table(diffs: Sequence[Difference]) -> list[str]:
-    lines = [
-        "| metric | BCE-trained | MSE-trained | BCE − MSE (effect, 95% CI) | p (paired t) | p Holm | p Wilcoxon | verdict |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for d in diffs:
-        label, higher = METRICS[d.metric]
-        arrow = "↑" if higher else "↓"
-        lines.append(
-            f"| {label} {arrow} | {_ci(d.bce)} | {_ci(d.mse)} | {_ci(d.diff)} | {fmt(d.p_value, 2)} | {fmt(d.p_adjusted, 2)} "
-            f"| {fmt(d.wilcoxon_p, 2)} | {d.verdict} |"
-        )
-    return lines
+    return verdicts(diffs).lines()
 
 
 def statistics_note(diffs: Sequence[Difference], family: str) -> str:
@@ -212,22 +253,43 @@ def verdict_summary(titled: Sequence[tuple[str, Sequence[Difference]]]) -> list[
     return lines
 
 
-def _run_row(run: Run, ev: Evaluation | None) -> str:
+def _run_cells(run: Run, ev: Evaluation | None) -> list[str]:
     c = run.config
     if c is None:
-        return f"| `{run.path}` | – | – | – | – | – | {run.status} | – | – |"
-    train_s = run.metrics.get("train_seconds")
-    return (
-        f"| `{run.path.name}` | {c.model.arch} | {c.dataset.name} | {c.loss.name} | {c.seed} | {len(run.history)}/{c.training.epochs} "
-        f"| {run.status} | {fmt(train_s, 3)} | {fmt(ev.seconds, 2) if ev else '–'} |"
-    )
+        return [f"`{run.path}`", "–", "–", "–", "–", "–", run.status, "–", "–"]
+    return [
+        *(f"`{run.path.name}`", c.model.arch, c.dataset.name, c.loss.name, f"{c.seed}", f"{len(run.history)}/{c.training.epochs}"),
+        *(run.status, fmt(run.metrics.get("train_seconds"), 3), fmt(ev.seconds, 2) if ev else "–"),
+    ]
+
+
+def comparison(number: int, group: Group, diffs: Sequence[Difference] | None, fig_dir: Path) -> Comparison:
+    """A group's section of the report (`diffs`: its BCE-vs-MSE differences, None without a pair);
+    draws its figures into `fig_dir`."""
+    members = [ev for evs in group.by_loss().values() for ev in evs]
+    made = Comparison(number, group.title, [ev.run.path.name for ev in members])
+    if diffs is not None:
+        made.verdicts = verdicts(diffs)
+    else:
+        made.only = ", ".join(group.by_loss())
+        made.metrics = Table(
+            ["run", *(METRICS[m][0] for m in METRICS)], [[f"`{ev.run.path.name}`", *(fmt(ev.mean(m)) for m in METRICS)] for ev in members]
+        )
+    if vae := [ev for ev in members if ev.vae]:
+        made.vae = Table(
+            ["run", "reconstruction", "KL"], [[f"`{ev.run.path.name}`", fmt(ev.vae["reconstruction"]), fmt(ev.vae["kl"])] for ev in vae]
+        )
+    figures = group_figures(group, fig_dir, f"{number:02d}-{_slug(group.title)}")
+    made.figures = [{"subject": subject, "file": f"figures/{path.name}"} for subject, path in figures.items()]
+    return made
 
 
 def write_report(
     out: Path, runs: Sequence[Run], groups: Sequence[Group], *, command: str, title: str = "BCE vs MSE", note: str = ""
 ) -> dict:
+    """REPORT.md and REPORT.html, both from one context rendered by `report.md.j2`, its figures and
+    summary.json/csv; returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
-    fig_dir = out / "figures"
     evaluated = {id(ev.run): ev for g in groups for ev in g.members}
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     stored = sum(ev.stored for ev in evaluated.values())
@@ -244,83 +306,44 @@ def write_report(
         "runs": [],
         "groups": [],
     }
-
-    md = [f"# {title}", "", *([note, ""] if note else [])]
     # every comparison of the report is one family: its p-values are adjusted together
     pairs = [group for group in groups if group.is_pair]
     judged = {id(group): diffs for group, diffs in zip(pairs, compare_groups(pairs))}
     summary["verdicts"] = verdict_summary([(group.title, judged[id(group)]) for group in pairs])
-    if pairs:
-        md += [
-            "## Verdicts",
-            "",
-            *summary["verdicts"],
-            "",
-            statistics_note([d for diffs in judged.values() for d in diffs], "this report (every comparison × metric)"),
-            "",
-        ]
-    md += [
-        f"Made by `{command}` on {created}; device: {device}.",
-        f"Every metric is computed afresh from each saved model on {test_images_phrase(list(evaluated.values()))}, whatever loss the model was trained with; "
-        f"evaluation took {eval_seconds:.1f} s for {len(evaluated)} runs ({eval_seconds / max(len(evaluated), 1):.2f} s per run)"
-        + (
-            f"; {stored} of them were evaluated by the run's own training process right after it finished, and read here from its `{EVALUATION}`."
-            if stored
-            else "."
-        ),
-        "↓ lower is better, ↑ higher is better. Intervals are 95% t-intervals over seeds; BCE and MSE runs are paired by seed.",
-    ]
+    family = "this report (every comparison × metric)"
+    context: dict = {  # everything REPORT.md (report.md.j2) says, and through it REPORT.html
+        "title": title,
+        "note": note,
+        "verdicts": summary["verdicts"],
+        "statistics": statistics_note([d for diffs in judged.values() for d in diffs], family) if pairs else None,
+        "command": command,
+        "created": created,
+        "device": device,
+        "test_images": test_images_phrase(list(evaluated.values())),
+        "evaluated": len(evaluated),
+        "eval_seconds": eval_seconds,
+        "seconds_per_run": eval_seconds / max(len(evaluated), 1),
+        "stored": stored,
+        "stored_file": EVALUATION,
+        "comparisons": [],
+        "sections": [],
+        "runs": Table(RUN_COLUMNS, [_run_cells(run, evaluated.get(id(run))) for run in runs]),
+        "training": None,
+        "skipped": skipped_runs([r for r in runs if id(r) not in evaluated]),
+    }
     for i, group in enumerate(groups, 1):
-        slug = f"{i:02d}-{_slug(group.title)}"
-        by_loss = group.by_loss()
-        names = ", ".join(f"`{ev.run.path.name}`" for evs in by_loss.values() for ev in evs)
-        md += ["", f"## {i}. {group.title}", "", f"Runs: {names}."]
-        gsum = {"title": group.title, "runs": [str(ev.run.path) for evs in by_loss.values() for ev in evs], "differences": []}
-        if group.is_pair:
-            diffs = judged[id(group)]
-            md += ["", *verdict_table(diffs)]
-            gsum["differences"] = [asdict(d) for d in diffs]
-        else:
-            only = ", ".join(by_loss)
-            md += [
-                "",
-                f"Only {only}-trained runs here, so there is no BCE-vs-MSE comparison; their metrics:",
-                "",
-                "| run | " + " | ".join(METRICS[m][0] for m in METRICS) + " |",
-                "|---|" + "---|" * len(METRICS),
-            ]
-            md += [
-                f"| `{ev.run.path.name}` | " + " | ".join(fmt(ev.mean(m)) for m in METRICS) + " |" for evs in by_loss.values() for ev in evs
-            ]
-        vae_rows = [ev for evs in by_loss.values() for ev in evs if ev.vae]
-        if vae_rows:
-            md += [
-                "",
-                "VAE terms on the test set (posterior mean decoded; reconstruction in each run's own loss, so not comparable across losses):",
-                "",
-                "| run | reconstruction | KL |",
-                "|---|---|---|",
-            ]
-            md += [f"| `{ev.run.path.name}` | {fmt(ev.vae['reconstruction'])} | {fmt(ev.vae['kl'])} |" for ev in vae_rows]
-        for subject, path in group_figures(group, fig_dir, slug).items():
-            md += ["", f"**{subject.capitalize()}**", "", f"![{subject}](figures/{path.name})"]
-        summary["groups"].append(gsum)
+        diffs = judged.get(id(group))
+        context["comparisons"].append(comparison(i, group, diffs, out / "figures"))
+        members = [str(ev.run.path) for evs in group.by_loss().values() for ev in evs]
+        summary["groups"].append({"title": group.title, "runs": members, "differences": [asdict(d) for d in diffs or ()]})
 
     for name, section in plugins.entries(plugins.REPORT_SECTIONS).items():  # e.g. the study's blog table (plugins.py)
         if made := section(list(evaluated.values())):
             heading, lines, data = made
             summary[name] = data
-            md += ["", f"## {heading}", "", *lines]
+            context["sections"].append({"heading": heading, "lines": lines})
 
-    md += [
-        "",
-        "## Runs",
-        "",
-        "| run | arch | dataset | loss | seed | epochs | status | train s | eval s |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
     for run in runs:
-        md.append(_run_row(run, evaluated.get(id(run))))
         ev = evaluated.get(id(run))
         summary["runs"].append(
             {
@@ -339,22 +362,38 @@ def write_report(
         )
     if train_seconds:
         total = sum(train_seconds)
-        md += [
-            "",
-            f"Training wall time, all {len(train_seconds)} runs: **{total:.0f} s ({total / 3600:.2f} h)**, the sum of each run's own "
-            f"time (`train_seconds` in its metrics.json: epochs, validation and checkpoints, on the device that trained it). "
-            f"Evaluation: {eval_seconds:.0f} s. Trained on: {phrase_counts(r.metrics.get('device') for r in runs)}.",
-        ]
+        devices = phrase_counts(r.metrics.get("device") for r in runs)
+        context["training"] = {"runs": len(train_seconds), "seconds": total, "hours": total / 3600, "devices": devices}
 
-    if table := not_evaluated_table([r for r in runs if id(r) not in evaluated]):
-        md += ["", *table[:-1]]
-
-    text = "\n".join(md) + "\n"
+    text = render(context)
     write_text(out / REPORT_MD, text)
     write_text(out / REPORT_HTML, to_html(text, out, title))
     write_text(out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
     write_text(out / "summary.csv", summary_csv(summary))
     return summary
+
+
+@cache
+def environment():
+    """Jinja2 over autoencoders/templates/, as `findings.environment`: a name the context lacks is an
+    error (StrictUndefined), numbers are formatted by the filters `fmt` and `fixed`."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["fmt"] = fmt
+    env.filters["fixed"] = lambda x, digits: f"{x:.{digits}f}"
+    return env
+
+
+def render(context: dict, template: str = "report.md.j2") -> str:
+    """The report's Markdown (or another template of the report) for one context."""
+    return environment().get_template(template).render(context)
 
 
 def summary_csv(summary: dict) -> str:
@@ -390,23 +429,8 @@ def summary_csv(summary: dict) -> str:
     return buf.getvalue()
 
 
-HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; font-size: 13px; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
-th {{ background: #f4f4f4; }}
-img {{ max-width: 100%; }}
-code {{ background: #f4f4f4; padding: 0 3px; }}
-</style></head><body>
-{body}
-</body></html>
-"""
-
-
 def to_html(markdown_text: str, base: Path, title: str) -> str:
-    """Markdown -> HTML with every figure embedded as a data URI: one file to send around."""
+    """Markdown -> HTML (`report.html.j2`) with every figure embedded as a data URI: one file to send around."""
     import markdown
 
     body = markdown.markdown(markdown_text, extensions=["tables"])
@@ -415,4 +439,4 @@ def to_html(markdown_text: str, base: Path, title: str) -> str:
         data = base64.b64encode((base / match.group(1)).read_bytes()).decode()
         return f'src="data:image/png;base64,{data}"'
 
-    return HTML.format(title=title, body=re.sub(r'src="([^"]+\.png)"', embed, body))
+    return render({"title": title, "body": re.sub(r'src="([^"]+\.png)"', embed, body)}, "report.html.j2")

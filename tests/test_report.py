@@ -160,3 +160,79 @@ def test_a_report_on_user_data_names_its_classes_and_skips_what_the_data_lacks(t
     by_name = {r["config"]: r for r in summary["runs"]}
     assert len(by_name["blog-dense-npz-bce-s0"]["per_class_mse"]) == 9  # every class but seven
     assert by_name["blog-dense-natural_patches_rgb-bce-s0"]["per_class_mse"] == []
+
+
+def hand_made_context(**changes) -> dict:
+    """A report's whole context, by hand: what `write_report` gives the template."""
+    from autoencoders.report import RUN_COLUMNS, VERDICT_COLUMNS, Comparison, Table
+
+    verdicts = Table(VERDICT_COLUMNS, [["pixel MSE ↓", "0.0111", "0.0222", "-0.0111 [-0.02, -0.002]", "0.013", "0.039", "–", "BCE better"]])
+    comparison = Comparison(1, "dense · mnist · 3 epochs", ["run-bce-s0", "run-mse-s0"], verdicts=verdicts)
+    comparison.figures = [{"subject": "loss curves", "file": "figures/01-loss.png"}]
+    return {
+        "title": "A hand-made report",
+        "note": "",
+        "verdicts": ["- **dense · mnist · 3 epochs**: BCE better on pixel MSE."],
+        "statistics": "The statistics note.",
+        "command": "python evaluate.py a b",
+        "created": "2026-01-02 03:04 UTC",
+        "device": "CPU test",
+        "test_images": "the full test set (10,000 images)",
+        "evaluated": 2,
+        "eval_seconds": 3.25,
+        "seconds_per_run": 1.625,
+        "stored": 0,
+        "stored_file": "evaluation.npz",
+        "comparisons": [comparison],
+        "sections": [{"heading": "A plug-in's section", "lines": ["| a | b |", "|---|---|", "| 1 | 2 |"]}],
+        "runs": Table(RUN_COLUMNS, [["`run-bce-s0`", "dense", "mnist", "bce", "0", "3/3", "completed", "8.5", "1.9"]]),
+        "training": {"runs": 2, "seconds": 17.4, "hours": 17.4 / 3600, "devices": "CPU only (2 runs)"},
+        "skipped": Table(["run", "status", "reason"], [["`gone`", "failed", "non-finite loss at epoch 2"]]),
+        **changes,
+    }
+
+
+def test_the_template_puts_each_context_value_in_its_own_place():
+    """Rendered from a context made by hand: each value in the table cell or sentence it belongs to,
+    every table laid out as `Table.lines()` lays it out for the study (one layout for both)."""
+    from autoencoders.report import render
+
+    context = hand_made_context()
+    md = render(context)
+    lines = md.splitlines()
+    assert lines[:4] == ["# A hand-made report", "", "## Verdicts", ""] and md.endswith("non-finite loss at epoch 2 |\n")
+    assert "| pixel MSE ↓ | 0.0111 | 0.0222 | -0.0111 [-0.02, -0.002] | 0.013 | 0.039 | – | BCE better |" in lines
+    assert "Runs: `run-bce-s0`, `run-mse-s0`." in lines and "![loss curves](figures/01-loss.png)" in lines
+    assert "evaluation took 3.2 s for 2 runs (1.62 s per run)." in md  # the prose numbers pass the filters
+    assert "**17 s (0.00 h)**" in md and "Evaluation: 3 s." in md
+    for table in (context["comparisons"][0].verdicts, context["runs"], context["skipped"]):
+        start = lines.index(table.lines()[0])
+        assert lines[start : start + len(table.rows) + 2] == table.lines()
+
+    unpaired = hand_made_context(note="Trained by hand.", verdicts=[], statistics=None, training=None)
+    unpaired["skipped"].rows = []
+    md = render(unpaired)
+    assert md.startswith("# A hand-made report\n\nTrained by hand.\n\nMade by `python evaluate.py a b` on 2026-01-02 03:04 UTC")
+    assert "## Verdicts" not in md and "Training wall time" not in md and "## Runs not evaluated" not in md
+    assert md.endswith("| `run-bce-s0` | dense | mnist | bce | 0 | 3/3 | completed | 8.5 | 1.9 |\n")
+
+
+@pytest.mark.parametrize("key", ["title", "device", "training", "comparisons"])
+def test_a_name_the_context_lacks_is_an_error_not_an_empty_string(key):
+    import jinja2
+
+    from autoencoders.report import render
+
+    context = hand_made_context()
+    del context[key]
+    with pytest.raises(jinja2.UndefinedError):
+        render(context)
+
+
+def test_the_html_page_is_the_markdown_converted_inside_the_template(tmp_path):
+    from autoencoders.report import render, to_html
+
+    html = to_html(render(hand_made_context(comparisons=[])), tmp_path, "A <hand-made> report")
+    assert html.startswith('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>A <hand-made> report</title>\n<style>\n')
+    assert "<h1>A hand-made report</h1>" in html and "<td>non-finite loss at epoch 2</td>" in html
+    assert html.endswith("</table>\n</body></html>\n")
