@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from autoencoders import plugins, quiet, runs
+from autoencoders import plugins, quiet
 from autoencoders.config import ConfigError, config_path, load_config
 from autoencoders.errors import (
     EXIT_BAD_INPUT,
@@ -32,6 +32,7 @@ from autoencoders.errors import (
     stop_signals,
     writable_folder_problem,
 )
+from autoencoders.train import run_folder as runs
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -105,7 +106,7 @@ def train_parser() -> argparse.ArgumentParser:
 def watch_parent() -> None:
     """In a training process started by a sweep: stop (as on SIGTERM: checkpoint intact) as soon
     as the sweep is gone, so a sweep killed with kill -9 leaves no orphans training on."""
-    from autoencoders.sweep import PARENT_PID_ENV
+    from autoencoders.sweep.schedule import PARENT_PID_ENV
 
     parent = os.environ.get(PARENT_PID_ENV)
     if not parent or any(t.name == "watch-sweep" for t in threading.enumerate()):  # once per process (a warm worker trains many runs)
@@ -134,7 +135,7 @@ def _finished_epochs(run_dir: Path) -> int:
 def sweep_main(args) -> int:
     from functools import partial
 
-    from autoencoders import sweep
+    from autoencoders.sweep import schedule as sweep
 
     if args.overwrite:
         return _fail(f"{args.config}: --overwrite is not available for sweeps; delete the run folders to train them again")
@@ -148,7 +149,7 @@ def sweep_main(args) -> int:
         return 0
     if args.backend == "ray":
         try:
-            from autoencoders.ray_backend import ClusterTooSmall, schedule_on_ray
+            from autoencoders.sweep.ray_backend import ClusterTooSmall, schedule_on_ray
         except ImportError:
             return _fail("--backend ray needs Ray: pip install 'autoencoders[ray]' (or pip install 'ray>=2.40')")
         try:
@@ -206,7 +207,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
 
 def _train_command(args, argv: list[str]) -> int:
-    from autoencoders.sweep import is_sweep
+    from autoencoders.sweep.schedule import is_sweep
 
     if args.jobs < 1:
         return _fail(f"--jobs {args.jobs}: must be >= 1")
@@ -230,7 +231,7 @@ def _train_command(args, argv: list[str]) -> int:
         return _fail(f"{args.config}: --backend ray runs sweeps (a config with a grid:); train a single run without it")
     run_dir = args.out / cfg.name
     if args.dry_run:
-        from autoencoders.sweep import describe
+        from autoencoders.sweep.schedule import describe
 
         print(describe([cfg], args.out)[0])
         return 0
@@ -253,14 +254,14 @@ def _train_command(args, argv: list[str]) -> int:
     if status == "failed" and args.resume:
         return _fail(runs.failed_run_message(run_dir))
     _setup_logging(args.verbose)
-    from autoencoders.data import DataError, source_dataset
+    from autoencoders.data.loading import DataError, source_dataset
 
     try:  # bad data is refused before TensorFlow is imported and before anything is written
         dataset = source_dataset(cfg.dataset)  # a warm worker loads it once for all its runs
     except DataError as e:
         return _fail(str(e))
     watch_parent()
-    from autoencoders.training import RunError, train
+    from autoencoders.train.loop import RunError, train
 
     try:
         result = train(cfg, run_dir, resume=args.resume, overwrite=args.overwrite, dataset=dataset)
@@ -375,9 +376,9 @@ def _evaluate_command(args, argv: list[str]) -> int:
     if problem := writable_folder_problem(args.out):
         return _fail(f"--out {problem}")
     _setup_logging(args.verbose)
-    from autoencoders.comparison import ComparisonError, check_comparable, drop_repeats, group_runs
-    from autoencoders.evaluation import evaluate_run, load_run
-    from autoencoders.report import write_report
+    from autoencoders.evaluate.comparison import ComparisonError, check_comparable, drop_repeats, group_runs
+    from autoencoders.evaluate.evaluation import evaluate_run, load_run
+    from autoencoders.report.document import write_report
 
     runs_ = [load_run(p) for p in _distinct_runs(args.runs)]
     evaluations = []
@@ -410,7 +411,7 @@ def _evaluate_command(args, argv: list[str]) -> int:
     import tempfile
 
     from autoencoders.atomic import publish
-    from autoencoders.report import REPORT_HTML, REPORT_MD
+    from autoencoders.report.document import REPORT_HTML, REPORT_MD
 
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging.", dir=out.parent))  # same file system: moves are renames
     verdicts: list[str] = []

@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench_sweep import timed  # noqa: E402 (the same timing of a subprocess as the sweep benchmark's)
 
-from autoencoders import device, runs  # noqa: E402
+from autoencoders.train import device  # noqa: E402
+from autoencoders.train import run_folder as runs  # noqa: E402
 
 SWEEP = ROOT / "configs" / "sweeps" / "quick_dense.yaml"
 

@@ -1,4 +1,4 @@
-"""Benchmark: tf.data's autotuning against our fixed prefetch (`autoencoders/pipeline.py`).
+"""Benchmark: tf.data's autotuning against our fixed prefetch (`autoencoders/train/speed/pipeline.py`).
 
 With autotuning on, deleting a `tf.data` iterator waits for the autotuning thread's next round,
 and the rounds grow further apart the longer the iterator lived: `fit` returns late after its last
@@ -32,8 +32,11 @@ sys.path.insert(0, str(ROOT))
 import keras  # noqa: E402
 
 from autoencoders import config as C  # noqa: E402
-from autoencoders import device, pipeline, runs, training  # noqa: E402
 from autoencoders.models import base  # noqa: E402
+from autoencoders.train import device  # noqa: E402
+from autoencoders.train import loop as training  # noqa: E402
+from autoencoders.train import run_folder as runs  # noqa: E402
+from autoencoders.train.speed import pipeline  # noqa: E402
 
 FIXED = pipeline.without_autotune
 

@@ -40,9 +40,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench_sweep import timed  # noqa: E402
 
-from autoencoders import device, runs  # noqa: E402
 from autoencoders.config import ConfigError  # noqa: E402
-from autoencoders.sweep import expand  # noqa: E402
+from autoencoders.sweep.schedule import expand  # noqa: E402
+from autoencoders.train import device  # noqa: E402
+from autoencoders.train import run_folder as runs  # noqa: E402
 
 BEFORE = "4890559^"  # issue 13's first commit is 4890559 ("Any machine: depend on tensorflow ...")
 METRICS = ("mse", "bce")  # metrics.json test: pixel MSE and BCE

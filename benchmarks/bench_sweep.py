@@ -6,7 +6,7 @@ Overhead: each arch trains its blog config on full MNIST for `--epochs` epochs
 - warm worker: in a warm worker (`sweep.Worker`) that has already trained one tiny run of that
   arch (other settings, so nothing compiled is reused), as a sweep's first run of a setting trains;
 - reused model: in a warm worker that has already trained one epoch of the same settings with
-  another seed, so it reuses that run's compiled model (`autoencoders.model_cache`), as the
+  another seed, so it reuses that run's compiled model (`autoencoders.train.speed.model_cache`), as the
   second and later seeds of a sweep train.
 From the wall time and the run's own history:
 - fit: the sum of its epochs (each epoch's train steps, validation and checkpoint);
@@ -35,8 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autoencoders import device, runs, sweep  # noqa: E402
-from autoencoders.architectures import ARCHITECTURES  # noqa: E402
+from autoencoders.models.architectures import ARCHITECTURES  # noqa: E402
+from autoencoders.sweep import schedule as sweep  # noqa: E402
+from autoencoders.train import device  # noqa: E402
+from autoencoders.train import run_folder as runs  # noqa: E402
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 

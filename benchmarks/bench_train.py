@@ -2,7 +2,7 @@
 
 For each arch, plain Keras (`model.compile(optimizer, loss)` with Keras's defaults, then
 `model.fit` on numpy arrays with `shuffle=True` and `validation_data`) and our path
-(`autoencoders.training.train`: the run folder, checkpoints, history, TensorBoard and all) run
+(`autoencoders.train.loop.train`: the run folder, checkpoints, history, TensorBoard and all) run
 alternately, `--rounds` times each, in this one process. The first epoch of every fit is a
 warm-up (tracing, XLA compilation) and is not counted; the figure is the median of the others.
 Also measured: dataset load (cold: empty cache; warm: from the cache), evaluation of one run,
@@ -34,10 +34,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from autoencoders import config as C  # noqa: E402
-from autoencoders import runs, training  # noqa: E402
-from autoencoders.architectures import ARCHITECTURES  # noqa: E402
-from autoencoders.losses import ReconstructionLoss  # noqa: E402
 from autoencoders.models import build_model  # noqa: E402
+from autoencoders.models.architectures import ARCHITECTURES  # noqa: E402
+from autoencoders.models.losses import ReconstructionLoss  # noqa: E402
+from autoencoders.train import loop as training  # noqa: E402
+from autoencoders.train import run_folder as runs  # noqa: E402
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -83,7 +84,7 @@ def ours(cfg: C.ExperimentConfig, workdir: Path) -> tuple[list[float], float, Pa
 
 
 def load_times() -> dict:
-    from autoencoders import data as D
+    from autoencoders.data import loading as D
 
     out = {}
     with tempfile.TemporaryDirectory() as cache:
@@ -166,7 +167,7 @@ def main(argv=None) -> int:
             row["ratio"] = row["ours_seconds_per_epoch"] / row["plain_seconds_per_epoch"]
             row["val_loss_rel_diff"] = row["ours_final_val_loss"] / row["plain_final_val_loss"] - 1
             if arch == "dense":
-                from autoencoders.evaluation import evaluate_run, load_run
+                from autoencoders.evaluate.evaluation import evaluate_run, load_run
 
                 evaluate_run(load_run(run_dir))  # warm-up: imports, data, tracing
                 t = time.perf_counter()

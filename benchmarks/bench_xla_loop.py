@@ -1,4 +1,4 @@
-"""Benchmark: Keras's own train loop against a chunk of steps as one XLA program (`autoencoders/xla_loop.py`).
+"""Benchmark: Keras's own train loop against a chunk of steps as one XLA program (`autoencoders/train/speed/xla_loop.py`).
 
 For each arch whose step XLA compiles on CPU, trains its blog config on full MNIST for
 `--epochs` epochs in this process, both ways, alternating which goes first over `--rounds`
@@ -31,7 +31,8 @@ def one_way(arch: str, epochs: int, ours: bool) -> dict:
     from bench_train import EpochTimer  # imports Keras: only once main() has set the threads
 
     from autoencoders import config as C
-    from autoencoders import training, xla_loop
+    from autoencoders.train import loop as training
+    from autoencoders.train.speed import xla_loop
 
     cfg = C.load_config(ROOT / "configs" / "blog" / f"{arch}.yaml", [f"training.epochs={epochs}", "training.jit_compile=auto"])
     data = training.load_data(cfg)
@@ -76,7 +77,7 @@ def main() -> None:
         "--json", default=str(ROOT / "benchmarks/results/bench_xla_loop.json"), help="where to write the figures ('' for nowhere)"
     )
     args = p.parse_args()
-    from autoencoders.architectures import ARCHITECTURES
+    from autoencoders.models.architectures import ARCHITECTURES
 
     looped = sorted(
         arch for arch, spec in ARCHITECTURES.items() if spec.xla_on_cpu and (ROOT / "configs" / "blog" / f"{arch}.yaml").is_file()
@@ -90,7 +91,7 @@ def main() -> None:
     os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(args.threads)
     import numpy as np
 
-    from autoencoders import device
+    from autoencoders.train import device
 
     result = {"device": device.cpu_model(), "cores": device.usable_cores(), "threads": args.threads, "epochs": args.epochs, "runs": []}
     print(f"{'arch':13s} {'loop':16s} {'1st epoch s':>11s} {'later epoch s':>13s} {'ms/step':>8s} same bits")

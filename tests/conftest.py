@@ -17,7 +17,7 @@ SHIPPED_SWEEPS = sorted((ROOT / "configs" / "sweeps").glob("*.yaml"))
 # XLA off: compiling costs a tiny run 1-9 s (dense, VAE) and tests of plumbing do not need it;
 # the tests of the real path put "training.jit_compile=auto" back. No stored evaluation (a pass
 # over the full test set, seconds for a conv run): reports evaluate tiny runs themselves, and
-# tests/test_stored_evaluation.py puts "training.store_evaluation=true" back.
+# tests/evaluate/test_stored_evaluation.py puts "training.store_evaluation=true" back.
 TINY = [
     "dataset.train_size=256",
     "dataset.test_size=128",
@@ -46,7 +46,7 @@ def assert_same_run(a: Path, b: Path) -> None:
     array of the resume point, and the test metrics."""
     import numpy as np
 
-    from autoencoders import runs
+    from autoencoders.train import run_folder as runs
 
     def without_time(run_dir: Path) -> list[dict]:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in runs.read_history(run_dir / runs.HISTORY)]

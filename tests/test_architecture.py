@@ -8,42 +8,58 @@ from autoencoders import plugins
 
 from conftest import ROOT
 
-#: the research built on the library: its report sections, figures, findings, collapse runs, theory, the blog comparison
-STUDY = {"study", "findings", "collapse_study", "study_figures", "theory", "gradients", "collapse", "blog"}
 
-
-def imported_modules(path: Path) -> set[str]:
-    """Every autoencoders module a file imports, at any depth of the file (lazy imports too), by
-    absolute or relative name."""
+def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
+    """Every autoencoders module a file imports, as dotted names, at any depth of the file (lazy
+    imports too), by absolute or relative name: `from autoencoders.study import blog` gives both
+    `autoencoders.study` and `autoencoders.study.blog`."""
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level:  # `from . import study`, `from .study import x`
-            found.update([node.module.split(".")[-1]] if node.module else [alias.name for alias in node.names])
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "autoencoders":
-            found.add(node.module.split(".")[-1])
-            found.update(alias.name for alias in node.names)  # `from autoencoders import study`
+        if isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(filter(None, [base, node.module or ""]))
+            if module.split(".")[0] == "autoencoders":
+                found.add(module)
+                found.update(f"{module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[-1] for alias in node.names if alias.name.split(".")[0] == "autoencoders")
+            found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "autoencoders")
     return found
 
 
+def is_study(module: str) -> bool:
+    return module == "autoencoders.study" or module.startswith("autoencoders.study.")
+
+
 def test_no_library_module_imports_a_study_module():
-    library = [p for p in (ROOT / "autoencoders").rglob("*.py") if p.stem not in STUDY]
-    assert len(library) > 25 and all((ROOT / "autoencoders" / f"{name}.py").is_file() for name in STUDY)
-    reaching = {p.relative_to(ROOT).as_posix(): sorted(imported_modules(p) & STUDY) for p in library}
+    library = [p for p in (ROOT / "autoencoders").rglob("*.py") if "study" not in p.relative_to(ROOT / "autoencoders").parts]
+    study = list((ROOT / "autoencoders" / "study").rglob("*.py"))
+    assert len(library) > 30 and len(study) >= 8
+    reaching = {p.relative_to(ROOT).as_posix(): sorted(filter(is_study, imported_modules(p))) for p in library}
     assert {path: names for path, names in reaching.items() if names} == {}
 
 
-def test_the_checker_sees_a_lazy_import(tmp_path):
-    module = tmp_path / "m.py"
-    module.write_text("def f():\n    from autoencoders.study import write_study\n    import autoencoders.blog\n")
-    assert imported_modules(module) >= {"study", "blog"}
-    module.write_text("from . import findings\nfrom .gradients import probe_callback\n")
-    assert imported_modules(module) >= {"findings", "gradients"}
+def test_the_checker_sees_a_lazy_and_a_relative_import(tmp_path):
+    folder = tmp_path / "autoencoders" / "report"
+    folder.mkdir(parents=True)
+    module = folder / "m.py"
+    module.write_text("def f():\n    from autoencoders.study.report import write_study\n    import autoencoders.study.blog\n")
+    found = imported_modules(module, root=tmp_path)
+    assert {"autoencoders.study.report", "autoencoders.study.blog"} <= found and all(map(is_study, found))
+    module.write_text("from ..study import findings\nfrom .plots import x\n")
+    assert imported_modules(module, root=tmp_path) >= {"autoencoders.study", "autoencoders.study.findings", "autoencoders.report.plots"}
+
+
+def test_every_package_says_what_it_holds():
+    for init in (ROOT / "autoencoders").rglob("__init__.py"):
+        tree = ast.parse(init.read_text())
+        assert ast.get_docstring(tree), f"{init.relative_to(ROOT)} has no docstring"
 
 
 def test_the_study_plugs_in_through_the_extension_points():
-    from autoencoders import blog, findings, gradients, study
+    from autoencoders.study import blog, findings
+    from autoencoders.study import gradient_probe as gradients
+    from autoencoders.study import report as study
 
     assert plugins.entries(plugins.STUDY) == {"study": study.write_study}
     assert plugins.entries(plugins.COMMANDS)["findings"] is findings.findings_main

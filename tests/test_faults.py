@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from autoencoders import config as C
-from autoencoders import errors, runs
+from autoencoders import errors
+from autoencoders.train import run_folder as runs
 
 from conftest import ROOT
 from conftest import TINY as CONFTEST_TINY
@@ -288,7 +289,7 @@ def test_train_py_on_a_run_another_process_is_training_exits_75_and_touches_noth
 @pytest.fixture
 def half_trained(tmp_path, monkeypatch) -> Path:
     """A real run stopped after 2 of 4 epochs (as by Ctrl-C right after epoch 2 was saved)."""
-    from autoencoders import training
+    from autoencoders.train import loop as training
 
     cfg = C.load_config(DENSE, [*TINY, "training.epochs=4"])
     real = runs.save_checkpoint
@@ -414,7 +415,7 @@ def _damaged_copy(finished_pair, where: Path, file: str, content) -> Path:
 @pytest.mark.parametrize(("file", "content", "expected"), DAMAGED_FILES)
 def test_a_damaged_run_file_is_named_where_runs_are_read_and_listed(finished_pair, tmp_path, file, content, expected):
     """Reading runs for a report, and listing them for a sweep, name the damaged file and go on."""
-    from autoencoders.evaluation import load_run
+    from autoencoders.evaluate.evaluation import load_run
 
     damaged = _damaged_copy(finished_pair, tmp_path, file, content)
     run_ = load_run(damaged)
@@ -698,7 +699,7 @@ def test_an_existing_run_is_refused_before_tensorflow_is_imported_in_plain_words
 
 
 def test_an_unfinished_run_gets_an_and_says_what_is_left(half_trained):
-    from autoencoders.evaluation import load_run
+    from autoencoders.evaluate.evaluation import load_run
 
     assert runs.existing_run_message(half_trained, "unfinished").endswith(
         "an unfinished run is already there; pass --resume to continue it or --overwrite to start again"

@@ -10,7 +10,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autoencoders import theory
+from autoencoders.study import theory
 
 from conftest import ROOT
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from autoencoders.architectures import ARCHITECTURES
+from autoencoders.models.architectures import ARCHITECTURES
 
 from conftest import ROOT
 

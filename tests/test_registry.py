@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from autoencoders import config as C
-from autoencoders import runs, training
-from autoencoders.architectures import ARCHITECTURES, Architecture
-from autoencoders.data import Dataset, load_dataset
-from autoencoders.datasets import DATASETS, DatasetSpec
+from autoencoders.data.datasets import DATASETS, DatasetSpec
+from autoencoders.data.loading import Dataset, load_dataset
+from autoencoders.models.architectures import ARCHITECTURES, Architecture
 from autoencoders.registry import Registry
+from autoencoders.train import loop as training
+from autoencoders.train import run_folder as runs
 
 from conftest import ROOT, TINY, XLA_AS_SHIPPED
 

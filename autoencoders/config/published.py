@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
+from autoencoders.config.files import dump_yaml
 from autoencoders.config.messages import expected
-from autoencoders.config.schema import SECTIONS, field_schemas, json_schema, leaf_keys
+from autoencoders.config.schema import SECTIONS, field_schemas, json_schema, leaf_keys, parse_config
 
 # --------------------------------------------------------------------------
 # Published forms of the schema: configs/schema.json and the docs' config reference
@@ -70,7 +71,8 @@ def render_reference() -> str:
         keep_trailing_newline=True,
     )
     env.filters["cell"] = lambda text: str(text).replace("|", "\\|")
-    return env.get_template("reference.md.j2").render(sections=reference_sections(), schema_file=SCHEMA_FILE)
+    example = dump_yaml(parse_config({"name": "my-run"}))
+    return env.get_template("reference.md.j2").render(sections=reference_sections(), schema_file=SCHEMA_FILE, example=example)
 
 
 def schema_main(argv: Sequence[str]) -> int:

@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import pydantic
-from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
-from autoencoders.architectures import ARCHITECTURES, input_shape_problem
 from autoencoders.config.messages import SHOWN_LENGTH, ConfigError, join_or, show, shown_with_type, type_name, value_message
-from autoencoders.datasets import DATASETS
+from autoencoders.data.datasets import DATASETS
+from autoencoders.models.architectures import ARCHITECTURES, input_shape_problem
 
 Loss = Literal["bce", "mse", "mae", "gaussian", "continuous_bernoulli"]
 Reduction = Literal["mean", "sum"]
@@ -26,10 +26,6 @@ Optimizer = Literal["adam", "adadelta", "rmsprop", "sgd"]
 LOSSES: tuple[str, ...] = get_args(Loss)
 REDUCTIONS: tuple[str, ...] = get_args(Reduction)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
-#: The registries' names, fixed when this module is imported (the registries are plain dicts filled
-#: in by the modules that define them, which this module imports first).
-DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
-ArchName = Literal[tuple(ARCHITECTURES)]  # type: ignore[valid-type]
 #: A run's folder name: the lock, log and config files beside it add a few characters, and file
 #: systems allow 255 bytes, so at most 128.
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
@@ -66,6 +62,23 @@ Positive = Annotated[StrictInt, Field(ge=1)]
 Pair = Annotated[tuple[Positive, Positive], BeforeValidator(as_tuple), pydantic.Strict()]
 Triple = Annotated[tuple[Positive, Positive, Positive], BeforeValidator(as_tuple), pydantic.Strict()]
 CHECKS = pydantic.ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def registered(registry: Mapping[str, Any], what: str) -> Any:
+    """A name of `registry`, read when a config is checked (not when this module is imported), so
+    an entry registered later (a plug-in, a test) is a valid name at once; the schema lists the
+    names there are when it is generated."""
+
+    def check(name: str) -> str:
+        if name not in registry:
+            raise PydanticCustomError("literal_error", "not a registered {what}", {"what": what})
+        return name
+
+    return Annotated[StrictStr, AfterValidator(check), Field(json_schema_extra=lambda schema: schema.update(enum=list(registry)))]
+
+
+DatasetName = registered(DATASETS, "dataset")
+ArchName = registered(ARCHITECTURES, "arch")
 
 
 def section(key: str):
@@ -280,6 +293,8 @@ class ExperimentConfig:
         return self
 
 
+#: checks a whole config (built once: building it costs milliseconds)
+CHECKER = pydantic.TypeAdapter(ExperimentConfig)
 #: Section name -> section dataclass (top-level keys whose value is a mapping).
 SECTIONS: dict[str, type] = {cls.key: cls for cls in (DatasetConfig, ModelConfig, LossConfig, TrainingConfig)}
 
@@ -297,13 +312,12 @@ def leaf_keys(cls: type = ExperimentConfig, prefix: str = "") -> list[str]:
     ]
 
 
-@functools.cache
 def json_schema() -> dict[str, Any]:
-    """The configs' JSON Schema (draft 2020-12), generated from the dataclasses above."""
-    return pydantic.TypeAdapter(ExperimentConfig).json_schema()
+    """The configs' JSON Schema (draft 2020-12), generated from the dataclasses above (each time:
+    the registries' names are read when it is made)."""
+    return CHECKER.json_schema()
 
 
-@functools.cache
 def field_schemas() -> dict[str, dict[str, Any]]:
     """Dotted key -> the JSON Schema of its value: what the messages say is allowed."""
     schema = json_schema()
@@ -457,7 +471,7 @@ def parse(data: Any, source: str, origins: Mapping[str, str] | None = None) -> E
         raise ConfigError(f"{source}: the config must be a mapping of keys to values, got {type_name(data)}")
     origins = origins or {}
     try:
-        return pydantic.TypeAdapter(ExperimentConfig).validate_python(dict(data))
+        return CHECKER.validate_python(dict(data))
     except pydantic.ValidationError as exc:
         found = problems(exc, ExperimentConfig, data)
     raise ConfigError([f"{next((origins[k] for k in keys if k in origins), source)}: {message}" for keys, message in found])

@@ -1,17 +1,27 @@
-"""`build_model(model_config, seed)`: the registered builder of `model.arch` (see
-`autoencoders.architectures`), wrapped in `Autoencoder` or `VAE`."""
+"""The models: the architecture registry (`architectures`, standard library only, so the config can
+check `model.arch` without importing Keras), one module per family (dense, conv, vae) with its
+layers, the Autoencoder and VAE classes (`base`) and the losses.
+
+`build_model(model_config, seed)`: the registered builder of `model.arch`, wrapped in `Autoencoder`
+or `VAE`. Keras is imported only when a model is built or a class is asked for."""
 
 from __future__ import annotations
 
-from autoencoders.architectures import ARCHITECTURES
-from autoencoders.models.base import VAE, Autoencoder
+from typing import TYPE_CHECKING
+
+from autoencoders.models.architectures import ARCHITECTURES
+
+if TYPE_CHECKING:
+    from autoencoders.models.base import VAE, Autoencoder
 
 
 def build_model(model_config, seed: int = 0) -> Autoencoder:
     """A fresh, uncompiled model for `model_config` (an `autoencoders.config.ModelConfig` whose
     `input_shape` is resolved)."""
+    from autoencoders.models.base import VAE, Autoencoder
+
     if model_config.input_shape is None:
-        raise ValueError("model.input_shape is not resolved: load the data first (training.resolve_input_shape)")
+        raise ValueError("model.input_shape is not resolved: load the data first (autoencoders.train.loop.resolve_input_shape)")
     arch = ARCHITECTURES[model_config.arch]
     encoder, decoder = arch.build(model_config)
     if arch.vae:
@@ -19,4 +29,12 @@ def build_model(model_config, seed: int = 0) -> Autoencoder:
     return Autoencoder(encoder, decoder, name=model_config.arch)
 
 
-__all__ = ["Autoencoder", "VAE", "build_model"]
+def __getattr__(name: str):
+    if name in ("Autoencoder", "VAE"):
+        from autoencoders.models import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["VAE", "Autoencoder", "build_model"]

@@ -12,12 +12,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from autoencoders import losses  # the module, not its names: `import autoencoders.losses` imports Keras, whose hook imports this
-from autoencoders.pipeline import in_batches
+from autoencoders.models import (
+    losses,  # the module, not its names: `import autoencoders.models.losses` imports Keras, whose hook imports this
+)
+from autoencoders.train.speed.pipeline import in_batches
 
 # Layers whose outputs go straight into the loss (the sigmoid output and what follows it, a
 # penalised code) compute in float32 under every dtype policy, as Keras's mixed-precision guide
-# advises for a model's last layer; the losses themselves are float32 (`autoencoders.losses`).
+# advises for a model's last layer; the losses themselves are float32 (`autoencoders.models.losses`).
 # In bfloat16, with 8 bits of mantissa, sigmoid(z) rounds to exactly 1 from z of about 5.5 on, and
 # its gradient p(1 - p) to 0: the very saturation the study measures would come from the number
 # format instead of from the loss.

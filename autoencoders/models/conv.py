@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from autoencoders.architectures import ARCHITECTURES
+from autoencoders.models.architectures import ARCHITECTURES
 from autoencoders.models.base import LOSS_DTYPE
 from autoencoders.models.layers import UpSampledConv2D
 from autoencoders.models.padding import crop, pad

@@ -1,7 +1,7 @@
 """Pad and crop: how the conv archs take images of any size.
 
 Pooling and upsampling give a side back exactly only for some sizes (the arch's entry in
-`autoencoders.architectures` says which: `padded_side`). The encoder zero-pads the image at the
+`autoencoders.models.architectures` says which: `padded_side`). The encoder zero-pads the image at the
 bottom and right up to that size and the decoder crops its output back, so the loss and every
 metric see exactly the input's pixels. Where no padding is needed (MNIST's 28x28 for every arch)
 no layer is added, and the graph is the blog's.

@@ -7,7 +7,7 @@ import math
 import keras
 from keras import layers
 
-from autoencoders.architectures import ARCHITECTURES
+from autoencoders.models.architectures import ARCHITECTURES
 from autoencoders.models.base import LOSS_DTYPE
 from autoencoders.models.padding import crop, pad
 

@@ -1,0 +1,336 @@
+"""The user's own images: one .npz file, or a folder of PNG/JPEG files.
+
+Nothing here trusts the files. Every problem (a missing key, values outside [0, 1], NaN, an
+image that does not decode, train and test images of different shapes, an empty folder) is a
+`DataError` that names the file and says what is allowed, raised before a run folder exists.
+
+- `npz`: arrays `x_train`, `x_test` (uint8 0-255, or float in [0, 1]) of shape (N, H, W) or
+  (N, H, W, C), and optionally `y_train`, `y_test` (integer or string labels, one per image).
+- `image_folder`: `train/` and `test/` folders read with Keras's own
+  `keras.utils.image_dataset_from_directory` and its conventions: class sub-folders give labels
+  (classes in alphanumeric order), files in sorted order, `color_mode` grayscale or rgb,
+  `image_size` to resize. Unlike Keras, `image_size: null` keeps the images' own size, which
+  must then be one size for all. The decoded images are cached, keyed by a manifest of the
+  folder (every file's path and SHA-256), so a changed file is never served from the cache.
+
+A dataset's identity is the SHA-256 of the npz file, or of the folder's manifest plus the
+color mode and size it is read at: the run folder records it and `evaluate.py` compares it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from autoencoders.config import DatasetConfig
+from autoencoders.data.datasets import DatasetSpec
+from autoencoders.data.loading import DataError, Dataset, Unavailable, cache_dir, load_cache, scale_images, sha256, write_cache
+from autoencoders.models.architectures import input_shape_problem
+
+log = logging.getLogger(__name__)
+
+NPZ_IMAGES = ("x_train", "x_test")
+NPZ_LABELS = ("y_train", "y_test")
+#: The file types Keras's image_dataset_from_directory reads; anything else in the folder is ignored.
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+_DECODE_BATCH = 512
+
+
+def _user_path(config: DatasetConfig, kind: str) -> Path:
+    path = Path(config.path).expanduser()
+    other = "npz" if kind == "folder" else "image_folder"
+    if not path.exists():
+        raise DataError(f"{path}: no such {kind} (dataset.path of dataset {config.name!r})")
+    if kind == "file" and path.is_dir():
+        raise DataError(f"{path}: is a folder; dataset npz needs one .npz file (for a folder of images set dataset.name: {other})")
+    if kind == "file" and not path.is_file():  # a device (/dev/zero), a pipe: reading it might never end
+        raise DataError(f"{path}: not a regular file; dataset npz needs an .npz file")
+    if kind == "folder" and not path.is_dir():
+        raise DataError(
+            f"{path}: is a file; dataset image_folder needs a folder with train/ and test/ (for an .npz set dataset.name: {other})"
+        )
+    return path
+
+
+# --------------------------------------------------------------------------- npz
+
+
+def check_images(images: np.ndarray, where: str) -> np.ndarray:
+    """(N, H, W) or (N, H, W, C) uint8, or float in [0, 1] with no NaN/inf; returns it 4-D."""
+    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
+        hint = "; convert with x.astype(np.uint8) if it holds 0-255" if np.issubdtype(images.dtype, np.integer) else ""
+        raise DataError(f"{where} has dtype {images.dtype}; allowed: uint8 (0-255) or float in [0, 1]{hint}")
+    if images.ndim not in (3, 4):
+        raise DataError(f"{where} has shape {images.shape}; allowed: (N, H, W) or (N, H, W, C)")
+    images = images[..., np.newaxis] if images.ndim == 3 else images
+    if len(images) == 0:
+        raise DataError(f"{where} holds no images (shape {images.shape})")
+    if problem := input_shape_problem(images.shape[1:]):
+        raise DataError(f"{where} has shape {images.shape}: {problem}")
+    if images.dtype != np.uint8:
+        finite = np.isfinite(images)
+        if not finite.all():
+            first = tuple(int(i) for i in np.argwhere(~finite)[0])
+            raise DataError(
+                f"{where} has {int((~finite).sum())} NaN or infinite values (the first at index {first}); "
+                "every pixel must be a number in [0, 1]"
+            )
+        low, high = float(images.min()), float(images.max())
+        if low < 0 or high > 1:
+            hint = " (it looks like 0-255: divide by 255, or store it as uint8)" if low >= 0 and high <= 255 else ""
+            raise DataError(f"{where} has values from {low:g} to {high:g}; float images must lie in [0, 1]{hint}")
+    return images
+
+
+def _labels(arrays: dict[str, np.ndarray], counts: dict[str, int], path: Path) -> tuple[dict, tuple[str, ...] | None]:
+    """Label arrays -> class indices into the sorted distinct labels, which become the class names."""
+    given = [key for key in NPZ_LABELS if key in arrays]
+    if not given:
+        return {"y_train": None, "y_test": None}, None
+    if len(given) == 1:
+        missing = next(key for key in NPZ_LABELS if key not in given)
+        raise DataError(f"{path}: has {given[0]} but no {missing}; give labels for both sets or for neither")
+    for key, images in zip(NPZ_LABELS, NPZ_IMAGES):
+        labels = arrays[key]
+        if labels.ndim != 1 or len(labels) != counts[images]:
+            raise DataError(f"{path}: {key} has shape {labels.shape}; expected ({counts[images]},), one label per image of {images}")
+        if labels.dtype.kind not in "iuUS":
+            raise DataError(f"{path}: {key} has dtype {labels.dtype}; allowed: integer or string labels")
+    if (arrays["y_train"].dtype.kind in "US") != (arrays["y_test"].dtype.kind in "US"):
+        raise DataError(f"{path}: y_train is {arrays['y_train'].dtype} but y_test is {arrays['y_test'].dtype}; use one kind of label")
+    names, indices = np.unique(np.concatenate([arrays["y_train"], arrays["y_test"]]), return_inverse=True)
+    n_train = counts["x_train"]
+    return {"y_train": indices[:n_train].astype(np.int64), "y_test": indices[n_train:].astype(np.int64)}, tuple(str(n) for n in names)
+
+
+def load_npz(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
+    """The user's .npz, checked array by array."""
+    path = _user_path(config, "file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc})") from exc
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        loaded = np.load(io.BytesIO(raw), allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(f"{path}: is a single .npy array, not an .npz archive; save with np.savez(path, x_train=..., x_test=...)")
+        with loaded as npz:
+            unknown = [key for key in npz.files if key not in NPZ_IMAGES + NPZ_LABELS]
+            if unknown:
+                raise DataError(f"{path}: unexpected array {unknown[0]!r}; allowed: {', '.join(NPZ_IMAGES + NPZ_LABELS)}")
+            missing = [key for key in NPZ_IMAGES if key not in npz.files]
+            if missing:
+                raise DataError(
+                    f"{path}: missing array {missing[0]!r} (it has {', '.join(npz.files) or 'none'}); "
+                    f"required: x_train, x_test; optional: y_train, y_test"
+                )
+            for key in npz.files:
+                try:
+                    arrays[key] = npz[key]
+                except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                    raise DataError(f"{path}: array {key!r} cannot be read ({exc}); the file is corrupt or holds Python objects") from exc
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
+    images = {key: check_images(arrays[key], f"{path}: {key}") for key in NPZ_IMAGES}
+    if images["x_train"].shape[1:] != images["x_test"].shape[1:]:
+        raise DataError(
+            f"{path}: x_train images are {images['x_train'].shape[1:]} but x_test images are "
+            f"{images['x_test'].shape[1:]}; train and test images must have one shape"
+        )
+    labels, class_names = _labels(arrays, {key: len(images[key]) for key in NPZ_IMAGES}, path)
+    return Dataset(
+        name=spec.name,
+        x_train=scale_images(images["x_train"]),
+        y_train=labels["y_train"],
+        x_test=scale_images(images["x_test"]),
+        y_test=labels["y_test"],
+        source=f"npz {path}",
+        identity=sha256(raw),
+        class_names=class_names,
+    )
+
+
+# --------------------------------------------------------------------------- image folder
+
+
+def _class_folders(split: Path) -> list[str]:
+    """Keras's rule: the non-hidden sub-folders are the classes (sorted)."""
+    return sorted(p.name for p in split.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _image_files(split: Path, classes: list[str]) -> list[Path]:
+    """The files Keras will read, in its order, for the checks and the manifest: per class folder,
+    its sub-folders walked in sorted order, the files of each sorted (Keras's iter_valid_files)."""
+    folders = [split / c for c in classes] if classes else [split]
+    files = []
+    for folder in folders:
+        for root, _, names in sorted(os.walk(folder), key=lambda walked: walked[0]):
+            files += [Path(root) / name for name in sorted(names) if name.lower().endswith(IMAGE_SUFFIXES)]
+    return files
+
+
+def _native_size(path: Path) -> tuple[int, int]:
+    """(height, width) from the file's header; an unreadable file is named."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return image.height, image.width
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read this image ({exc}); allowed: {', '.join(IMAGE_SUFFIXES)} files that decode") from exc
+
+
+def _manifest_identity(root: Path, files: list[Path], config: DatasetConfig) -> str:
+    digest = hashlib.sha256(f"image_folder color_mode={config.color_mode} image_size={config.image_size}\n".encode())
+    for path in files:
+        try:
+            digest.update(f"{path.relative_to(root).as_posix()}\t{sha256(path.read_bytes())}\n".encode())
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read the file ({exc})") from exc
+    return digest.hexdigest()
+
+
+def _decode(
+    split: Path, classes: list[str], files: list[Path], config: DatasetConfig, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Images (float32 0-255 as Keras gives them) and labels, read by Keras; a file that does not
+    decode is found and named."""
+    import keras
+
+    dataset = keras.utils.image_dataset_from_directory(
+        split,
+        labels="inferred" if classes else None,
+        color_mode=config.color_mode,
+        image_size=size,
+        batch_size=None,
+        shuffle=False,
+        verbose=False,
+    )
+    if [Path(p) for p in dataset.file_paths] != files:  # our checks and manifest must cover exactly what Keras reads
+        raise DataError(f"{split}: Keras lists other files than expected; put images only in class folders or only at the top")
+    images, labels = [], []
+    position = 0
+    for batch in _batches(dataset):
+        if isinstance(batch, Exception):
+            _name_undecodable(files[position : position + _DECODE_BATCH], config, batch)
+        x, y = batch if classes else (batch, None)
+        images.append(x)
+        if y is not None:
+            labels.append(y)
+        position += len(x)
+    return np.concatenate(images), (np.concatenate(labels).astype(np.int64) if classes else None)
+
+
+def _batches(dataset):
+    """Batches of the Keras dataset; a decoding error is yielded (not raised) so the caller can
+    name the file, since TensorFlow's message does not."""
+    import tensorflow as tf
+
+    iterator = iter(dataset.batch(_DECODE_BATCH).as_numpy_iterator())
+    while True:
+        try:
+            yield next(iterator)
+        except StopIteration:
+            return
+        except (tf.errors.OpError, ValueError) as exc:
+            yield exc
+            return
+
+
+def _name_undecodable(files: list[Path], config: DatasetConfig, error: Exception) -> None:
+    import tensorflow as tf
+
+    channels = 1 if config.color_mode == "grayscale" else 3
+    for path in files:
+        try:
+            tf.io.decode_image(tf.io.read_file(str(path)), channels=channels, expand_animations=False)
+        except (tf.errors.OpError, ValueError) as exc:
+            raise DataError(f"{path}: the image does not decode ({exc.__class__.__name__}: {str(exc).strip()[:200]})") from exc
+    raise DataError(f"{files[0].parent}: an image among {files[0].name}..{files[-1].name} does not decode ({error})")
+
+
+def load_image_folder(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
+    """train/ and test/ of PNG/JPEG files, read with Keras's conventions."""
+    root = _user_path(config, "folder")
+    splits = {}
+    for part in ("train", "test"):
+        split = root / part
+        if not split.is_dir():
+            raise DataError(
+                f"{split}: missing; dataset image_folder needs {root}/train/ and {root}/test/ with the images "
+                "(in class sub-folders for labels)"
+            )
+        classes = _class_folders(split)
+        if classes and (loose := [p for p in split.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]):
+            raise DataError(
+                f"{loose[0]}: an image beside the class folders of {split}; put every image in a class folder, "
+                "or use no class folders at all"
+            )
+        files = _image_files(split, classes)
+        if not files:
+            raise DataError(
+                f"{split}: no images (allowed: {', '.join(IMAGE_SUFFIXES)} files"
+                + (f" in the class folders {', '.join(classes)})" if classes else ")")
+            )
+        splits[part] = (split, classes, files)
+    train_classes, test_classes = splits["train"][1], splits["test"][1]
+    if bool(train_classes) != bool(test_classes):
+        with_classes = "train" if train_classes else "test"
+        raise DataError(f"{root}: {with_classes}/ has class folders but the other set does not; use them in both or in neither")
+    if unknown := sorted(set(test_classes) - set(train_classes)):
+        raise DataError(
+            f"{root / 'test' / unknown[0]}: class {unknown[0]!r} has no folder in {root / 'train'}; "
+            f"the training classes are {', '.join(train_classes)}"
+        )
+
+    size = config.image_size
+    if size is None:  # the images' own size, which must then be one size for all
+        first = splits["train"][2][0]
+        size = _native_size(first)
+        for _, _, files in splits.values():
+            for path in files:
+                if (got := _native_size(path)) != size:
+                    raise DataError(
+                        f"{path}: is {got[0]}x{got[1]} but {first} is {size[0]}x{size[1]}; images must share one size, "
+                        "or set dataset.image_size: [height, width] to resize them all"
+                    )
+    else:
+        for _, _, files in splits.values():
+            for path in files:
+                _native_size(path)
+    channels = 1 if config.color_mode == "grayscale" else 3
+    if problem := input_shape_problem((*size, channels)):
+        raise DataError(f"{root}: {problem} (set dataset.image_size to resize)")
+
+    identity = _manifest_identity(root, splits["train"][2] + splits["test"][2], config)
+    cache = cache_dir() / f"image_folder-{identity[:24]}.npz"
+    try:
+        arrays, where = load_cache(cache, identity), f"image folder {root} (cache {cache})"
+    except Unavailable:
+        arrays = {}
+        for part, (split, classes, files) in splits.items():
+            images, labels = _decode(split, classes, files, config, size)
+            exact = np.array_equal(images, np.round(images))  # not resized: keep the uint8 values exactly
+            arrays[f"x_{part}"] = images.astype(np.uint8) if exact else images / np.float32(255)
+            if labels is not None:  # test labels index the training classes
+                arrays[f"y_{part}"] = np.array([train_classes.index(classes[i]) for i in labels], np.int64) if part == "test" else labels
+        write_cache(cache, arrays, identity)
+        where = f"image folder {root}"
+    return Dataset(
+        name=spec.name,
+        x_train=scale_images(arrays["x_train"]),
+        y_train=arrays.get("y_train"),
+        x_test=scale_images(arrays["x_test"]),
+        y_test=arrays.get("y_test"),
+        source=where,
+        identity=identity,
+        class_names=tuple(train_classes) or None,
+    )

@@ -1,0 +1,1 @@
+"""Reports: a comparison of runs as Markdown and HTML from templates, and its figures."""

@@ -1,0 +1,1 @@
+"""Training: one run into its run folder (loop), the run-folder contract, the device; the speed machinery in speed/."""

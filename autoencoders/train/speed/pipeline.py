@@ -1,0 +1,55 @@
+"""Input pipelines for Keras on TensorFlow that end without waiting.
+
+Keras wraps numpy arrays in a `tf.data` pipeline with autotuning on (`prefetch(AUTOTUNE)`), and so
+did our training batches. Autotuning runs in a thread whose optimisation rounds grow further
+apart the longer an iterator lives, and deleting the iterator waits for the next round. In the
+study's committed runs (2 CPU cores) `fit` returned up to 61 s after its last epoch had ended,
+30-44% of the full-length runs of each model waited over 5 s, 8-28% on top of their epochs' time;
+and a dense model's reconstruction of the 10,000 test images took twice as long
+(benchmarks/README.md). Our pipelines only slice arrays held in memory, so a
+fixed prefetch of two batches feeds the model as fast, and every batch is the same: the same
+bits come out (tests/train/test_pipeline.py, and the runs' histories in benchmarks/README.md).
+
+Benchmark that justifies it: `benchmarks/bench_pipeline.py` (fixed prefetch against autotuning).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def without_autotune(dataset):
+    """`dataset` with a fixed prefetch of two batches and tf.data's autotuning off."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(2).with_options(options)
+
+
+def epoch_order(n: int, seed: int, epoch):
+    """The order of rows 0..n-1 in one training epoch: a stateless shuffle by (seed, epoch) alone,
+    so a resumed run sees exactly the batches the uninterrupted run would have seen."""
+    import tensorflow as tf
+
+    return tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+
+
+def in_batches(arrays: np.ndarray | tuple[np.ndarray, ...], batch_size: int):
+    """`arrays` (one array, or a tuple of arrays of the same length) in order, in batches, for
+    `predict`, `evaluate` or `validation_data`: a pipeline `without_autotune` on TensorFlow, the
+    arrays themselves on other backends (Keras batches them; pass it `batch_size` too)."""
+    import keras  # here, not at the top: importing Keras runs `autoencoders`' hook, which imports the models, which import this
+
+    if keras.backend.backend() != "tensorflow":
+        return arrays
+    import tensorflow as tf
+
+    return without_autotune(tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size))
+
+
+def evaluate_arguments(x: np.ndarray, t: np.ndarray, batch_size: int) -> tuple:
+    """`evaluate`'s x and y for images `x` and targets `t`: a pipeline of (image, target) batches
+    and None on TensorFlow, the two arrays on other backends (a tuple as x would be two inputs)."""
+    batches = in_batches((x, t), batch_size)
+    return (x, t) if isinstance(batches, tuple) else (batches, None)
