@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autoencoders.datasets import DATASETS
-from autoencoders.natural_patches import patches_of, photo_dir, read_photo, reduce
+from autoencoders.data.datasets import DATASETS
+from autoencoders.data.natural_patches import patches_of, photo_dir, read_photo, reduce
 
 SIZE, STRIDE, MAX_SIDE = (40, 48), 4, 256
 

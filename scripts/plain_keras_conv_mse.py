@@ -17,7 +17,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
-from autoencoders.data import load_dataset  # noqa: E402
+from autoencoders.data.loading import load_dataset  # noqa: E402
 
 
 def blog_conv_autoencoder() -> keras.Model:
