@@ -79,7 +79,8 @@ study: setup
 	  $(BIN)/python train.py --config configs/sweeps/$$s.yaml --out $(OUT)/study/collapse --jobs $(JOBS) || status=1; \
 	done; \
 	$(BIN)/python evaluate.py --study $(OUT)/study/runs/study-* --collapse $(OUT)/study/collapse --out $(OUT)/study \
-	  && $(BIN)/python -m autoencoders findings $(OUT)/study/summary.json --out $(FINDINGS) --readme $(FINDINGS_README) && exit $$status
+	  && $(BIN)/python -m autoencoders findings $(OUT)/study/summary.json --out $(FINDINGS) --readme $(FINDINGS_README) \
+	     --evidence autoencoders/diagnose/evidence.json && exit $$status
 
 # The docs (mkdocs.yml, docs/) are built first, strictly (a broken link, anchor or nav entry fails), into a
 # temporary folder that is removed after; then the test suite.

@@ -20,3 +20,15 @@ __version__ = "0.1.0"
 def _register_keras_classes(keras_module) -> None:
     import autoencoders.models.base  # noqa: F401  (its decorators register the classes)
     import autoencoders.models.layers  # noqa: F401
+
+
+def __getattr__(name: str):
+    """`from autoencoders import DiagnosticsCallback` imports Keras only when the name is used."""
+    if name == "DiagnosticsCallback":
+        from autoencoders.diagnose.callback import DiagnosticsCallback
+
+        return DiagnosticsCallback
+    raise AttributeError(f"module 'autoencoders' has no attribute {name!r}")
+
+
+__all__ = ["DiagnosticsCallback", "__version__"]

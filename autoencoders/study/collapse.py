@@ -12,16 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from statsmodels.stats.proportion import proportion_confint
 
-TOLERANCE = 0.01  # within 1% of the all-dark output's pixel MSE
+from autoencoders.diagnose.measures import dark_output_mse
+from autoencoders.diagnose.problems import LOCK_TOLERANCE
+
+TOLERANCE = LOCK_TOLERANCE  # within 1% of the all-dark output's pixel MSE: the diagnosis's rule
 INTERVAL = "wilson"  # proportion_confint's method
-
-
-def dark_output_mse(targets: np.ndarray) -> float:
-    """Pixel MSE of an output that is 0 everywhere: the mean squared target."""
-    return float(np.mean(np.square(np.asarray(targets, dtype=np.float64))))
 
 
 def is_collapsed(val_pixel_mse: float, dark_mse: float, tolerance: float = TOLERANCE) -> bool:

@@ -340,6 +340,44 @@ def with_answer_table(readme: str, table: str) -> str:
     return f"{head}{ANSWER_START}\n{table.strip()}\n{ANSWER_END}{tail}"
 
 
+#: the collapse-rate setting whose numbers the diagnosis quotes for a dark lock: the blog's conv
+#: model on MNIST at Keras's default Adam rate, one epoch
+LOCK_SETTING = {"arch": "conv", "dataset": "mnist", "optimizer": "adam", "learning_rate": 0.001}
+
+
+def diagnosis_evidence(summary: dict) -> dict:
+    """The study's numbers that `autoencoders.diagnose` quotes (its evidence.json): the library
+    reads them as data, so it never imports the study."""
+    cells = summary["collapse"]["cells"]
+
+    def cell(loss: str, **setting) -> dict:
+        return next(c for c in cells if c["loss"] == loss and all(c[key] == value for key, value in (LOCK_SETTING | setting).items()))
+
+    mse, bce = cell("mse"), cell("bce")
+    lower = [cell("mse", arch=arch, learning_rate=0.0001) for arch in ("conv", "denoising_conv")]
+    persistence, vae = summary["collapse"]["persistence"], summary["vae"]
+    return {
+        "source": "results/study/summary.json",
+        "dark_output": {
+            "setting": f"the blog's conv autoencoder on MNIST, Adam {LOCK_SETTING['learning_rate']:g}, one epoch",
+            "mse_locked": mse["collapsed"],
+            "bce_locked": bce["collapsed"],
+            "runs": mse["runs"],
+            "dark_first": persistence["dark_first"],
+            "stayed_dark": persistence["dark_first_and_last"],
+            "lower_rate": [
+                {"arch": c["arch"], "learning_rate": c["learning_rate"], "locked": c["collapsed"], "runs": c["runs"]} for c in lower
+            ],
+        },
+        "kl_collapse": {
+            "mean_active": vae["MSE (mean)"]["active_dims"],
+            "mean_kl": f"{vae['MSE (mean)']['kl']:.1e}",
+            "sum_active": vae["MSE (sum)"]["active_dims"],
+            "sum_kl": f"{vae['MSE (sum)']['kl']:.3g}",
+        },
+    }
+
+
 def findings_main(argv: list[str] | None = None) -> int:
     """Each way in which the inputs can be wrong is said with the file it concerns, exit 2, and
     nothing is written unless everything was rendered."""
@@ -351,6 +389,7 @@ def findings_main(argv: list[str] | None = None) -> int:
     parser.add_argument("summary", type=Path, help="the study's summary.json, e.g. results/study/summary.json")
     parser.add_argument("--out", type=Path, help="write the page there (e.g. docs/findings.md) instead of printing it")
     parser.add_argument("--readme", type=Path, help="also rewrite the answer table between the markers of this README")
+    parser.add_argument("--evidence", type=Path, help="also write the numbers the diagnosis quotes (autoencoders/diagnose/evidence.json)")
     args = parser.parse_args(argv)
 
     def refuse(path: Path, problem: str) -> int:
@@ -363,6 +402,7 @@ def findings_main(argv: list[str] | None = None) -> int:
         return refuse(args.summary, f"cannot be read as JSON ({type(e).__name__}: {e})")
     try:
         page, table = render(summary), render(summary, "answers.md.j2")
+        evidence = json.dumps(diagnosis_evidence(summary), indent=2) + "\n"
     except (ValueError, KeyError, TypeError, StopIteration, jinja2.UndefinedError) as e:
         return refuse(args.summary, f"not a study summary this version can read ({type(e).__name__}: {e})")
     readme = None
@@ -378,6 +418,8 @@ def findings_main(argv: list[str] | None = None) -> int:
             sys.stdout.write(page)
         if readme is not None:
             write_text(args.readme, readme)
+        if args.evidence:
+            write_text(args.evidence, evidence)
     except OSError as e:
         return refuse(Path(e.filename or args.out or args.readme), f"cannot be written ({e.strerror or e})")
     return 0

@@ -3,7 +3,8 @@
 The claim: with a sigmoid output, MSE's gradient with respect to the logit carries p(1 - p) and
 vanishes for saturated pixels, while BCE's is p - y. Whether that matters depends on how many
 pixels sit saturated on the wrong side while the model trains, which only a measurement says.
-`LogitGradientProbe` measures it at every epoch end on a fixed probe batch of training images:
+The probe (`probe_callback`, the diagnosis's `DiagnosticsCallback`) measures it at every epoch end
+on a fixed probe batch of training images:
 
 - `logit_grad`: mean |d loss_pixel / d z| over the probe's pixels, for the run's own loss
   (z = the pre-sigmoid output; the per-pixel loss, so BCE and MSE runs are on one scale);
@@ -17,13 +18,12 @@ from contextlib import contextmanager
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from autoencoders.models.losses import PIXEL_LOSSES
+from autoencoders.diagnose import measures
+from autoencoders.diagnose.callback import DiagnosticsCallback
 from autoencoders.train.speed.pipeline import in_batches
 
 PROBE_SIZE = 1024
-SATURATED = 0.01
 
 
 def _sigmoid_layer(decoder: keras.Model) -> keras.layers.Layer:
@@ -69,35 +69,24 @@ def output_layer_inputs(model, x: np.ndarray, batch_size: int = 2048) -> np.ndar
 
 
 def logit_gradient_stats(loss: str, z: np.ndarray, t: np.ndarray) -> dict[str, float]:
-    """Mean |d loss(t, sigmoid(z)) / d z| per pixel (by autodiff) and the wrong-side saturated share."""
-    zt = tf.constant(z, tf.float32)
-    tt = tf.constant(t, tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch(zt)
-        p = tf.sigmoid(zt)
-        total = tf.reduce_sum(PIXEL_LOSSES[loss](tt, p))
-    grad = tape.gradient(total, zt).numpy()
-    p = p.numpy()
-    wrong = (np.abs(p - t) > 0.5) & ((p < SATURATED) | (p > 1 - SATURATED))
-    return {"logit_grad": float(np.mean(np.abs(grad))), "saturated_wrong": float(np.mean(wrong))}
+    """Mean |d loss(t, sigmoid(z)) / d z| per pixel and the wrong-side saturated share, with the
+    diagnosis's definitions (`autoencoders.diagnose.measures`, the ones the probe logs)."""
+    p = 1.0 / (1.0 + np.exp(-np.asarray(z, np.float64)))
+    return {"logit_grad": float(np.mean(np.abs(measures.logit_gradient(loss, p, t)))), "saturated_wrong": measures.saturated_wrong(t, p)}
 
 
-class LogitGradientProbe(keras.callbacks.Callback):
-    """Adds `logit_grad` and `saturated_wrong` to each epoch's logs (so to history.csv)."""
-
-    def __init__(self, x: np.ndarray, t: np.ndarray, loss: str):
-        super().__init__()
-        self.x, self.t, self.loss = x[:PROBE_SIZE], t[:PROBE_SIZE], loss
-
-    def measure(self) -> dict[str, float]:
-        return logit_gradient_stats(self.loss, output_logits(self.model, self.x), self.t)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs.update(self.measure())
-
-
-def probe_callback(cfg, data) -> LogitGradientProbe | None:
-    """The `autoencoders.training_callbacks` entry point: the probe for a run whose config asks for
-    it (`training.probe_gradients: true`, the study's runs)."""
-    return LogitGradientProbe(data.x_train, data.t_train, cfg.loss.name) if cfg.training.probe_gradients else None
+def probe_callback(cfg, data) -> DiagnosticsCallback | None:
+    """The `autoencoders.training_callbacks` entry point: for a run whose config asks for it
+    (`training.probe_gradients: true`, the study's runs), the diagnosis's callback on a fixed probe
+    of PROBE_SIZE training images, logging `logit_grad` and `saturated_wrong` at each epoch end
+    under the run's own loss (so to history.csv), and saying nothing."""
+    if not cfg.training.probe_gradients:
+        return None
+    return DiagnosticsCallback(
+        data.x_train[:PROBE_SIZE],
+        data.t_train[:PROBE_SIZE],
+        loss=cfg.loss.name,
+        every_steps=None,
+        print_fn=None,
+        log={"logit_gradient": "logit_grad", "saturated_wrong": "saturated_wrong"},
+    )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from autoencoders.diagnose import measures
 from autoencoders.evaluate.metrics import EPSILON, pixel_bce_map
 
 TARGETS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
@@ -87,20 +88,9 @@ def sigmoid(z):
 
 
 def logit_gradient(loss: str, z, y):
-    """d loss(y, sigmoid(z)) / dz in closed form: the chain rule through the sigmoid.
-
-    bce: p - y (the log undoes the sigmoid: no p(1 - p) factor, no saturation);
-    mse: 2 (p - y) p (1 - p) (vanishes when p saturates at 0 or 1, even on the wrong side);
-    mae: sign(p - y) p (1 - p).
-    """
-    p = sigmoid(np.asarray(z, dtype=np.float64))
-    if loss == "bce":
-        return p - y
-    if loss == "mse":
-        return 2.0 * (p - y) * p * (1.0 - p)
-    if loss == "mae":
-        return np.sign(p - y) * p * (1.0 - p)
-    raise ValueError(f"no closed-form logit gradient for {loss!r}; choose bce, mse or mae")
+    """d loss(y, sigmoid(z)) / dz in closed form, for logits z (the diagnosis's definition, which
+    takes the output p = sigmoid(z))."""
+    return measures.logit_gradient(loss, sigmoid(np.asarray(z, dtype=np.float64)), y)
 
 
 def random_pairs_experiment(n_pairs: int = 10, repeats: int = 10_000, seed: int = 0) -> dict:

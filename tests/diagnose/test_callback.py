@@ -1,0 +1,73 @@
+"""DiagnosticsCallback on the failures people meet, trained in plain Keras (tests/diagnose/failures.py):
+each failure is flagged, each healthy twin is not, on TensorFlow and on JAX."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from failures import train_conv, train_dense, train_vae
+
+pytestmark = pytest.mark.slow
+STEPS_PER_EPOCH = 12000 // 128 + 1
+
+
+@pytest.fixture(scope="module")
+def conv_mse():
+    return train_conv("mse", seed=0)
+
+
+def test_the_blogs_conv_model_with_mse_is_flagged_dark_within_its_first_epoch(conv_mse):
+    _, watch, _ = conv_mse
+    dark = next(p for p in watch.problems if p.code == "dark_output")
+    assert dark.evidence["step"] < STEPS_PER_EPOCH
+    assert dark.evidence["output_mean"] < 0.1 * dark.evidence["target_mean"]
+    assert dark.evidence["logit_gradient"] < 0.01 * dark.evidence["bce_logit_gradient"]  # MSE's gradient vanished, BCE's would not
+    assert "19 of 20 runs" in dark.message and "Use BCE." in dark.message  # the study's numbers (evidence.json)
+
+
+def test_its_bce_twin_is_silent():
+    _, watch, history = train_conv("binary_crossentropy", seed=0)
+    assert watch.problems == []
+    assert {"output_mean", "saturated_wrong", "logit_grad", "spread"} <= set(history.history)  # logged for History, CSV, TensorBoard
+
+
+def test_stop_on_stops_training_at_the_lock():
+    _, watch, history = train_conv("mse", seed=0, stop_on=("dark_output",))
+    assert [p.code for p in watch.problems][-1] == "dark_output"
+    assert watch.step < STEPS_PER_EPOCH  # stopped inside the first epoch
+    with pytest.raises(ValueError, match="unknown problem codes"):
+        train_conv("mse", seed=0, stop_on=("black",))
+
+
+def test_a_vae_with_a_per_pixel_mean_loss_collapses_and_is_flagged():
+    _, watch, _ = train_vae("mean", seed=0)
+    collapse = next(p for p in watch.problems if p.code == "kl_collapse")
+    assert collapse.evidence["active_units"] == 0 and collapse.evidence["latent_dim"] == 2
+    assert "Sum the reconstruction loss over the pixels" in collapse.message
+    _, twin, _ = train_vae("sum", seed=0)
+    assert twin.problems == [] and twin.measured[-1]["active_units"] == 2
+
+
+def test_images_left_in_0_255_are_flagged_and_nothing_else_is_claimed():
+    _, watch, _ = train_dense(255.0, seed=0)
+    assert [p.code for p in watch.problems] == ["input_range"]
+    assert watch.problems[0].evidence == {"data_min": 0.0, "data_max": 255.0}
+    _, twin, _ = train_dense(1.0, seed=0)
+    assert twin.problems == []
+
+
+@pytest.mark.parametrize("loss, expected", [("mse", ["dark_output"]), ("binary_crossentropy", [])])
+def test_on_jax_too(loss, expected):
+    script = Path(__file__).with_name("failures.py")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, script, "conv", loss, "0"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["backend"] == "jax"
+    assert [
+        code for code in result["problems"] if code != "saturated_wrong"
+    ] == expected  # on its way to the lock, saturation may come first
+    assert {"output_mean", "saturated_wrong", "logit_grad", "spread"} <= set(result["logged"])
