@@ -266,6 +266,11 @@ def check_command(command: list[str] | str) -> None:
         assert args[2] in [*COMMANDS, *plugins.names(plugins.COMMANDS)], command
         if args[2] == "train" and "--config" in args:
             validate_train_args(args[3:])
+        if args[2] == "diagnose" and args[3:]:  # a bare `python -m autoencoders diagnose` names the command
+            from autoencoders.diagnose.command import parser as diagnose_parser
+
+            parsed = diagnose_parser().parse_args(args[3:])
+            assert (ROOT / parsed.model).is_file(), command
     elif program == "python" and args[0] == "train.py" and args[1:] == ["--help"]:
         with contextlib.redirect_stdout(io.StringIO()), pytest.raises(SystemExit) as exited:
             train_parser().parse_args(["--help"])
@@ -320,6 +325,7 @@ def test_the_command_check_catches_a_wrong_command():
         "pip install -e .[gpus]",
         "python benchmarks/bench_train.py --round 1",
         "python -m autoencoders trian",
+        "python -m autoencoders diagnose results/no/model.keras --data mnist",
     ]:
         with pytest.raises((AssertionError, SystemExit, C.ConfigError)), contextlib.redirect_stderr(io.StringIO()):
             check_command(wrong)

@@ -63,7 +63,9 @@ def loss_name(loss: Any) -> tuple[str | None, bool]:
 class DiagnosticsCallback(keras.callbacks.Callback):
     """Watches an autoencoder train and says, once each, which of the study's failures it sees.
 
-    validation_images: images in the range the model is fed (N, ...); the first `probe_size` are the probe.
+    validation_images: images in the range the model is fed (N, ...); the first `probe_size` are the probe
+        (at epoch ends; within the first epoch its first `step_probe_size`, which is enough to see a lock
+        and costs a quarter of it).
     targets: what the model should output for them (default: the images themselves).
     every_steps: measure every this many steps of the first epoch (None: epoch ends only).
     loss: 'bce', 'mse' or 'mae' when the compiled loss does not say (e.g. a custom train_step).
@@ -78,7 +80,8 @@ class DiagnosticsCallback(keras.callbacks.Callback):
         targets=None,
         *,
         probe_size: int = 256,
-        every_steps: int | None = 25,
+        step_probe_size: int = 64,
+        every_steps: int | None = 50,
         loss: str | None = None,
         stop_on: Iterable[str] = (),
         print_fn: Callable[[str], Any] | None = lambda text: print(text, file=sys.stderr),
@@ -92,6 +95,7 @@ class DiagnosticsCallback(keras.callbacks.Callback):
         unknown = self.stop_on - set(KINDS)
         if unknown:
             raise ValueError(f"stop_on: unknown problem codes {sorted(unknown)}; the codes are {', '.join(KINDS)}")
+        self.step_probe_size = step_probe_size
         self.problems: list[Problem] = []
         self.measured: list[dict[str, Any]] = []
         self.epoch, self.step, self.from_logits, self.out_of_range = 0, 0, False, False
@@ -117,36 +121,38 @@ class DiagnosticsCallback(keras.callbacks.Callback):
         if logs is not None:
             logs.update({logged: measures[key] for key, logged in self.log.items() if key in measures})
 
-    def outputs(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
-        """The probe's reconstructions in [0, 1], and a VAE's (z_mean, z_log_var)."""
+    def outputs(self, n: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """The first `n` probe images' reconstructions in [0, 1], and a VAE's (z_mean, z_log_var)."""
+        images = self.images[:n]
         if hasattr(self.model, "jax_state_sync"):  # JAX keeps the trained state apart until an epoch ends
             self.model.jax_state_sync()
         encoder, decoder = getattr(self.model, "encoder", None), getattr(self.model, "decoder", None)
         posterior = None
         if isinstance(encoder, keras.Model) and isinstance(decoder, keras.Model):
-            code = encoder(self.images, training=False)
+            code = encoder(images, training=False)
             if isinstance(code, (list, tuple)) and len(code) >= 2:
                 posterior = tuple(keras.ops.convert_to_numpy(part) for part in code[:2])
                 code = code[0]  # decode the posterior mean
             output = decoder(code, training=False)
         else:
-            output = self.model(self.images, training=False)
+            output = self.model(images, training=False)
         if isinstance(output, dict):
             output = next(iter(output.values()))
         if isinstance(output, (list, tuple)):
             output = next(part for part in output if tuple(part.shape[1:]) == self.targets.shape[1:])
         p = keras.ops.convert_to_numpy(keras.ops.sigmoid(output) if self.from_logits else output)
-        return np.asarray(p, np.float32).reshape(self.targets.shape), posterior
+        return np.asarray(p, np.float32).reshape(len(images), *self.targets.shape[1:]), posterior
 
     def measure(self, epoch_end: bool) -> dict[str, Any]:
-        p, posterior = self.outputs()
-        measures = output_measures(self.targets, p, self.loss) | {
+        p, posterior = self.outputs(len(self.images) if epoch_end else self.step_probe_size)
+        targets = self.targets[: len(p)]
+        measures = output_measures(targets, p, self.loss) | {
             "step": self.step,
             "epoch": self.epoch,
             "epoch_end": epoch_end,
             "loss": self.loss,
         }
-        measures["bce_logit_gradient"] = float(np.mean(np.abs(logit_gradient("bce", p, self.targets))))
+        measures["bce_logit_gradient"] = float(np.mean(np.abs(logit_gradient("bce", p, targets))))
         if posterior is not None:
             per_dimension = kl_per_dimension(*posterior)
             measures |= {"active_units": active_units(posterior[0]), "latent_dim": len(per_dimension), "kl": float(per_dimension.sum())}

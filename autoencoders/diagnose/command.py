@@ -78,8 +78,11 @@ def load_model(path: str):
 
 
 def fitted_input(model, images: np.ndarray, path: str) -> np.ndarray:
-    """The images shaped as the model's input: as they are, or flattened for a dense model."""
-    wanted = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    """The images shaped as the model's input: as they are, or flattened for a dense model. A
+    subclassed model (such as this suite's) has no input shape of its own; its encoder's is used."""
+    source = model if hasattr(model, "input_shape") else getattr(model, "encoder", None)
+    declared = getattr(source, "input_shape", None)
+    wanted = tuple(declared[1:]) if isinstance(declared, tuple) else None
     if wanted is None or None in wanted or wanted == images.shape[1:]:
         return images
     if int(np.prod(wanted)) == int(np.prod(images.shape[1:])):

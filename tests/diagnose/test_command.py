@@ -100,3 +100,13 @@ def test_bad_input_exits_2_naming_the_file(saved, tmp_path, make, data, says):
     done = diagnose(model, "--data", data, "--images", 100)
     assert done.returncode == 2
     assert says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_readmes_command_runs_as_written_and_names_the_lock():
+    import re
+    import shlex
+
+    [line] = [line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("python -m autoencoders diagnose ")]
+    done = subprocess.run([sys.executable, *shlex.split(line)[1:]], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert re.search(r"^- dark_output: output locked dark", done.stdout, flags=re.M)

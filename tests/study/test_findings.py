@@ -56,12 +56,23 @@ def test_the_command_writes_the_page_and_refuses_a_file_that_is_no_summary(tmp_p
             str(out),
             "--readme",
             str(readme),
+            "--evidence",
+            str(tmp_path / "evidence.json"),
         ],
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0, done.stderr
     assert out.read_text() == PAGE.read_text() and "old" not in readme.read_text() and readme.read_text().endswith("rest\n")
+    # the numbers the diagnosis quotes are the committed summary's
+    assert (tmp_path / "evidence.json").read_text() == (ROOT / "autoencoders/diagnose/evidence.json").read_text()
+    evidence = json.loads((tmp_path / "evidence.json").read_text())["dark_output"]
+    conv_adam = [
+        c
+        for c in SUMMARY["collapse"]["cells"]
+        if (c["arch"], c["dataset"], c["optimizer"], c["learning_rate"]) == ("conv", "mnist", "adam", 0.001)
+    ]
+    assert {c["loss"]: c["collapsed"] for c in conv_adam} == {"mse": evidence["mse_locked"], "bce": evidence["bce_locked"]}
     bad = tmp_path / "bad.json"
     bad.write_text('{"runs": 3}')
     refused = subprocess.run(
