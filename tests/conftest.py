@@ -1,7 +1,9 @@
 """Shared fixtures: quiet TensorFlow, tiny real-data configs for training tests, and the check that
 two run folders hold the same run."""
 
+import inspect
 import os
+import re
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -56,3 +58,27 @@ def assert_same_run(a: Path, b: Path) -> None:
     for key in state_b.arrays:
         assert all(np.array_equal(x, y) for x, y in zip(state_a.arrays[key], state_b.arrays[key], strict=True)), key
     assert runs.read_json(a / runs.METRICS)["test"] == runs.read_json(b / runs.METRICS)["test"]
+
+
+#: what a test (or a fixture it uses) calls when it trains a model: such tests carry the `slow`
+#: marker, so `pytest -m "not slow"` runs the rest in a fraction of the time
+TRAINS = re.compile(
+    r"training\.train\(|\btrain\.py\b|train_main\(|\.fit\(|\btiny_config\b|\btrain_(conv|dense|vae)\(|sweep_main\(|\"train\","
+)
+
+
+def trains(item: pytest.Item) -> bool:
+    functions = [item.function] + [defs[-1].func for defs in item._fixtureinfo.name2fixturedefs.values()]
+    for function in functions:
+        try:
+            if TRAINS.search(inspect.getsource(function)):
+                return True
+        except (OSError, TypeError):  # a builtin fixture of pytest's own
+            continue
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if isinstance(item, pytest.Function) and trains(item):
+            item.add_marker(pytest.mark.slow)
