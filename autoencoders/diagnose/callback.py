@@ -99,6 +99,7 @@ class DiagnosticsCallback(keras.callbacks.Callback):
         self.problems: list[Problem] = []
         self.measured: list[dict[str, Any]] = []
         self.epoch, self.step, self.from_logits, self.out_of_range = 0, 0, False, False
+        self.steps_before, self.next_probe = 0, every_steps
 
     def on_train_begin(self, logs=None):
         compiled = getattr(self.model, "loss", None)
@@ -108,11 +109,16 @@ class DiagnosticsCallback(keras.callbacks.Callback):
         self.report({"data_min": float(self.images.min()), "data_max": float(self.images.max())})
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
+        self.epoch, self.steps_before = epoch, self.step
+        self.next_probe = self.every_steps
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        if self.epoch == 0 and self.every_steps and (batch + 1) % self.every_steps == 0:
+        """With `steps_per_execution` k > 1 Keras calls this once per k steps, with the last one's
+        index: the step is read from `batch`, and a probe falls at the first call at or after each
+        multiple of `every_steps`."""
+        self.step = self.steps_before + batch + 1
+        if self.epoch == 0 and self.every_steps and batch + 1 >= self.next_probe:
+            self.next_probe = ((batch + 1) // self.every_steps + 1) * self.every_steps
             self.report(self.measure(epoch_end=False))
 
     def on_epoch_end(self, epoch, logs=None):

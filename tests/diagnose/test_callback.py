@@ -71,3 +71,23 @@ def test_on_jax_too(loss, expected):
         code for code in result["problems"] if code != "saturated_wrong"
     ] == expected  # on its way to the lock, saturation may come first
     assert {"output_mean", "saturated_wrong", "logit_grad", "spread"} <= set(result["logged"])
+
+
+@pytest.mark.parametrize("steps_per_execution, probed", [(1, [25, 50, 75]), (10, [30, 50, 80])])
+def test_probes_fall_on_the_right_steps_when_keras_runs_steps_in_chunks(steps_per_execution, probed):
+    """Keras calls on_train_batch_end once per chunk of `steps_per_execution` steps: with chunks of
+    10, the probes every 25 steps fall at the first chunk end at or after 25, 50 and 75 (30, 50,
+    80), and the epoch ends at step 80 (80 batches of 25 of the 2,000 images)."""
+    import keras
+    from failures import dense, mnist
+
+    from autoencoders import DiagnosticsCallback
+
+    x, probe = mnist(2000)
+    model = dense()
+    model.compile(optimizer="adam", loss="binary_crossentropy", steps_per_execution=steps_per_execution)
+    watch = DiagnosticsCallback(probe.reshape(len(probe), 784), every_steps=25, print_fn=None)
+    x = x.reshape(len(x), 784)
+    model.fit(x, x, epochs=2, batch_size=25, verbose=0, callbacks=[watch, keras.callbacks.Callback()])
+    assert [m["step"] for m in watch.measured if not m["epoch_end"]] == probed  # the second epoch is not probed mid-way
+    assert [m["step"] for m in watch.measured if m["epoch_end"]] == [80, 160]
