@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from autoencoders.config import DatasetConfig
+from autoencoders.data import budget
 from autoencoders.data.datasets import DatasetSpec
 from autoencoders.data.loading import DataError, Dataset, Unavailable, cache_dir, load_cache, scale_images, sha256, write_cache
 from autoencoders.models.architectures import input_shape_problem
@@ -114,6 +115,13 @@ def load_npz(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
     """The user's .npz, checked array by array."""
     path = _user_path(config, "file")
     try:
+        declared = budget.npz_members(path)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error):
+        declared = {}  # not an npz whose headers read: np.load below says what it is
+    if all(key in declared and len(declared[key][0]) in (3, 4) for key in NPZ_IMAGES):
+        shapes = [declared[key][0] for key in NPZ_IMAGES]
+        budget.fits_in_memory(str(path), shapes[0][0] + shapes[1][0], shapes[0][1:] + (1,) * (len(shapes[0]) == 3))
+    try:
         raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc})") from exc
@@ -181,11 +189,15 @@ def _native_size(path: Path) -> tuple[int, int]:
     """(height, width) from the file's header; an unreadable file is named."""
     from PIL import Image, UnidentifiedImageError
 
+    pillows_cap, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # ours is checked below, with the file named
     try:
-        with Image.open(path) as image:
+        with Image.open(path) as image:  # reads the header only
+            budget.image_pixels(path, image.width, image.height)
             return image.height, image.width
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot read this image ({exc}); allowed: {', '.join(IMAGE_SUFFIXES)} files that decode") from exc
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillows_cap
 
 
 def _manifest_identity(root: Path, files: list[Path], config: DatasetConfig) -> str:
@@ -309,6 +321,7 @@ def load_image_folder(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
     channels = 1 if config.color_mode == "grayscale" else 3
     if problem := input_shape_problem((*size, channels)):
         raise DataError(f"{root}: {problem} (set dataset.image_size to resize)")
+    budget.fits_in_memory(f"image folder {root}", sum(len(files) for _, _, files in splits.values()), (*size, channels))
 
     identity = _manifest_identity(root, splits["train"][2] + splits["test"][2], config)
     cache = cache_dir() / f"image_folder-{identity[:24]}.npz"

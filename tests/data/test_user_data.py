@@ -203,8 +203,47 @@ def _good_npz_bytes() -> bytes:
     return buffer.getvalue()
 
 
+def _npy(shape, data: bytes = b"") -> bytes:
+    """A .npy file's bytes: a header declaring `shape` of uint8, then `data` (however short)."""
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    return buffer.getvalue() + data
+
+
+def _zip(members: dict[str, bytes], directory_size: dict[str, int] | None = None):
+    """An npz written member by member, deflated; `directory_size` makes the zip's central directory
+    claim another uncompressed size for a member (what a crafted archive can do)."""
+    import zipfile
+
+    def write(path: Path) -> Path:
+        target = path / "bad.npz"
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+        data = bytearray(target.read_bytes())
+        for name, size in (directory_size or {}).items():
+            entry = data.index(b"PK\x01\x02")  # the central directory's entries, in order
+            while data[entry + 46 : entry + 46 + len(name)] != name.encode():
+                entry = data.index(b"PK\x01\x02", entry + 4)
+            data[entry + 24 : entry + 28] = size.to_bytes(4, "little")  # the central directory's uncompressed size
+        target.write_bytes(bytes(data))
+        return target
+
+    return write
+
+
 X = np.full((4, 20, 20), 0.5, np.float32)
 BAD_NPZ = {
+    "declares more than it holds": (
+        _zip({"x_train.npy": _npy((40000, 256, 256), bytes(1000)), "x_test.npy": _npy((2, 20, 20), bytes(800))}),
+        "array 'x_train' declares shape (40000, 256, 256) of uint8 (2.62 GB) but the archive holds only 1,128 bytes of it",
+    ),
+    "directory claims a zip bomb": (
+        _zip({"x_train.npy": _npy((4, 20, 20), bytes(1600)), "x_test.npy": _npy((2, 20, 20), bytes(800))}, {"x_train.npy": 4_000_000_000}),
+        "array 'x_train' declares 4.00 GB from",
+    ),
     "missing file": (lambda p: p / "nope.npz", "no such file (dataset.path of dataset 'npz')"),
     "a folder": (lambda p: p, "is a folder; dataset npz needs one .npz file"),
     "not a zip": (_raw(b"this is not an npz file at all"), "not a readable .npz file"),
@@ -267,7 +306,29 @@ def _folder(*files):
     return write
 
 
+def _png_header(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header declares width x height grey pixels, with one row of data: what a
+    decompression bomb looks like to a reader of headers."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(width + 1))) + chunk(b"IEND", b""))
+    return path
+
+
+def _bomb_folder(root: Path) -> Path:
+    folder = _folder(("train/a.png", (20, 20)), ("test/c.png", (20, 20)))(root)
+    _png_header(folder / "train" / "bomb.png", 30000, 30000)
+    return folder
+
+
 BAD_FOLDERS = {
+    "decompression bomb": (_bomb_folder, "bomb.png: its header declares 30000 x 30000 = 900,000,000 pixels; allowed: at most 100,000,000"),
     "missing folder": (lambda p: p / "nope", "no such folder (dataset.path of dataset 'image_folder')"),
     "a file": (lambda p: _png(p / "one.png"), "is a file; dataset image_folder needs a folder with train/ and test/"),
     "no test/": (_folder(("train/a.png", (20, 20))), "test: missing; dataset image_folder needs"),
@@ -321,6 +382,31 @@ def test_bad_user_data_exits_2_naming_the_file_before_tensorflow_and_writes_noth
     assert str(path) in done.stderr or str(path.parent) in done.stderr  # the file (or its folder) is named
     assert tf_imported == "False"
     assert not out.exists()
+
+
+@pytest.mark.parametrize("layout", ["npz", "image_folder"])
+def test_a_dataset_beyond_the_memory_budget_is_refused_from_its_headers(tmp_path, mnist_uint8, monkeypatch, layout):
+    """400 real MNIST images are 1,254,400 bytes as float32; with 2,000,000 bytes of memory (40%:
+    800,000 for data) they are refused, the sizes named, before TensorFlow and with nothing written."""
+    subset = {k: v[:300] if k.endswith("train") else v[:100] for k, v in mnist_uint8.items()}
+    options = {} if layout == "npz" else {"color_mode": "grayscale"}
+    if layout == "npz":
+        path = tmp_path / "digits.npz"
+        np.savez(path, **subset)
+    else:
+        path = write_png_folder(tmp_path / "digits", subset, classes=False)
+    monkeypatch.setenv("AUTOENCODERS_MEMORY_BYTES", "2000000")
+    out = tmp_path / "runs"
+    overrides = [f"dataset.name={layout}", f"dataset.path={path}", *(f"dataset.{k}={v}" for k, v in options.items())]
+    done = _train_probe(
+        ["--config", str(ROOT / "configs/blog/dense.yaml"), *(a for o in overrides for a in ("--set", o)), "--out", str(out)]
+    )
+    assert done.stdout.split()[-2:] == ["2", "False"], done.stderr
+    assert f"{path}: declares 400 images of 28 x 28 x 1 (0.3 MB as bytes, 1.3 MB as the float32 arrays" in done.stderr
+    assert "this machine has 2.0 MB of memory available" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+    monkeypatch.setenv("AUTOENCODERS_MEMORY_BYTES", "4000000")  # 1.6 MB for data: the same files load
+    assert len(load(layout, path, **options).x_train) == 300
 
 
 def test_an_image_that_only_tensorflow_cannot_decode_is_named_and_nothing_is_written(tmp_path, mnist_uint8):

@@ -1,0 +1,116 @@
+"""What a user's dataset will cost, read from its headers before anything is decoded.
+
+A dataset is handed over by someone else, so its files are read as an attacker might have made
+them: an npz member's `.npy` header can declare any shape, deflate lets a few megabytes expand to
+gigabytes, and a PNG's header can declare 30,000 x 30,000 pixels in 870 kB. Each is found here from
+the headers alone (the zip directory, the `.npy` header, the image header), within bounded time and
+memory, and refused with a `DataError` that names the file, the size it declares and what is allowed,
+before a byte of pixel data is decoded:
+
+- an image whose header declares more than `MAX_IMAGE_PIXELS` pixels;
+- an npz member whose `.npy` header declares more bytes than the zip directory says the member holds,
+  or more than deflate could expand its compressed bytes to (`MAX_DEFLATE_RATIO`);
+- a dataset whose images, as the float32 arrays training holds, would take more than
+  `MEMORY_SHARE` of the memory available (`/proc/meminfo`'s MemAvailable; the environment variable
+  `AUTOENCODERS_MEMORY_BYTES` sets another budget).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from autoencoders.data.loading import DataError
+
+#: an image declaring more pixels than this is refused before it is decoded: about twice a
+#: 48-megapixel phone photograph, and a ninth of the 30,000 x 30,000 PNG of 870 kB that made
+#: Pillow raise DecompressionBombError in a traceback
+MAX_IMAGE_PIXELS = 100_000_000
+#: deflate cannot expand data by more than 1032:1 (zlib's technical details), so a member declaring
+#: more than this many times its compressed bytes was not made by deflating its array
+MAX_DEFLATE_RATIO = 1032
+#: the images as float32 may take at most this share of the available memory: training holds them
+#: and a TensorFlow copy of the training images at once, with the model and batches beside them
+MEMORY_SHARE = 0.4
+MEMORY_ENV = "AUTOENCODERS_MEMORY_BYTES"
+FLOAT_BYTES = 4
+
+
+def gigabytes(n: float) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+def available_memory() -> int:
+    """Bytes of memory a new allocation can have without swapping: `AUTOENCODERS_MEMORY_BYTES` when
+    set, else MemAvailable of /proc/meminfo, else the physical memory."""
+    given = os.environ.get(MEMORY_ENV)
+    if given:
+        try:
+            return int(given)
+        except ValueError:
+            raise DataError(f"{MEMORY_ENV}={given!r}: expected a number of bytes") from None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def image_pixels(path: Path, width: int, height: int) -> None:
+    """Refuse an image whose header declares more than MAX_IMAGE_PIXELS pixels."""
+    if width * height > MAX_IMAGE_PIXELS:
+        raise DataError(
+            f"{path}: its header declares {width} x {height} = {width * height:,} pixels; allowed: at most "
+            f"{MAX_IMAGE_PIXELS:,} per image (decoded it would take {gigabytes(3 * width * height)} as RGB bytes)"
+        )
+
+
+def npz_members(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Each member's declared shape and dtype, from the zip directory and the `.npy` headers
+    only, after checking that each declared size is one its member can hold."""
+    declared = {}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            key = info.filename.removesuffix(".npy")
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                else:  # np.load reads (and checks) the rare version 3.0 itself
+                    continue
+            size = math.prod(shape) * dtype.itemsize
+            if size > info.file_size:
+                raise DataError(
+                    f"{path}: array {key!r} declares shape {shape} of {dtype} ({gigabytes(size)}) but the archive holds only "
+                    f"{info.file_size:,} bytes of it; the file is truncated or was not written by np.savez"
+                )
+            if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_DEFLATE_RATIO * info.compress_size + 1024:
+                raise DataError(
+                    f"{path}: array {key!r} declares {gigabytes(info.file_size)} from {info.compress_size:,} compressed bytes, more than "
+                    f"deflate can expand ({MAX_DEFLATE_RATIO}:1); the file was crafted or is corrupt"
+                )
+            declared[key] = (tuple(shape), dtype)
+    return declared
+
+
+def fits_in_memory(where: str, images: int, image_shape: tuple[int, ...]) -> None:
+    """Refuse a dataset whose images, as float32, would take more than MEMORY_SHARE of the memory
+    available, naming its source and the sizes."""
+    need = images * math.prod(image_shape) * FLOAT_BYTES
+    budget = available_memory()
+    if need > MEMORY_SHARE * budget:
+        shape = " x ".join(str(n) for n in image_shape)
+        raise DataError(
+            f"{where}: declares {images:,} images of {shape} ({gigabytes(images * math.prod(image_shape))} as bytes, "
+            f"{gigabytes(need)} as the float32 arrays training holds); this machine has {gigabytes(budget)} of memory available, "
+            f"and a dataset may take at most {MEMORY_SHARE:.0%} of it ({gigabytes(MEMORY_SHARE * budget)}): use fewer or smaller "
+            f"images (dataset.train_size, dataset.image_size), or a machine with more memory ({MEMORY_ENV} sets the budget)"
+        )

@@ -1,0 +1,47 @@
+"""The budget read from headers: its limits hold for honest files and its sizes are right."""
+
+import zlib
+
+import numpy as np
+import pytest
+
+from autoencoders.data import budget
+from autoencoders.data.loading import DataError
+
+
+def test_deflate_never_expands_more_than_the_ratio_the_check_allows():
+    """zlib at its best case (zeros, level 9) stays under MAX_DEFLATE_RATIO, so an honest npz,
+    however compressible, is never taken for a crafted one."""
+    zeros = bytes(50_000_000)
+    for level in (1, 6, 9):
+        assert len(zeros) / len(zlib.compress(zeros, level)) < budget.MAX_DEFLATE_RATIO
+
+
+def test_an_honest_compressed_npz_of_zeros_passes_the_header_checks(tmp_path):
+    path = tmp_path / "zeros.npz"
+    np.savez_compressed(path, x_train=np.zeros((2000, 64, 64), np.uint8), x_test=np.zeros((10, 64, 64, 1), np.uint8))
+    assert budget.npz_members(path) == {"x_train": ((2000, 64, 64), np.dtype(np.uint8)), "x_test": ((10, 64, 64, 1), np.dtype(np.uint8))}
+
+
+def test_the_sizes_in_the_message_are_the_datasets(monkeypatch):
+    """100,000 RGB images of 128 x 128 (docs/data.md): 4.9 GB as bytes, 19.7 GB as float32."""
+    monkeypatch.setenv(budget.MEMORY_ENV, str(24_000_000_000))
+    with pytest.raises(DataError) as refused:
+        budget.fits_in_memory("patches", 100_000, (128, 128, 3))
+    assert "(4.92 GB as bytes, 19.66 GB as the float32 arrays training holds)" in str(refused.value)
+    assert "24.00 GB of memory available" in str(refused.value) and "at most 40% of it (9.60 GB)" in str(refused.value)
+    monkeypatch.setenv(budget.MEMORY_ENV, str(50_000_000_000))
+    budget.fits_in_memory("patches", 100_000, (128, 128, 3))  # 19.66 GB is under 40% of 50 GB: no refusal
+
+
+def test_a_budget_that_is_no_number_is_named(monkeypatch):
+    monkeypatch.setenv(budget.MEMORY_ENV, "lots")
+    with pytest.raises(DataError, match="AUTOENCODERS_MEMORY_BYTES='lots': expected a number of bytes"):
+        budget.available_memory()
+
+
+def test_without_a_budget_the_memory_available_is_the_kernels(monkeypatch):
+    monkeypatch.delenv(budget.MEMORY_ENV, raising=False)
+    line = next(row for row in open("/proc/meminfo") if row.startswith("MemAvailable:"))
+    kernel = int(line.split()[1]) * 1024
+    assert abs(budget.available_memory() - kernel) < 0.2 * kernel  # read a moment apart
