@@ -2,7 +2,8 @@
 
 A dataset is handed over by someone else, so its files are read as an attacker might have made
 them: an npz member's `.npy` header can declare any shape, deflate lets a few megabytes expand to
-gigabytes, and a PNG's header can declare 30,000 x 30,000 pixels in 870 kB. Each is found here from
+gigabytes (up to 1032:1), and a PNG's header can declare 30,000 x 30,000 pixels whose deflated
+zeros fit in under a megabyte. Each is found here from
 the headers alone (the zip directory, the `.npy` header, the image header), within bounded time and
 memory, and refused with a `DataError` that names the file, the size it declares and what is allowed,
 before a byte of pixel data is decoded:
@@ -27,8 +28,8 @@ import numpy as np
 from autoencoders.data.loading import DataError
 
 #: an image declaring more pixels than this is refused before it is decoded: about twice a
-#: 48-megapixel phone photograph, and a ninth of the 30,000 x 30,000 PNG of 870 kB that made
-#: Pillow raise DecompressionBombError in a traceback
+#: 48-megapixel phone photograph, and a ninth of the 30,000 x 30,000 PNG that made Pillow raise
+#: DecompressionBombError in a traceback
 MAX_IMAGE_PIXELS = 100_000_000
 #: deflate cannot expand data by more than 1032:1 (zlib's technical details), so a member declaring
 #: more than this many times its compressed bytes was not made by deflating its array
@@ -111,6 +112,7 @@ def fits_in_memory(where: str, images: int, image_shape: tuple[int, ...]) -> Non
         raise DataError(
             f"{where}: declares {images:,} images of {shape} ({gigabytes(images * math.prod(image_shape))} as bytes, "
             f"{gigabytes(need)} as the float32 arrays training holds); this machine has {gigabytes(budget)} of memory available, "
-            f"and a dataset may take at most {MEMORY_SHARE:.0%} of it ({gigabytes(MEMORY_SHARE * budget)}): use fewer or smaller "
-            f"images (dataset.train_size, dataset.image_size), or a machine with more memory ({MEMORY_ENV} sets the budget)"
+            f"and a dataset may take at most {MEMORY_SHARE:.0%} of it ({gigabytes(MEMORY_SHARE * budget)}): put fewer or smaller "
+            f"images in it (an image folder's dataset.image_size resizes them as they are read), or use a machine with more "
+            f"memory ({MEMORY_ENV} sets the budget)"
         )

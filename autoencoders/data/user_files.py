@@ -23,6 +23,7 @@ import hashlib
 import io
 import logging
 import os
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -42,6 +43,7 @@ NPZ_LABELS = ("y_train", "y_test")
 #: The file types Keras's image_dataset_from_directory reads; anything else in the folder is ignored.
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 _DECODE_BATCH = 512
+PROGRESS_EVERY_S = 0.5  # the least time between two redraws of the progress bar
 
 
 def _user_path(config: DatasetConfig, kind: str) -> Path:
@@ -200,14 +202,30 @@ def _native_size(path: Path) -> tuple[int, int]:
         Image.MAX_IMAGE_PIXELS = pillows_cap
 
 
+def progress(total: int, what: str):
+    """A progress bar on a terminal (the count of files and the time left), for the first read of a
+    big folder: hashing and decoding 100,000 files takes minutes. Nothing when stderr is no terminal
+    (a log, a test), since each redraw would be a line."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=what, unit=" files", disable=None, file=sys.stderr, mininterval=PROGRESS_EVERY_S, leave=False)
+
+
 def _manifest_identity(root: Path, files: list[Path], config: DatasetConfig) -> str:
     digest = hashlib.sha256(f"image_folder color_mode={config.color_mode} image_size={config.image_size}\n".encode())
-    for path in files:
-        try:
-            digest.update(f"{path.relative_to(root).as_posix()}\t{sha256(path.read_bytes())}\n".encode())
-        except OSError as exc:
-            raise DataError(f"{path}: cannot read the file ({exc})") from exc
+    with progress(len(files), f"reading {root}") as bar:
+        for path in files:
+            digest.update(file_line(root, path))
+            bar.update()
     return digest.hexdigest()
+
+
+def file_line(root: Path, path: Path) -> bytes:
+    """The manifest's line for one file: its path in the folder and its SHA-256."""
+    try:
+        return f"{path.relative_to(root).as_posix()}\t{sha256(path.read_bytes())}\n".encode()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc})") from exc
 
 
 def _decode(
@@ -230,14 +248,16 @@ def _decode(
         raise DataError(f"{split}: Keras lists other files than expected; put images only in class folders or only at the top")
     images, labels = [], []
     position = 0
-    for batch in _batches(dataset):
-        if isinstance(batch, Exception):
-            _name_undecodable(files[position : position + _DECODE_BATCH], config, batch)
-        x, y = batch if classes else (batch, None)
-        images.append(x)
-        if y is not None:
-            labels.append(y)
-        position += len(x)
+    with progress(len(files), f"decoding {split}") as bar:
+        for batch in _batches(dataset):
+            if isinstance(batch, Exception):
+                _name_undecodable(files[position : position + _DECODE_BATCH], config, batch)
+            x, y = batch if classes else (batch, None)
+            images.append(x)
+            if y is not None:
+                labels.append(y)
+            position += len(x)
+            bar.update(len(x))
     return np.concatenate(images), (np.concatenate(labels).astype(np.int64) if classes else None)
 
 

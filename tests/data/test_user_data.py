@@ -494,3 +494,27 @@ def test_nested_folders_are_read_in_keras_order(tmp_path, mnist_uint8):
     # Keras: folder "digits" (b.png, z.png), then "digits/sub" (a.png), then "digits/sub/deeper" (m.png)
     expected = mnist_uint8["x_train"][[3, 0, 1, 2]] / np.float32(255)
     np.testing.assert_array_equal(got.x_train[..., 0], expected)
+
+
+def test_the_first_read_of_a_folder_shows_its_progress_on_a_terminal(png_folder, monkeypatch):
+    """Hashing and decoding count the files on a terminal's stderr (tqdm: the count and the time
+    left); on anything else (a log, a pipe) nothing is drawn."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    monkeypatch.setattr("autoencoders.data.user_files.PROGRESS_EVERY_S", 0)  # every step drawn, however fast
+    load("image_folder", png_folder, color_mode="grayscale")
+    drawn = terminal.getvalue()
+    assert f"reading {png_folder}" in drawn and f"{N_TRAIN + N_TEST}/{N_TRAIN + N_TEST}" in drawn
+    assert f"decoding {png_folder / 'train'}" in drawn and f"{N_TRAIN}/{N_TRAIN}" in drawn
+    assert f"decoding {png_folder / 'test'}" in drawn and f"{N_TEST}/{N_TEST}" in drawn
+    piped = io.StringIO()
+    monkeypatch.setattr("sys.stderr", piped)
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(png_folder.parent / "another-cache"))
+    load("image_folder", png_folder, color_mode="grayscale")
+    assert piped.getvalue() == ""
