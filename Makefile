@@ -59,7 +59,8 @@ blog: setup
 # The study (docs/findings.md, the README's answer table): the configs/sweeps/study_*.yaml runs (about 3 hours on 2 CPU
 # cores), then the collapse-rate sweeps configs/sweeps/collapse_*.yaml (1,440 one-epoch runs: hours
 # on 2 CPU cores) and the 24 longer runs of configs/sweeps/long_*.yaml that check their one-epoch
-# verdict, then `evaluate.py --study` into results/study/REPORT.md. Every sweep trains $(JOBS) runs
+# verdict, the 80 runs of section 8 that time DiagnosticsCallback's warning (`python -m autoencoders
+# early-warning`), then `evaluate.py --study` into results/study/REPORT.md. Every sweep trains $(JOBS) runs
 # at a time, one TensorFlow thread each (benchmarks/bench_study.py: 0.42-0.46x the time per run of
 # one at a time, with the conv decoders' upsampled convs and the dense models' one-program XLA loop;
 # under 3 hours: the 6 hours it took one at a time, times the 0.43-0.48 its runs' mix gives).
@@ -78,6 +79,7 @@ study: setup
 	for s in $(COLLAPSE_SWEEPS); do \
 	  $(BIN)/python train.py --config configs/sweeps/$$s.yaml --out $(OUT)/study/collapse --jobs $(JOBS) || status=1; \
 	done; \
+	$(BIN)/python -m autoencoders early-warning --out $(OUT)/study/early_warning --jobs $(JOBS) || status=1; \
 	$(BIN)/python evaluate.py --study $(OUT)/study/runs/study-* --collapse $(OUT)/study/collapse --out $(OUT)/study \
 	  && $(BIN)/python -m autoencoders findings $(OUT)/study/summary.json --out $(FINDINGS) --readme $(FINDINGS_README) \
 	     --evidence autoencoders/diagnose/evidence.json && exit $$status

@@ -1,7 +1,7 @@
 """The study: "why BCE and not MSE?", each answer people give turned into a figure and a number.
 
 `python evaluate.py --study RUN_DIR... --out results/study` writes REPORT.md (+ html, figures,
-summary.json) with seven sections, in the order of the claims (docs/findings.md answers from its summary):
+summary.json) with eight sections, in the order of the claims (docs/findings.md answers from its summary):
 1. loss landscapes: every loss is minimised at p = y; BCE's floor is the entropy H(y), and the
    test sets' floors explain most of the BCE numbers the blog reports;
 2. scale: BCE > MSE always (Pinsker), so raw values compare nothing; what does compare;
@@ -10,7 +10,9 @@ summary.json) with seven sections, in the order of the claims (docs/findings.md 
 5. VAE likelihoods: why BCE- and MSE-trained VAEs look different (the KL weighting);
 6. binarized MNIST: the control where BCE is the exact likelihood;
 7. the MSE collapse as a rate over 20 seeds per optimizer, learning rate and dataset, and what
-   differs early in the runs that collapse (collapse_study.py; its runs come by `--collapse`).
+   differs early in the runs that collapse (collapse_study.py; its runs come by `--collapse`);
+8. how early and how rightly `DiagnosticsCallback` warns of that collapse (early_warning.py; its
+   runs are read from OUT/early_warning, written by `python -m autoencoders early-warning`).
 The analytic parts need no runs; the others use whichever study runs are given (the
 `configs/sweeps/study_*.yaml` sweeps) and say so when a part has none.
 """
@@ -46,7 +48,7 @@ from autoencoders.report.document import (
     verdict_summary,
     verdict_table,
 )
-from autoencoders.study import collapse, theory
+from autoencoders.study import collapse, early_warning, theory
 from autoencoders.study import collapse_rates as collapse_study
 from autoencoders.study import figures as figs
 from autoencoders.study.blog import BLOG_RESULTS
@@ -604,6 +606,7 @@ def write_study(
                 ),
             ),
         ),
+        ("early_warning", early_warning.section(out / early_warning.FOLDER, collapse_folder)),
     ]
     for key, (lines, data) in sections:
         summary[key] = data
