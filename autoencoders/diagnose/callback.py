@@ -64,8 +64,8 @@ class DiagnosticsCallback(keras.callbacks.Callback):
     """Watches an autoencoder train and says, once each, which of the study's failures it sees.
 
     validation_images: images in the range the model is fed (N, ...); the first `probe_size` are the probe
-        (at epoch ends; within the first epoch its first `step_probe_size`, which is enough to see a lock
-        and costs a quarter of it).
+        (at epoch ends; within the first epoch its first `step_probe_size`, a quarter of the images to
+        run, which saw every lock of benchmarks/bench_diagnose.py's early-warning runs).
     targets: what the model should output for them (default: the images themselves).
     every_steps: measure every this many steps of the first epoch (None: epoch ends only).
     loss: 'bce', 'mse' or 'mae' when the compiled loss does not say (e.g. a custom train_step).

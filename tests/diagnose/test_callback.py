@@ -47,8 +47,9 @@ def test_a_vae_with_a_per_pixel_mean_loss_collapses_and_is_flagged():
     collapse = next(p for p in watch.problems if p.code == "kl_collapse")
     assert collapse.evidence["active_units"] == 0 and collapse.evidence["latent_dim"] == 2
     assert "Sum the reconstruction loss over the pixels" in collapse.message
-    _, twin, _ = train_vae("sum", seed=0)
+    _, twin, history = train_vae("sum", seed=0)
     assert twin.problems == [] and twin.measured[-1]["active_units"] == 2
+    assert history.history["active_units"] == [2] and history.history["kl"][0] > 0  # a VAE's measures reach History too
 
 
 def test_images_left_in_0_255_are_flagged_and_nothing_else_is_claimed():
@@ -91,3 +92,22 @@ def test_probes_fall_on_the_right_steps_when_keras_runs_steps_in_chunks(steps_pe
     model.fit(x, x, epochs=2, batch_size=25, verbose=0, callbacks=[watch, keras.callbacks.Callback()])
     assert [m["step"] for m in watch.measured if not m["epoch_end"]] == probed  # the second epoch is not probed mid-way
     assert [m["step"] for m in watch.measured if m["epoch_end"]] == [80, 160]
+
+
+def test_a_model_that_outputs_logits_is_read_through_a_sigmoid():
+    """A linear output trained with BinaryCrossentropy(from_logits=True): the callback applies the
+    sigmoid itself, so the probe's outputs are probabilities (an untrained model's near 0.5, where
+    its raw logits are near 0)."""
+    import keras
+    from failures import mnist
+
+    from autoencoders import DiagnosticsCallback
+
+    x, probe = mnist(256)
+    inputs = keras.Input((784,))
+    model = keras.Model(inputs, keras.layers.Dense(784)(keras.layers.Dense(32, activation="relu")(inputs)))
+    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    watch = DiagnosticsCallback(probe.reshape(len(probe), 784), every_steps=None, print_fn=None)
+    model.fit(x.reshape(len(x), 784), x.reshape(len(x), 784), epochs=1, batch_size=256, verbose=0, callbacks=[watch])
+    assert watch.from_logits and watch.loss == "bce"
+    assert 0.3 < watch.measured[-1]["output_mean"] < 0.7
