@@ -88,3 +88,21 @@ def test_a_stopped_command_goes_on_with_the_runs_it_has_no_result_for(tmp_path):
     shards = [early_warning.to_train(tmp_path, 20, (k, 2)) for k in (0, 1)]
     assert sorted(cfg.name for shard in shards for cfg in shard) == sorted(cfg.name for cfg in everything[-3:])
     assert early_warning.early_warning_main(["--out", str(tmp_path), "--seeds", "1"]) == 0  # seed 0's four are all there: nothing trains
+
+
+def test_the_manuals_figures_are_the_committed_sections():
+    """docs/diagnose.md quotes section 8, as the committed early-warning runs give it."""
+    _, s = early_warning.section(ROOT / "results" / "study" / "early_warning", COLLAPSE)
+    assert s["runs"] == 80 and not s["not_used"]
+    page = " ".join((ROOT / "docs" / "diagnose.md").read_text().split())
+    assert (
+        f"warned in {s['warned']} of {s['runs']} runs, {s['right']} of them rightly (precision {s['precision']['k']} of "
+        f"{s['precision']['n']}); of the {s['collapsed']} runs that ended collapsed it warned in {s['right']} "
+        f"(recall {s['recall']['k']} of {s['recall']['n']})"
+    ) in page
+    lag = s["steps_after_lock"]
+    assert (
+        f"It warned at step {s['warned_step']['median']:g} of {s['epoch_steps']}, a median of {lag['median']:g} steps "
+        f"({lag['min']}–{lag['max']}) after the output locked"
+    ) in page
+    assert s["warned_step"]["min"] == s["warned_step"]["max"]  # one step for every warning, as the page says
