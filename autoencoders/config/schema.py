@@ -414,7 +414,10 @@ def problems(exc: pydantic.ValidationError, root: type, data: Mapping[str, Any])
         if error["type"] == "cross_check":
             found += [(tuple(keys), message) for keys, message in error["ctx"]["problems"]]
         elif error["type"] in ("unexpected_keyword_argument", "invalid_key"):
-            found.append(((path + str(loc[-1]),), unknown_key_message(cls, path, loc[-1])))
+            # past the lines ConfigError shows, only counted: a file of thousands of unknown keys is
+            # refused within the second the CLI promises, without a suggestion worked out for each
+            shown = len(found) < ConfigError.MAX_LINES
+            found.append(((path + str(loc[-1]),), unknown_key_message(cls, path, loc[-1]) if shown else "unknown key"))
         elif not loc:  # a section given something other than a mapping
             key = path[:-1]
             found.append(

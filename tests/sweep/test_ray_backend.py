@@ -28,6 +28,17 @@ ray = pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(autouse=True)
+def one_thread_per_run(monkeypatch):
+    """A Ray task of one CPU trains with one TensorFlow thread; the local runs compared with it do
+    too, since the validation sums come out in another order (other last bits) with two threads."""
+    from autoencoders.train.device import INTER_ENV, INTRA_ENV
+
+    monkeypatch.setenv(INTRA_ENV, "1")
+    monkeypatch.setenv(INTER_ENV, "1")
+
+
 # Real MNIST written to the user's npz format (512 training images): the point asking for more
 # training images than the file has fails on its data, after the sweep started, as a user's would.
 SWEEP = """name: r-{loss.name}-n{dataset.train_size}
