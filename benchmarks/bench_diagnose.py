@@ -35,26 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "diagnose")]
 
 import keras  # noqa: E402
+from bench_train import EpochTimer  # noqa: E402  (wall time of each epoch; it comes last in the callbacks)
 from failures import blog_conv, dense, mnist  # noqa: E402
 
 from autoencoders import DiagnosticsCallback  # noqa: E402
 from autoencoders.data.loading import load_dataset  # noqa: E402
 from autoencoders.diagnose.problems import locked_dark  # noqa: E402
 from autoencoders.train.device import cpu_model  # noqa: E402
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Wall time of each epoch, the callbacks' work at its end included (it comes last in the list)."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.start)
 
 
 class TimedDiagnostics(DiagnosticsCallback):
