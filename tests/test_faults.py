@@ -109,6 +109,29 @@ def test_a_stop_signal_swallowed_by_a_finalizer_is_still_seen_at_the_epoch_end()
     errors.raise_if_stopped()  # outside the block nothing is pending
 
 
+def test_a_stop_signal_inside_an_import_waits_for_the_import_to_finish(tmp_path, monkeypatch):
+    """Raising inside `import tensorflow` can unwind through its compiled initialiser and kill the
+    process (SIGSEGV or SIGABRT instead of exit 130). A module that signals itself halfway through
+    its body stands in: the import must complete, and the stop come right after it."""
+    (tmp_path / "slow_to_import.py").write_text(
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(0.3)  # the handler runs here, inside the import\n"
+        "FINISHED = True\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with errors.stop_signals():
+        with pytest.raises(errors.Interrupted) as stopped:
+            import slow_to_import  # noqa: F401
+
+            assert sys.modules["slow_to_import"].FINISHED
+            start = time.monotonic()
+            time.sleep(5)  # the stop arrives here, a retry interval after the import
+        assert time.monotonic() - start < 1
+    assert stopped.value.exit_code == 128 + signal.SIGINT
+    sys.modules.pop("slow_to_import", None)
+
+
 STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]  # Ctrl-C, a scheduler or `kill`, a closed terminal
 
 
