@@ -52,8 +52,9 @@ def exit_code_of(interrupt: KeyboardInterrupt) -> int:
 # The training loop checks this at each epoch's end (`raise_if_stopped`), so a stop is never lost.
 _pending: int | None = None
 
-# How soon a stop that arrived inside an import is tried again (SIGALRM).
+# How soon a stop that arrived inside an import is tried again (SIGALRM); whether one waits.
 IMPORT_RETRY_S = 0.05
+_deferred = False
 
 
 def _inside_import(frame) -> bool:
@@ -68,16 +69,17 @@ def _inside_import(frame) -> bool:
 
 
 def _raise(signum, frame) -> None:
-    global _pending
+    global _pending, _deferred
     _pending = signum
-    if _inside_import(frame):  # stop once the import is done: the retry below fires until then
+    _deferred = _inside_import(frame)
+    if _deferred:  # stop once the import is done: the retry below fires until then
         signal.setitimer(signal.ITIMER_REAL, IMPORT_RETRY_S)
         return
     raise Interrupted(signum)
 
 
 def _retry(signum, frame) -> None:
-    if _pending is not None:
+    if _deferred:
         _raise(_pending, frame)
 
 
@@ -92,17 +94,19 @@ def stop_signals() -> Iterator[None]:
     """Within the block, each of STOP_SIGNALS raises `Interrupted` (in the main thread; Python
     delivers signals there), or, when it arrives inside an import, as soon as the import is done
     (SIGALRM, IMPORT_RETRY_S apart, checks). The previous handlers come back afterwards."""
-    global _pending
-    _pending = None
+    global _pending, _deferred
+    _pending, _deferred = None, False
     previous = {signum: signal.signal(signum, _raise) for signum in STOP_SIGNALS}
     previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, _retry)
     try:
         yield
+        if _deferred:  # the block ended between an import and the retry: the stop still counts
+            raise Interrupted(_pending)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        _pending = None
+        _pending, _deferred = None, False
 
 
 _REASONS = {

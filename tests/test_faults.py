@@ -6,6 +6,7 @@ that was never disturbed."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -109,27 +110,29 @@ def test_a_stop_signal_swallowed_by_a_finalizer_is_still_seen_at_the_epoch_end()
     errors.raise_if_stopped()  # outside the block nothing is pending
 
 
-def test_a_stop_signal_inside_an_import_waits_for_the_import_to_finish(tmp_path, monkeypatch):
+SIGNALS_WHILE_IMPORTED = "import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(0.3)\nFINISHED = True\n"
+
+
+@pytest.mark.parametrize("then", ["goes on", "ends the block"])
+def test_a_stop_signal_inside_an_import_waits_for_the_import_to_finish(tmp_path, monkeypatch, then):
     """Raising inside `import tensorflow` can unwind through its compiled initialiser and kill the
     process (SIGSEGV or SIGABRT instead of exit 130). A module that signals itself halfway through
-    its body stands in: the import must complete, and the stop come right after it."""
-    (tmp_path / "slow_to_import.py").write_text(
-        "import os, signal, time\n"
-        "os.kill(os.getpid(), signal.SIGINT)\n"
-        "time.sleep(0.3)  # the handler runs here, inside the import\n"
-        "FINISHED = True\n"
-    )
+    its body stands in: the import must complete, and the stop come right after it, also when the
+    block ends before the retry is due."""
+    module = f"signals_while_imported_{then.replace(' ', '_')}"
+    (tmp_path / f"{module}.py").write_text(SIGNALS_WHILE_IMPORTED)
     monkeypatch.syspath_prepend(str(tmp_path))
-    with errors.stop_signals():
-        with pytest.raises(errors.Interrupted) as stopped:
-            import slow_to_import  # noqa: F401
-
-            assert sys.modules["slow_to_import"].FINISHED
-            start = time.monotonic()
-            time.sleep(5)  # the stop arrives here, a retry interval after the import
+    with pytest.raises(errors.Interrupted) as stopped:
+        with errors.stop_signals():
+            importlib.import_module(module)
+            assert sys.modules[module].FINISHED
+            if then == "goes on":
+                start = time.monotonic()
+                time.sleep(5)  # the stop arrives here, a retry interval after the import
+    if then == "goes on":
         assert time.monotonic() - start < 1
     assert stopped.value.exit_code == 128 + signal.SIGINT
-    sys.modules.pop("slow_to_import", None)
+    sys.modules.pop(module, None)
 
 
 STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]  # Ctrl-C, a scheduler or `kill`, a closed terminal
