@@ -49,7 +49,8 @@ def exit_code_of(interrupt: KeyboardInterrupt) -> int:
 
 # The signal that arrived, if any. A handler's exception can be lost: Python reports and drops an
 # exception raised while a finalizer (`__del__`, a weakref callback) runs, which happens under JAX.
-# The training loop checks this at each epoch's end (`raise_if_stopped`), so a stop is never lost.
+# The training loop checks this at each epoch's end (`raise_if_stopped`), so a training run never
+# loses a stop that way.
 _pending: int | None = None
 
 # How soon a stop that arrived inside an import is tried again (SIGALRM); whether one waits.
@@ -60,7 +61,8 @@ _deferred = False
 def _inside_import(frame) -> bool:
     """Whether `frame` runs under an `import`. Raising there can unwind through a compiled module's
     initialiser (TensorFlow's): the process then dies of SIGSEGV or SIGABRT instead of stopping
-    (seen 1 in about 50 Ctrl-Cs timed into `import tensorflow`)."""
+    (seen by hand once in about 50 Ctrl-Cs timed into `import tensorflow`, and as SIGABRT in a CI
+    run of the interrupted-evaluate test; not kept as data)."""
     while frame is not None:
         if frame.f_code.co_filename.startswith("<frozen importlib"):
             return True
@@ -93,15 +95,17 @@ def raise_if_stopped() -> None:
 def stop_signals() -> Iterator[None]:
     """Within the block, each of STOP_SIGNALS raises `Interrupted` (in the main thread; Python
     delivers signals there), or, when it arrives inside an import, as soon as the import is done
-    (SIGALRM, IMPORT_RETRY_S apart, checks). The previous handlers come back afterwards."""
+    (SIGALRM, IMPORT_RETRY_S apart, checks). A stop still waiting when the block ends is dropped:
+    the block ended within IMPORT_RETRY_S of the import, its work done, and the process exits
+    anyway. The previous handlers come back afterwards, and the retry timer is off. Nothing else
+    in the package uses SIGALRM."""
     global _pending, _deferred
     _pending, _deferred = None, False
     previous = {signum: signal.signal(signum, _raise) for signum in STOP_SIGNALS}
     previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, _retry)
+    signal.siginterrupt(signal.SIGALRM, False)  # the retries restart the system calls they land in
     try:
         yield
-        if _deferred:  # the block ended between an import and the retry: the stop still counts
-            raise Interrupted(_pending)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         for signum, handler in previous.items():

@@ -106,7 +106,7 @@ def test_set(cfg: C.ExperimentConfig):
 def compiled_ssim():
     """`tf.image.ssim` compiled by XLA. Every report evaluates the full test set of each run, and
     the op's 11x11 depthwise convolutions run eagerly at 8.3 s per 10,000 MNIST images on 2 CPU
-    cores, compiled at 3.0-3.6 s (benchmarks/README.md, "SSIM compiled"); the values differ from
+    cores, compiled at 3.0-3.5 s (benchmarks/README.md, "SSIM compiled"); the values differ from
     the eager op's by at most 5e-6 there (float32 sums in another order)."""
     import tensorflow as tf
 
@@ -115,7 +115,8 @@ def compiled_ssim():
 
 def ssim(t: np.ndarray, p: np.ndarray, batch: int = 2048) -> np.ndarray:
     """Per-image SSIM from `tf.image.ssim` (11x11 Gaussian window, images of peak 1). The last
-    batch is padded to the others' size, so XLA compiles one program per image shape."""
+    batch is padded to the others' size, so a test set compiles one program (a set smaller than a
+    batch, one of its own size)."""
     scores = []
     for i in range(0, len(t), batch):
         n = len(t[i : i + batch])

@@ -17,6 +17,18 @@ def test_ssim_is_one_for_a_perfect_reconstruction_and_lower_otherwise():
     assert np.all(ssim(t, noisy) < 0.9)
 
 
+def test_ssim_in_padded_batches_scores_each_image_as_alone():
+    """Batches of 2 over 5 images pad the last batch with blank images: each image's score must be
+    the one it gets scored alone, so the padding neither shifts nor changes any score."""
+    rng = np.random.default_rng(2)
+    t = rng.random((5, 28, 28, 1)).astype(np.float32)
+    scale = np.float32([0.05, 0.1, 0.2, 0.3, 0.4]).reshape(5, 1, 1, 1)  # a different score each
+    noisy = np.clip(t + scale * rng.standard_normal(t.shape, dtype=np.float32), 0, 1)
+    alone = [ssim(t[i : i + 1], noisy[i : i + 1])[0] for i in range(5)]
+    np.testing.assert_allclose(ssim(t, noisy, batch=2), alone, atol=1e-5)
+    assert np.all(np.diff(alone) < -0.01)  # five different scores: a shift would show
+
+
 def test_grid_images_are_the_first_of_each_class():
     labels = np.array([3, 0, 1, 0, 2, 9, 4, 5, 6, 7, 8, 1])
     idx = grid_indices(labels, len(labels), 10)
