@@ -418,7 +418,7 @@ def _evaluate_command(args, argv: list[str]) -> int:
     try:
         if args.study:  # the study plugs in through its entry point (plugins.STUDY)
             [write_study] = plugins.entries(plugins.STUDY).values()
-            write_study(staging, runs_, evaluations, command=command, collapse_folder=args.collapse)
+            write_study(staging, runs_, evaluations, command=command, collapse_folder=args.collapse, published=out)
         else:
             verdicts = write_report(staging, runs_, groups, command=command, title=args.title, note=args.note)["verdicts"]
         publish(staging, out, last=REPORT_MD)

@@ -563,8 +563,17 @@ def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[
 
 
 def write_study(
-    out: Path, runs: Sequence[Run], evaluations: Sequence[Evaluation], *, command: str, collapse_folder: Path | None = None
+    out: Path,
+    runs: Sequence[Run],
+    evaluations: Sequence[Evaluation],
+    *,
+    command: str,
+    collapse_folder: Path | None = None,
+    published: Path | None = None,
 ) -> dict:
+    """The study into `out`; `published` is the folder it is then moved to, when `out` is a staging
+    copy (evaluate.py's): section 8's runs are read from `published`/early_warning, where
+    `python -m autoencoders early-warning` wrote them."""
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     groups = group_runs(evaluations)
@@ -606,7 +615,7 @@ def write_study(
                 ),
             ),
         ),
-        ("early_warning", early_warning.section(out / early_warning.FOLDER, collapse_folder)),
+        ("early_warning", early_warning.section((published or out) / early_warning.FOLDER, collapse_folder)),
     ]
     for key, (lines, data) in sections:
         summary[key] = data

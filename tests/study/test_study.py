@@ -1,6 +1,7 @@
 """evaluate.py --study: the analytic report without runs, and the measured parts on tiny real runs."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -19,6 +20,9 @@ def evaluate(*args):
 
 
 def test_without_runs_the_study_has_its_analytic_parts(tmp_path):
+    """Also section 8, from the early-warning runs in the output folder (the report is written to a
+    staging folder first: the runs must be read from the folder it is published to)."""
+    shutil.copytree(ROOT / "results" / "study" / "early_warning", tmp_path / "study" / "early_warning")
     done = evaluate("--study", "--out", tmp_path / "study")
     assert done.returncode == 0, done.stderr
     md = (tmp_path / "study" / "REPORT.md").read_text()
@@ -26,6 +30,9 @@ def test_without_runs_the_study_has_its_analytic_parts(tmp_path):
         assert f"## {n}. " in md
     assert "No runs with `training.probe_gradients: true`" in md and "(No VAE runs" in md
     summary = json.loads((tmp_path / "study" / "summary.json").read_text())
+    warnings = summary["early_warning"]
+    assert warnings["runs"] == len(list((ROOT / "results" / "study" / "early_warning").glob("*.json"))) > 0
+    assert warnings["folder"] == str(tmp_path / "study" / "early_warning") and "(No early-warning runs" not in md
     targets = {row["y"]: row for row in summary["landscapes"]["targets"]}
     for y, row in targets.items():
         assert row["bce_argmin"] == pytest.approx(y, abs=1e-5) and row["bce_min"] == pytest.approx(row["entropy"], abs=1e-6)
