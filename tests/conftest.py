@@ -82,3 +82,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if isinstance(item, pytest.Function) and trains(item):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def one_thread_per_run(monkeypatch):
+    """A Ray task of one CPU trains with one TensorFlow thread; the local runs compared with it do
+    too, since the validation sums come out in another order (other last bits) with two threads."""
+    from autoencoders.train.device import INTER_ENV, INTRA_ENV
+
+    monkeypatch.setenv(INTRA_ENV, "1")
+    monkeypatch.setenv(INTER_ENV, "1")

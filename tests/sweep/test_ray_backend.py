@@ -26,17 +26,7 @@ from conftest import ROOT, assert_same_run
 
 ray = pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def one_thread_per_run(monkeypatch):
-    """A Ray task of one CPU trains with one TensorFlow thread; the local runs compared with it do
-    too, since the validation sums come out in another order (other last bits) with two threads."""
-    from autoencoders.train.device import INTER_ENV, INTRA_ENV
-
-    monkeypatch.setenv(INTRA_ENV, "1")
-    monkeypatch.setenv(INTER_ENV, "1")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread_per_run")]  # tests/conftest.py
 
 
 # Real MNIST written to the user's npz format (512 training images): the point asking for more
