@@ -10,14 +10,17 @@ before a byte of pixel data is decoded:
 
 - an image whose header declares more than `MAX_IMAGE_PIXELS` pixels;
 - an npz member whose `.npy` header declares more bytes than the zip directory says the member holds,
-  or more than deflate could expand its compressed bytes to (`MAX_DEFLATE_RATIO`);
-- a dataset whose images, as the float32 arrays training holds, would take more than
-  `MEMORY_SHARE` of the memory available (`/proc/meminfo`'s MemAvailable; the environment variable
-  `AUTOENCODERS_MEMORY_BYTES` sets another budget).
+  or more than deflate could expand its compressed bytes to (`MAX_DEFLATE_RATIO`).
+
+A dataset whose images, as float32, would take more than `MEMORY_SHARE` of the memory available
+(`/proc/meminfo`'s MemAvailable; the environment variable `AUTOENCODERS_MEMORY_BYTES` sets another
+budget) is not refused: it is read from a memory-mapped cache on disk (`autoencoders.data.mapped`),
+refused only when the disk cannot hold that cache.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import zipfile
@@ -39,6 +42,8 @@ MAX_DEFLATE_RATIO = 1032
 MEMORY_SHARE = 0.4
 MEMORY_ENV = "AUTOENCODERS_MEMORY_BYTES"
 FLOAT_BYTES = 4
+
+log = logging.getLogger(__name__)
 
 
 def gigabytes(n: float) -> str:
@@ -72,6 +77,17 @@ def image_pixels(path: Path, width: int, height: int) -> None:
         )
 
 
+def npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype] | None:
+    """(shape, Fortran order, dtype) from the `.npy` header at the start of `stream` (the stream is
+    left at the first byte of data), or None for a format version other than 1.0 and 2.0."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(stream)
+    return None
+
+
 def npz_members(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """Each member's declared shape and dtype, from the zip directory and the `.npy` headers
     only, after checking that each declared size is one its member can hold."""
@@ -80,13 +96,10 @@ def npz_members(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         for info in archive.infolist():
             key = info.filename.removesuffix(".npy")
             with archive.open(info) as member:
-                version = np.lib.format.read_magic(member)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-                elif version == (2, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-                else:  # np.load reads (and checks) the rare version 3.0 itself
-                    continue
+                header = npy_header(member)
+            if header is None:  # np.load reads (and checks) the rare version 3.0 itself
+                continue
+            shape, _, dtype = header
             size = math.prod(shape) * dtype.itemsize
             if size > info.file_size:
                 raise DataError(
@@ -102,17 +115,23 @@ def npz_members(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     return declared
 
 
-def fits_in_memory(where: str, images: int, image_shape: tuple[int, ...]) -> None:
-    """Refuse a dataset whose images, as float32, would take more than MEMORY_SHARE of the memory
-    available, naming its source and the sizes."""
+def fits_in_memory(where: str, images: int, image_shape: tuple[int, ...]) -> bool:
+    """Whether a dataset's images, as float32, take at most MEMORY_SHARE of the memory available;
+    when not, say so (the loader then maps them from disk: `autoencoders.data.mapped`)."""
     need = images * math.prod(image_shape) * FLOAT_BYTES
     budget = available_memory()
-    if need > MEMORY_SHARE * budget:
-        shape = " x ".join(str(n) for n in image_shape)
-        raise DataError(
-            f"{where}: declares {images:,} images of {shape} ({gigabytes(images * math.prod(image_shape))} as bytes, "
-            f"{gigabytes(need)} as the float32 arrays training holds); this machine has {gigabytes(budget)} of memory available, "
-            f"and a dataset may take at most {MEMORY_SHARE:.0%} of it ({gigabytes(MEMORY_SHARE * budget)}): put fewer or smaller "
-            f"images in it (an image folder's dataset.image_size resizes them as they are read), or use a machine with more "
-            f"memory ({MEMORY_ENV} sets the budget)"
-        )
+    if need <= MEMORY_SHARE * budget:
+        return True
+    shape = " x ".join(str(n) for n in image_shape)
+    log.warning(
+        "%s: %s images of %s are %s as bytes and %s as float32, more than %s of the %s of memory available: "
+        "reading them from a memory-mapped cache on disk, a batch at a time",
+        where,
+        f"{images:,}",
+        shape,
+        gigabytes(images * math.prod(image_shape)),
+        gigabytes(need),
+        f"{MEMORY_SHARE:.0%}",
+        gigabytes(budget),
+    )
+    return False

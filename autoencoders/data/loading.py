@@ -141,6 +141,12 @@ def source_dataset(d: DatasetConfig) -> Dataset:
     return _load_once(DatasetConfig(name=d.name, path=d.path, color_mode=d.color_mode, image_size=d.image_size))
 
 
+def forget_sources() -> None:
+    """Drop the datasets `source_dataset` holds, so the next call loads again (after the files or
+    the memory budget changed under a long-lived process, or a test)."""
+    _load_once.cache_clear()
+
+
 @lru_cache(maxsize=2)
 def _load_once(d: DatasetConfig) -> Dataset:
     return load_dataset(d)
@@ -526,6 +532,11 @@ def prepare(
     * N(0, 1), 0, 1) from ``np.random.default_rng(seed)``, train noise drawn
     before test noise, while targets stay clean.
     """
+    if not isinstance(ds.x_train, np.ndarray) and (binarize or noise_factor > 0):  # memory-mapped (autoencoders.data.mapped)
+        raise DataError(
+            f"{ds.source}: dataset.binarize and dataset.noise_factor make new arrays of the whole set, and its images are "
+            "read from disk because they do not fit in memory as float32; train on it without them"
+        )
     n_train = _check_size("train_size", train_size, len(ds.x_train), ds, "training")
     n_test = _check_size("test_size", test_size, len(ds.x_test), ds, "test")
     if not isinstance(noise_factor, (int, float, np.floating)) or not 0 <= noise_factor < math.inf:

@@ -71,13 +71,13 @@ def patches_of(image: np.ndarray, size: int | tuple[int, int], stride: int) -> t
     return windows.reshape(rows * cols, *windows.shape[2:]).transpose(0, 2, 3, 1), corners
 
 
-def _order_key(photo: str, corner: np.ndarray) -> int:
+def order_key(photo: str, corner: np.ndarray) -> int:
     """A hash of (photo, row, column): sorting by it mixes the photos without any RNG."""
     return int.from_bytes(hashlib.sha256(f"{photo}:{corner[0]}:{corner[1]}".encode()).digest()[:8], "big")
 
 
 def cut(recipe: PhotoPatches, folder: Path | None = None) -> dict[str, np.ndarray]:
-    """The recipe's train and test patches as uint8 arrays, each set ordered by `_order_key`, plus
+    """The recipe's train and test patches as uint8 arrays, each set ordered by `order_key`, plus
     the source photo of each patch (`photo_train`, `photo_test`, as indices into sorted photos)."""
     folder = photo_dir() if folder is None else folder
     names = sorted(recipe.photos)
@@ -88,7 +88,7 @@ def cut(recipe: PhotoPatches, folder: Path | None = None) -> dict[str, np.ndarra
     for index, name in enumerate(names):
         image = reduce(read_photo(folder / name, recipe.photos[name], recipe.channels), recipe.max_side)
         patches, corners = patches_of(image, recipe.patch, recipe.stride)
-        keys = [_order_key(name, corner) for corner in corners]
+        keys = [order_key(name, corner) for corner in corners]
         split["test" if name in recipe.test_photos else "train"].append((patches, keys, np.full(len(patches), index, np.int16)))
     arrays = {}
     for part, pieces in split.items():

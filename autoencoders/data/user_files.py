@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 import os
 import sys
 import zipfile
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from autoencoders.config import DatasetConfig
-from autoencoders.data import budget
+from autoencoders.data import budget, mapped
 from autoencoders.data.datasets import DatasetSpec
 from autoencoders.data.loading import DataError, Dataset, Unavailable, cache_dir, load_cache, scale_images, sha256, write_cache
 from autoencoders.models.architectures import input_shape_problem
@@ -65,30 +66,41 @@ def _user_path(config: DatasetConfig, kind: str) -> Path:
 # --------------------------------------------------------------------------- npz
 
 
+def check_layout(dtype: np.dtype, shape: tuple[int, ...], where: str) -> None:
+    """What the header alone says: uint8 or float, (N, H, W) or (N, H, W, C), some images, a shape
+    every arch takes."""
+    if dtype != np.uint8 and not np.issubdtype(dtype, np.floating):
+        hint = "; convert with x.astype(np.uint8) if it holds 0-255" if np.issubdtype(dtype, np.integer) else ""
+        raise DataError(f"{where} has dtype {dtype}; allowed: uint8 (0-255) or float in [0, 1]{hint}")
+    if len(shape) not in (3, 4):
+        raise DataError(f"{where} has shape {shape}; allowed: (N, H, W) or (N, H, W, C)")
+    shape = shape + (1,) if len(shape) == 3 else shape
+    if shape[0] == 0:
+        raise DataError(f"{where} holds no images (shape {shape})")
+    if problem := input_shape_problem(shape[1:]):
+        raise DataError(f"{where} has shape {shape}: {problem}")
+
+
+def check_values(low: float, high: float, non_finite: int, where: str, first_bad: tuple[int, ...] | None = None) -> None:
+    """Float images: every pixel a number in [0, 1]."""
+    if non_finite:
+        at = f" (the first at index {first_bad})" if first_bad is not None else ""
+        raise DataError(f"{where} has {non_finite} NaN or infinite values{at}; every pixel must be a number in [0, 1]")
+    if low < 0 or high > 1:
+        hint = " (it looks like 0-255: divide by 255, or store it as uint8)" if low >= 0 and high <= 255 else ""
+        raise DataError(f"{where} has values from {low:g} to {high:g}; float images must lie in [0, 1]{hint}")
+
+
 def check_images(images: np.ndarray, where: str) -> np.ndarray:
     """(N, H, W) or (N, H, W, C) uint8, or float in [0, 1] with no NaN/inf; returns it 4-D."""
-    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
-        hint = "; convert with x.astype(np.uint8) if it holds 0-255" if np.issubdtype(images.dtype, np.integer) else ""
-        raise DataError(f"{where} has dtype {images.dtype}; allowed: uint8 (0-255) or float in [0, 1]{hint}")
-    if images.ndim not in (3, 4):
-        raise DataError(f"{where} has shape {images.shape}; allowed: (N, H, W) or (N, H, W, C)")
+    check_layout(images.dtype, images.shape, where)
     images = images[..., np.newaxis] if images.ndim == 3 else images
-    if len(images) == 0:
-        raise DataError(f"{where} holds no images (shape {images.shape})")
-    if problem := input_shape_problem(images.shape[1:]):
-        raise DataError(f"{where} has shape {images.shape}: {problem}")
     if images.dtype != np.uint8:
         finite = np.isfinite(images)
         if not finite.all():
             first = tuple(int(i) for i in np.argwhere(~finite)[0])
-            raise DataError(
-                f"{where} has {int((~finite).sum())} NaN or infinite values (the first at index {first}); "
-                "every pixel must be a number in [0, 1]"
-            )
-        low, high = float(images.min()), float(images.max())
-        if low < 0 or high > 1:
-            hint = " (it looks like 0-255: divide by 255, or store it as uint8)" if low >= 0 and high <= 255 else ""
-            raise DataError(f"{where} has values from {low:g} to {high:g}; float images must lie in [0, 1]{hint}")
+            check_values(0.0, 1.0, int((~finite).sum()), where, first)
+        check_values(float(images.min()), float(images.max()), 0, where)
     return images
 
 
@@ -122,7 +134,8 @@ def load_npz(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
         declared = {}  # not an npz whose headers read: np.load below says what it is
     if all(key in declared and len(declared[key][0]) in (3, 4) for key in NPZ_IMAGES):
         shapes = [declared[key][0] for key in NPZ_IMAGES]
-        budget.fits_in_memory(str(path), shapes[0][0] + shapes[1][0], shapes[0][1:] + (1,) * (len(shapes[0]) == 3))
+        if not budget.fits_in_memory(str(path), shapes[0][0] + shapes[1][0], shapes[0][1:] + (1,) * (len(shapes[0]) == 3)):
+            return load_npz_mapped(spec, path, declared)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -166,6 +179,92 @@ def load_npz(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
         identity=sha256(raw),
         class_names=class_names,
     )
+
+
+def load_npz_mapped(spec: DatasetSpec, path: Path, declared: dict[str, tuple[tuple[int, ...], np.dtype]]) -> Dataset:
+    """The user's .npz read from a memory-mapped copy of its images (`autoencoders.data.mapped`),
+    made once per file (keyed by its SHA-256) by streaming each array out of the archive in
+    bounded chunks; the checks are `load_npz`'s, on the headers and on each chunk."""
+    if unknown := [key for key in declared if key not in NPZ_IMAGES + NPZ_LABELS]:
+        raise DataError(f"{path}: unexpected array {unknown[0]!r}; allowed: {', '.join(NPZ_IMAGES + NPZ_LABELS)}")
+    shapes = {}
+    for key in NPZ_IMAGES:
+        shape, dtype = declared[key]
+        check_layout(dtype, shape, f"{path}: {key}")
+        shapes[key] = shape + (1,) if len(shape) == 3 else shape
+    if shapes["x_train"][1:] != shapes["x_test"][1:]:
+        raise DataError(
+            f"{path}: x_train images are {shapes['x_train'][1:]} but x_test images are "
+            f"{shapes['x_test'][1:]}; train and test images must have one shape"
+        )
+    try:
+        with path.open("rb") as f:
+            identity = hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc})") from exc
+    folder = mapped.cache_folder(cache_dir(), identity)
+    images = mapped.open_cache(folder)
+    if images is None:
+        stored = {key: np.dtype(np.uint8 if declared[key][1] == np.uint8 else np.float32) for key in NPZ_IMAGES}
+        need = sum(math.prod(shapes[key]) * stored[key].itemsize for key in NPZ_IMAGES)
+
+        def write(staging: Path) -> None:
+            for key in NPZ_IMAGES:
+                _copy_member(path, key, shapes[key], declared[key][1], staging / f"{key}.npy", stored[key])
+
+        log.info("%s: writing its images to the memory-mapped cache %s (once per file)", path, folder)
+        mapped.build_cache(folder, write, need)
+        images = mapped.open_cache(folder)
+    try:
+        with np.load(path, allow_pickle=False) as npz:  # the labels only: one small array each
+            label_arrays = {key: npz[key] for key in NPZ_LABELS if key in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"{path}: the labels cannot be read ({exc}); the file is corrupt or holds Python objects") from exc
+    labels, class_names = _labels(label_arrays, {key: shapes[key][0] for key in NPZ_IMAGES}, path)
+    return Dataset(
+        name=spec.name,
+        x_train=images["x_train"],
+        y_train=labels["y_train"],
+        x_test=images["x_test"],
+        y_test=labels["y_test"],
+        source=f"npz {path} (memory-mapped from {folder})",
+        identity=identity,
+        class_names=class_names,
+    )
+
+
+def _copy_member(path: Path, key: str, shape: tuple[int, ...], dtype: np.dtype, target: Path, stored: np.dtype) -> None:
+    """Stream array `key` of the archive into the `.npy` at `target` as `stored` (uint8 as it is,
+    float as float32), checking float values chunk by chunk."""
+    where = f"{path}: {key}"
+    row_bytes = math.prod(shape[1:]) * dtype.itemsize
+    low, high, bad = math.inf, -math.inf, 0
+
+    def fill(out: np.ndarray) -> None:
+        nonlocal low, high, bad
+        with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as member:
+            _, fortran, _ = budget.npy_header(member)
+            if fortran:
+                raise DataError(f"{where} is stored in Fortran order; save a C-ordered array (np.ascontiguousarray) to map it")
+            for rows in mapped.row_chunks(shape[0]):
+                count = rows.stop - rows.start
+                data = member.read(count * row_bytes)
+                if len(data) != count * row_bytes:
+                    raise DataError(
+                        f"{where} ends after {rows.start + len(data) // row_bytes:,} of its {shape[0]:,} images; the file is truncated"
+                    )
+                chunk = np.frombuffer(data, dtype).reshape(count, *shape[1:])
+                if stored != np.uint8:
+                    chunk_low, chunk_high, chunk_bad = mapped.value_range(chunk)
+                    low, high, bad = min(low, chunk_low), max(high, chunk_high), bad + chunk_bad
+                out[rows] = chunk
+        if stored != np.uint8:
+            check_values(low, high, bad, where)
+
+    try:
+        mapped.write_npy(target, shape, stored, fill)
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"{where} cannot be read ({exc}); the file is corrupt") from exc
 
 
 # --------------------------------------------------------------------------- image folder
@@ -233,6 +332,16 @@ def _decode(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Images (float32 0-255 as Keras gives them) and labels, read by Keras; a file that does not
     decode is found and named."""
+    images, labels = [], []
+    for x, y in _decoded_batches(split, classes, files, config, size):
+        images.append(x)
+        if y is not None:
+            labels.append(y)
+    return np.concatenate(images), (np.concatenate(labels).astype(np.int64) if classes else None)
+
+
+def _decoded_batches(split: Path, classes: list[str], files: list[Path], config: DatasetConfig, size: tuple[int, int]):
+    """(images, labels or None) a batch at a time, in the files' order, with a progress bar."""
     import keras
 
     dataset = keras.utils.image_dataset_from_directory(
@@ -246,19 +355,51 @@ def _decode(
     )
     if [Path(p) for p in dataset.file_paths] != files:  # our checks and manifest must cover exactly what Keras reads
         raise DataError(f"{split}: Keras lists other files than expected; put images only in class folders or only at the top")
-    images, labels = [], []
     position = 0
     with progress(len(files), f"decoding {split}") as bar:
         for batch in _batches(dataset):
             if isinstance(batch, Exception):
                 _name_undecodable(files[position : position + _DECODE_BATCH], config, batch)
             x, y = batch if classes else (batch, None)
-            images.append(x)
-            if y is not None:
-                labels.append(y)
+            yield x, y
             position += len(x)
             bar.update(len(x))
-    return np.concatenate(images), (np.concatenate(labels).astype(np.int64) if classes else None)
+
+
+def _decode_mapped(
+    folder: Path, splits: dict, train_classes: list[str], config: DatasetConfig, size: tuple[int, int], channels: int
+) -> None:
+    """Decode the folder's images batch by batch straight into a memory-mapped cache (never all of
+    them in memory): uint8 as the files hold them when they are read at their own size, float32
+    scaled as `load_image_folder` scales resized ones (x / 255), so either way a batch holds the
+    numbers an in-memory load gives."""
+    resized = config.image_size is not None
+    stored = np.dtype(np.float32 if resized else np.uint8)
+    need = sum(len(files) for _, _, files in splits.values()) * size[0] * size[1] * channels * stored.itemsize
+
+    def write(staging: Path) -> None:
+        labels = {}
+        for part, (split, classes, files) in splits.items():
+            got = []
+
+            def fill(out: np.ndarray) -> None:
+                position = 0
+                for x, y in _decoded_batches(split, classes, files, config, size):
+                    if not resized and not np.array_equal(x, np.round(x)):
+                        raise DataError(f"{split}: Keras decoded fractional pixel values at the images' own size; set dataset.image_size")
+                    out[position : position + len(x)] = x / np.float32(255) if resized else x.astype(np.uint8)
+                    position += len(x)
+                    if y is not None:
+                        got.append(y)
+
+            mapped.write_npy(staging / f"x_{part}.npy", (len(files), *size, channels), stored, fill)
+            if got:
+                found = np.concatenate(got).astype(np.int64)
+                labels[f"y_{part}"] = np.array([train_classes.index(classes[i]) for i in found], np.int64) if part == "test" else found
+        np.savez(staging / "labels.npz", **labels)
+
+    log.info("decoding the images into the memory-mapped cache %s (once per folder)", folder)
+    mapped.build_cache(folder, write, need)
 
 
 def _batches(dataset):
@@ -341,9 +482,29 @@ def load_image_folder(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
     channels = 1 if config.color_mode == "grayscale" else 3
     if problem := input_shape_problem((*size, channels)):
         raise DataError(f"{root}: {problem} (set dataset.image_size to resize)")
-    budget.fits_in_memory(f"image folder {root}", sum(len(files) for _, _, files in splits.values()), (*size, channels))
+    in_memory = budget.fits_in_memory(f"image folder {root}", sum(len(files) for _, _, files in splits.values()), (*size, channels))
 
     identity = _manifest_identity(root, splits["train"][2] + splits["test"][2], config)
+    if not in_memory:
+        folder = mapped.cache_folder(cache_dir(), identity)
+        if (images := mapped.open_cache(folder)) is None:
+            _decode_mapped(folder, splits, train_classes, config, size, channels)
+            images = mapped.open_cache(folder)
+        try:
+            with np.load(folder / "labels.npz", allow_pickle=False) as stored_labels:
+                labels = {key: stored_labels[key] for key in stored_labels.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise DataError(f"{folder / 'labels.npz'}: the cache's labels cannot be read ({exc}); delete {folder} to rebuild it") from exc
+        return Dataset(
+            name=spec.name,
+            x_train=images["x_train"],
+            y_train=labels.get("y_train"),
+            x_test=images["x_test"],
+            y_test=labels.get("y_test"),
+            source=f"image folder {root} (memory-mapped from {folder})",
+            identity=identity,
+            class_names=tuple(train_classes) or None,
+        )
     cache = cache_dir() / f"image_folder-{identity[:24]}.npz"
     try:
         arrays, where = load_cache(cache, identity), f"image folder {root} (cache {cache})"

@@ -133,6 +133,19 @@ def scores(targets: np.ndarray, outputs: np.ndarray) -> dict[str, float | None]:
     return {name: out[name] for name in METRICS}
 
 
+def image_mean(images) -> np.ndarray:
+    """The mean image in float64: in one pass for images in memory, summed in chunks for
+    memory-mapped ones (`autoencoders.data.mapped`), which are never read whole."""
+    if isinstance(images, np.ndarray):
+        return images.mean(axis=0, dtype=np.float64)
+    from autoencoders.data.mapped import row_chunks
+
+    total = np.zeros(images.shape[1:], np.float64)
+    for rows in row_chunks(len(images)):
+        total += np.asarray(images[rows]).sum(axis=0, dtype=np.float64)
+    return total / len(images)
+
+
 def diagnose(model_path: str, data: str, images: int = 2000) -> dict[str, Any]:
     """The diagnosis as a plain dict (what --json writes)."""
     from autoencoders.diagnose.callback import loss_name
@@ -141,7 +154,7 @@ def diagnose(model_path: str, data: str, images: int = 2000) -> dict[str, Any]:
 
     dataset = load_images(data)
     model = load_model(model_path)
-    targets = dataset.x_test[:images]
+    targets = np.asarray(dataset.x_test[:images])  # read here when the images are memory-mapped
     x = fitted_input(model, targets, model_path)
     loss, from_logits = loss_name(getattr(model, "loss", None))
     by_scale = {}
@@ -163,7 +176,7 @@ def diagnose(model_path: str, data: str, images: int = 2000) -> dict[str, Any]:
     if code is not None:
         per_dimension = kl_per_dimension(*code)
         measures |= {"active_units": active_units(code[0]), "latent_dim": len(per_dimension), "kl": float(per_dimension.sum())}
-    mean_image = np.broadcast_to(dataset.x_train.mean(axis=0, dtype=np.float64).astype(np.float32), targets.shape)
+    mean_image = np.broadcast_to(image_mean(dataset.x_train).astype(np.float32), targets.shape)
     return {
         "model": str(model_path),
         "data": data,
@@ -188,8 +201,9 @@ def recommend(model_path: str, data: str, epochs: int, train_images: int, images
 
     dataset = load_images(data)
     model = load_model(model_path)
-    x_train = fitted_input(model, dataset.x_train[:train_images], model_path)
-    x_test, targets = fitted_input(model, dataset.x_test[:images], model_path), dataset.x_test[:images]
+    x_train = fitted_input(model, np.asarray(dataset.x_train[:train_images]), model_path)
+    targets = np.asarray(dataset.x_test[:images])
+    x_test = fitted_input(model, targets, model_path)
     out = {}
     for loss in ("binary_crossentropy", "mse"):
         keras.utils.set_random_seed(0)

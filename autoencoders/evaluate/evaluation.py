@@ -102,6 +102,19 @@ def test_set(cfg: C.ExperimentConfig):
     )
 
 
+#: images per compiled SSIM call, at most: 2048, or fewer where 2048 images would take more than
+#: SSIM_BYTES as float32 (the op holds several arrays of the batch's size: 128x128x3 images in
+#: batches of 2048 took about 4 GB)
+SSIM_BATCH = 2048
+SSIM_BYTES = 64 << 20
+
+
+def ssim_batch(image_shape: tuple[int, ...]) -> int:
+    """Images per SSIM call for images of `image_shape`: 2048 for MNIST (6.4 MB) and the 32x32x3
+    patches (25 MB), 341 for 128x128x3."""
+    return max(1, min(SSIM_BATCH, SSIM_BYTES // (4 * int(np.prod(image_shape)))))
+
+
 @cache
 def compiled_ssim():
     """`tf.image.ssim` compiled by XLA. Every report evaluates the full test set of each run, and
@@ -113,14 +126,17 @@ def compiled_ssim():
     return tf.function(lambda t, p: tf.image.ssim(t, p, max_val=1.0), jit_compile=True)
 
 
-def ssim(t: np.ndarray, p: np.ndarray, batch: int = 2048) -> np.ndarray:
-    """Per-image SSIM from `tf.image.ssim` (11x11 Gaussian window, images of peak 1). The last
-    batch is padded to the others' size, so a test set compiles one program (a set smaller than a
-    batch, one of its own size)."""
+def ssim(t: np.ndarray, p: np.ndarray, batch: int | None = None, pad_to: int | None = None) -> np.ndarray:
+    """Per-image SSIM from `tf.image.ssim` (11x11 Gaussian window, images of peak 1), `batch`
+    images a call (default `ssim_batch`). Every batch is padded to `pad_to` images (default:
+    `batch`, or the set's size when it is smaller), so a test set compiles one program; a set
+    streamed in chunks passes the whole set's figure."""
+    batch = ssim_batch(t.shape[1:]) if batch is None else batch
+    pad_to = min(batch, len(t)) if pad_to is None else pad_to
     scores = []
     for i in range(0, len(t), batch):
         n = len(t[i : i + batch])
-        pad = [(0, min(batch, len(t)) - n)] + [(0, 0)] * (t.ndim - 1)
+        pad = [(0, pad_to - n)] + [(0, 0)] * (t.ndim - 1)
         scores.append(compiled_ssim()(np.pad(t[i : i + batch], pad), np.pad(p[i : i + batch], pad)).numpy()[:n])
     return np.concatenate(scores)
 
@@ -197,28 +213,44 @@ def evaluate_run(run: Run, batch_size: int = 4096, *, use_stored: bool = True) -
     data = test_set(cfg)
     model = keras.saving.load_model(run.path / runs.MODEL)
     vae = ARCHITECTURES[cfg.model.arch].vae
-    if vae:  # one encoder pass gives the code (the posterior mean) and the KL term
-        z_mean, z_log_var = (np.asarray(a, np.float32) for a in model.encoder_outputs(data.x_test, batch_size))
-        codes = z_mean
-    else:
-        codes = model.encode(data.x_test, batch_size)
-    recon = model.decode(codes, batch_size)  # = model.reconstruct(x_test), without encoding twice
-    t = data.t_test
-    per_image = {name: fn(t, recon) for name, fn in M.PER_IMAGE_METRICS.items()}
-    per_image["ssim"] = ssim(t, recon)
     names = dataset.class_names
-    idx = grid_indices(data.y_test, len(t), len(names or ()))
+    n_test = len(data.t_test)
+    idx = grid_indices(data.y_test, n_test, len(names or ()))
     titles = tuple(names[data.y_test[i]] for i in idx) if data.y_test is not None and names else tuple(f"#{i}" for i in idx)
-    ev = Evaluation(run, per_image, data.y_test, recon[idx], data.x_test[idx], t[idx], 0.0, class_names=names, grid_titles=titles)
+    # the test set streams through the model in chunks (one for a set of MNIST's size); every
+    # value kept is per image, so the chunking changes no number (tests/data/test_mapped.py)
+    per_chunk: dict[str, list[np.ndarray]] = {
+        name: [] for name in (*M.PER_IMAGE_METRICS, "ssim", "codes", "z_log_var", "vae_reconstruction")
+    }
+    grid_images = np.zeros((len(idx), *data.t_test.shape[1:]), np.float32)
+    for rows, outputs, recon in model.in_chunks(data.x_test, batch_size):
+        t = np.asarray(data.t_test[rows], np.float32)
+        for name, fn in M.PER_IMAGE_METRICS.items():
+            per_chunk[name].append(fn(t, recon))
+        per_chunk["ssim"].append(ssim(t, recon, pad_to=min(ssim_batch(t.shape[1:]), n_test)))
+        codes = np.asarray(outputs[0] if vae else outputs, np.float32)
+        per_chunk["codes"].append(codes)
+        if vae:
+            per_chunk["z_log_var"].append(np.asarray(outputs[1], np.float32))
+            per_chunk["vae_reconstruction"].append(np.asarray(ReconstructionLoss(cfg.loss.name, cfg.loss.reduction).call(t, recon)))
+        here = (idx >= rows.start) & (idx < rows.stop)
+        grid_images[here] = recon[idx[here] - rows.start]
+    joined = {name: np.concatenate(parts) for name, parts in per_chunk.items() if parts}
+    per_image = {name: joined[name] for name in (*M.PER_IMAGE_METRICS, "ssim")}
+    codes = joined["codes"]
+    ev = Evaluation(
+        run, per_image, data.y_test, grid_images, data.x_test[idx], data.t_test[idx], 0.0, class_names=names, grid_titles=titles
+    )
 
     if not vae:
         ev.code_mean = float(np.mean(codes))
         if codes.ndim == 4:  # spatial codes of the conv models: the blog draws them
             ev.grid_codes = codes[idx]
     else:
+        z_mean = codes
         ev.vae = {
-            "kl": float(np.mean(kl_divergence(z_mean, z_log_var))),
-            "reconstruction": float(np.mean(ReconstructionLoss(cfg.loss.name, cfg.loss.reduction).call(t, recon))),
+            "kl": float(np.mean(kl_divergence(z_mean, joined["z_log_var"]))),
+            "reconstruction": float(np.mean(joined["vae_reconstruction"])),
         }
         if z_mean.shape[1] == 2:
             from autoencoders.report.plots import manifold_grid_points

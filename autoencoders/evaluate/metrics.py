@@ -8,6 +8,8 @@ so `bce_excess` is exactly 0 for a perfect reconstruction and >= 0 otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 EPSILON = 1e-7
@@ -51,9 +53,21 @@ PER_IMAGE_METRICS = {"mse": mse, "mae": mae, "psnr": psnr, "bce": bce, "bce_exce
 
 def summarize(t: np.ndarray, p: np.ndarray, batch: int = 2000) -> dict[str, float]:
     """Mean of every per-image metric over the set, computed in batches to bound memory."""
-    totals = dict.fromkeys(PER_IMAGE_METRICS, 0.0)
-    for i in range(0, len(t), batch):
-        tb, pb = t[i : i + batch].astype(np.float32), p[i : i + batch].astype(np.float32)
+    return summarize_chunks(((t[i : i + batch], p[i : i + batch]) for i in range(0, len(t), batch)), batch)
+
+
+def summarize_chunks(chunks: Iterable[tuple[np.ndarray, np.ndarray]], batch: int = 2000) -> dict[str, float]:
+    """`summarize` over a set given as consecutive (targets, reconstructions) chunks of any sizes
+    (a test set streamed from disk): each image's values do not depend on its neighbours, and the
+    means are summed in blocks of `batch` images of the whole set, so any chunking gives the same
+    numbers (tests/evaluate/test_metrics.py)."""
+    values: dict[str, list[np.ndarray]] = {name: [] for name in PER_IMAGE_METRICS}
+    for t, p in chunks:
+        t, p = np.asarray(t, np.float32), np.asarray(p, np.float32)
         for name, fn in PER_IMAGE_METRICS.items():
-            totals[name] += float(fn(tb, pb).sum())
-    return {name: total / len(t) for name, total in totals.items()}
+            values[name].append(fn(t, p))
+    result = {}
+    for name, parts in values.items():
+        per_image = np.concatenate(parts)
+        result[name] = sum(float(per_image[i : i + batch].sum()) for i in range(0, len(per_image), batch)) / len(per_image)
+    return result

@@ -24,6 +24,8 @@ from autoencoders.train.speed.pipeline import in_batches
 # its gradient p(1 - p) to 0: the very saturation the study measures would come from the number
 # format instead of from the loss.
 LOSS_DTYPE = "float32"
+#: the most bytes of reconstructions `Autoencoder.in_chunks` holds at once
+CHUNK_BYTES = 256 << 20
 
 
 @keras.saving.register_keras_serializable(package="autoencoders")
@@ -56,6 +58,20 @@ class Autoencoder(keras.Model):
         """Deterministic reconstructions, float32: what every evaluation and figure uses (for a
         VAE, the posterior mean decoded: no sampling noise)."""
         return self.decode(self.encode(x, batch_size), batch_size)
+
+    def in_chunks(self, x, batch_size: int = 2048):
+        """The set `x` streamed through the model in chunks of whole batches: (rows, the encoder's
+        outputs, the float32 reconstructions) per chunk. A chunk is as many batches as fit in
+        `CHUNK_BYTES` of reconstructions (at least one), so a test set of MNIST's size is one chunk
+        and one of large images held on disk (`autoencoders.data.mapped`) never sits in memory
+        whole; whole batches keep each image's reconstruction what one pass would give."""
+        per_image = 4 * int(np.prod(x.shape[1:]))
+        rows_per_chunk = max(1, CHUNK_BYTES // (per_image * batch_size)) * batch_size
+        for start in range(0, len(x), rows_per_chunk):
+            rows = slice(start, min(start + rows_per_chunk, len(x)))
+            outputs = self.encoder_outputs(x[rows], batch_size)
+            codes = outputs[0] if isinstance(self, VAE) else outputs
+            yield rows, outputs, self.decode(np.asarray(codes, dtype=np.float32), batch_size)
 
     def get_config(self):
         return {

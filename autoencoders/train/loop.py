@@ -26,15 +26,16 @@ import numpy as np
 from autoencoders import config as C
 from autoencoders import plugins
 from autoencoders.data.loading import DataError, Dataset, PreparedData, load_dataset, prepare
+from autoencoders.data.mapped import is_mapped
 from autoencoders.errors import raise_if_stopped
-from autoencoders.evaluate.metrics import summarize
+from autoencoders.evaluate.metrics import summarize_chunks
 from autoencoders.models import VAE, Autoencoder, build_model
 from autoencoders.models.architectures import ARCHITECTURES
 from autoencoders.models.losses import PixelMetric, ReconstructionLoss
 from autoencoders.train import device
 from autoencoders.train import run_folder as runs
 from autoencoders.train.speed import model_cache, xla_loop
-from autoencoders.train.speed.pipeline import epoch_order, evaluate_arguments, in_batches, without_autotune
+from autoencoders.train.speed.pipeline import epoch_order, evaluate_arguments, gathered, in_batches, without_autotune
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +168,14 @@ def epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, firs
         return numpy_epoch_batches(x, t, batch_size, seed, first_epoch, epochs)
     import tensorflow as tf
 
-    xs = tf.constant(x)
-    ts = xs if t is x else tf.constant(t)
-
     def one_epoch(epoch):
         return tf.data.Dataset.from_tensor_slices(epoch_order(len(x), seed, epoch)).batch(batch_size)
 
+    if is_mapped(x):  # read from disk a batch at a time, in the same order
+        rows = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
+        return gathered((x, t), rows)
+    xs = tf.constant(x)
+    ts = xs if t is x else tf.constant(t)
     batches = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
     return without_autotune(batches.map(lambda i: (tf.gather(xs, i), tf.gather(ts, i))))
 
@@ -180,7 +183,11 @@ def epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, firs
 def training_batches(model: Autoencoder, x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int):
     """What `fit` trains `model` on: `epoch_batches`, or, for a model that runs a chunk of steps in
     one XLA program (`xla_loop`), the same epochs' rows in chunks, with the images and targets
-    handed to its train function."""
+    handed to its train function. That program holds the training images in memory, so for
+    memory-mapped images the model gets Keras's own train function back (the same steps on the
+    same batches; tests/train/test_xla_loop.py)."""
+    if isinstance(model.train_function, xla_loop.StepsInOneCall) and is_mapped(x):
+        model.train_function = None  # `fit` makes Keras's own
     if isinstance(model.train_function, xla_loop.StepsInOneCall):
         model.train_function.bind(x, t)
         return xla_loop.epoch_chunks(len(x), batch_size, model.steps_per_execution, seed, first_epoch, epochs)
@@ -402,7 +409,8 @@ def _train(
     runs.write_json(run_dir / runs.METRICS, metrics)
     if isinstance(model.train_function, xla_loop.StepsInOneCall):
         model.train_function.release()
-    model_cache.CACHE.give_back(compiled)  # `fit` returned: the next run of this key may reuse it
+    if not is_mapped(data.x_train):  # a mapped run gave the model Keras's train function: not for reuse
+        model_cache.CACHE.give_back(compiled)  # `fit` returned: the next run of this key may reuse it
     if not recorder.failure and cfg.training.store_evaluation:
         store_run_evaluation(run_dir)
     return RunResult(run_dir, metrics)
@@ -450,7 +458,7 @@ def write_hparams(logdir: Path, cfg: C.ExperimentConfig, test: dict, step: int) 
 
 def test_metrics(model: Autoencoder, data: PreparedData, batch_size: int) -> dict:
     """Loss-independent test-set metrics, plus the VAE's terms when there are any."""
-    result = summarize(data.t_test, model.reconstruct(data.x_test, batch_size))
+    result = summarize_chunks((data.t_test[rows], recon) for rows, _, recon in model.in_chunks(data.x_test, batch_size))
     if isinstance(model, VAE):
         inputs, targets = evaluate_arguments(data.x_test, data.t_test, batch_size)
         terms = model.evaluate(inputs, targets, batch_size=batch_size, verbose=0, return_dict=True)

@@ -385,28 +385,30 @@ def test_bad_user_data_exits_2_naming_the_file_before_tensorflow_and_writes_noth
 
 
 @pytest.mark.parametrize("layout", ["npz", "image_folder"])
-def test_a_dataset_beyond_the_memory_budget_is_refused_from_its_headers(tmp_path, mnist_uint8, monkeypatch, layout):
+def test_a_dataset_beyond_the_memory_budget_is_mapped_from_disk_with_the_same_numbers(tmp_path, mnist_uint8, monkeypatch, layout):
     """400 real MNIST images are 1,254,400 bytes as float32; with 2,000,000 bytes of memory (40%:
-    800,000 for data) they are refused, the sizes named, before TensorFlow and with nothing written."""
+    800,000 for data) they are read from a memory-mapped cache, as uint8 on disk, and every image,
+    label and class name is what the in-memory load gives."""
     subset = {k: v[:300] if k.endswith("train") else v[:100] for k, v in mnist_uint8.items()}
     options = {} if layout == "npz" else {"color_mode": "grayscale"}
     if layout == "npz":
         path = tmp_path / "digits.npz"
         np.savez(path, **subset)
     else:
-        path = write_png_folder(tmp_path / "digits", subset, classes=False)
+        path = write_png_folder(tmp_path / "digits", subset, classes=True)
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "cache"))
+    loaded = load(layout, path, **options)
     monkeypatch.setenv("AUTOENCODERS_MEMORY_BYTES", "2000000")
-    out = tmp_path / "runs"
-    overrides = [f"dataset.name={layout}", f"dataset.path={path}", *(f"dataset.{k}={v}" for k, v in options.items())]
-    done = _train_probe(
-        ["--config", str(ROOT / "configs/blog/dense.yaml"), *(a for o in overrides for a in ("--set", o)), "--out", str(out)]
-    )
-    assert done.stdout.split()[-2:] == ["2", "False"], done.stderr
-    assert f"{path}: declares 400 images of 28 x 28 x 1 (0.3 MB as bytes, 1.3 MB as the float32 arrays" in done.stderr
-    assert "this machine has 2.0 MB of memory available" in done.stderr and "Traceback" not in done.stderr
-    assert not out.exists()
-    monkeypatch.setenv("AUTOENCODERS_MEMORY_BYTES", "4000000")  # 1.6 MB for data: the same files load
-    assert len(load(layout, path, **options).x_train) == 300
+    mapped = load(layout, path, **options)
+    assert isinstance(loaded.x_train, np.ndarray) and type(mapped.x_train).__name__ == "MappedImages"
+    assert "memory-mapped from" in mapped.source and mapped.identity == loaded.identity
+    for key in ("x_train", "x_test"):
+        assert getattr(mapped, key).raw.dtype == np.uint8  # bytes on disk, floats per batch
+        assert np.asarray(getattr(mapped, key)).tobytes() == getattr(loaded, key).tobytes()
+        rows = np.array([7, 0, 99, 3])
+        assert getattr(mapped, key)[rows].tobytes() == getattr(loaded, key)[rows].tobytes()
+    assert np.array_equal(mapped.y_train, loaded.y_train) and np.array_equal(mapped.y_test, loaded.y_test)
+    assert mapped.class_names == loaded.class_names and mapped.class_names is not None
 
 
 def test_an_image_that_only_tensorflow_cannot_decode_is_named_and_nothing_is_written(tmp_path, mnist_uint8):

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from autoencoders.data.mapped import MappedImages
+
 
 def without_autotune(dataset):
     """`dataset` with a fixed prefetch of two batches and tf.data's autotuning off."""
@@ -38,14 +40,60 @@ def epoch_order(n: int, seed: int, epoch):
 def in_batches(arrays: np.ndarray | tuple[np.ndarray, ...], batch_size: int):
     """`arrays` (one array, or a tuple of arrays of the same length) in order, in batches, for
     `predict`, `evaluate` or `validation_data`: a pipeline `without_autotune` on TensorFlow, the
-    arrays themselves on other backends (Keras batches them; pass it `batch_size` too)."""
+    arrays themselves on other backends (Keras batches them; pass it `batch_size` too).
+    Memory-mapped images (`autoencoders.data.mapped`) are read a batch at a time, never whole."""
     import keras  # here, not at the top: importing Keras runs `autoencoders`' hook, which imports the models, which import this
 
+    parts = arrays if isinstance(arrays, tuple) else (arrays,)
+    if any(isinstance(part, MappedImages) for part in parts):
+        if keras.backend.backend() != "tensorflow":
+            return row_batches(arrays, batch_size)
+        import tensorflow as tf
+
+        return gathered(arrays, tf.data.Dataset.range(len(parts[0])).batch(batch_size))
     if keras.backend.backend() != "tensorflow":
         return arrays
     import tensorflow as tf
 
     return without_autotune(tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size))
+
+
+def gathered(arrays: np.ndarray | tuple[np.ndarray, ...], rows):
+    """The batches of `arrays` (one array or a tuple) at the row numbers that the `tf.data`
+    pipeline `rows` gives, read with numpy in the pipeline's thread: for memory-mapped images,
+    whose rows are read from disk and scaled as each batch is needed."""
+    import tensorflow as tf
+
+    parts = arrays if isinstance(arrays, tuple) else (arrays,)
+
+    def read(r):
+        return tuple(np.asarray(part[r], np.float32) for part in parts)
+
+    def batch(r):
+        out = tf.numpy_function(read, [r], [tf.float32] * len(parts), stateful=False)
+        out = tuple(tf.ensure_shape(o, (None, *part.shape[1:])) for o, part in zip(out, parts))
+        return out if isinstance(arrays, tuple) else out[0]
+
+    return without_autotune(rows.map(batch))
+
+
+def row_batches(arrays, batch_size: int):
+    """Batches of `arrays` (one array or a tuple) in order as a `keras.utils.PyDataset`, for
+    memory-mapped images on backends other than TensorFlow."""
+    import keras
+
+    parts = arrays if isinstance(arrays, tuple) else (arrays,)
+
+    class RowBatches(keras.utils.PyDataset):
+        def __len__(self):
+            return -(-len(parts[0]) // batch_size)
+
+        def __getitem__(self, index):
+            rows = slice(index * batch_size, (index + 1) * batch_size)
+            out = tuple(np.asarray(part[rows], np.float32) for part in parts)
+            return out if isinstance(arrays, tuple) else out[0]
+
+    return RowBatches()
 
 
 def evaluate_arguments(x: np.ndarray, t: np.ndarray, batch_size: int) -> tuple:

@@ -1,0 +1,191 @@
+"""Datasets larger than memory (autoencoders.data.mapped): real MNIST written to an npz trains and
+evaluates to the same bits whether its images were loaded or memory-mapped from disk, streamed
+evaluation gives every per-image number of a single pass, and a damaged cache is named with exit 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from autoencoders.config import DatasetConfig
+from autoencoders.data import mapped
+from autoencoders.data.loading import DataError, forget_sources, load_dataset
+
+from conftest import ROOT, assert_same_run
+
+#: a budget under which the 3,700 images below (11.6 MB as float32) are mapped
+TINY_MEMORY = "1000000"
+
+
+@pytest.fixture(scope="module")
+def digits_npz(tmp_path_factory):
+    """3,000 training and 700 test images of real MNIST as a user's uint8 npz."""
+    mnist = load_dataset("mnist")
+    path = tmp_path_factory.mktemp("data") / "digits.npz"
+
+    def as_uint8(x):
+        return np.rint(x[..., 0] * 255).astype(np.uint8)
+
+    np.savez(
+        path,
+        x_train=as_uint8(mnist.x_train[:3000]),
+        y_train=mnist.y_train[:3000],
+        x_test=as_uint8(mnist.x_test[:700]),
+        y_test=mnist.y_test[:700],
+    )
+    return path
+
+
+def load(path, monkeypatch, *, mapped_: bool):
+    if mapped_:
+        monkeypatch.setenv("AUTOENCODERS_MEMORY_BYTES", TINY_MEMORY)
+    else:
+        monkeypatch.delenv("AUTOENCODERS_MEMORY_BYTES", raising=False)
+    return load_dataset(DatasetConfig(name="npz", path=str(path)))
+
+
+@pytest.mark.parametrize("arch", ["dense", "conv"])
+def test_a_run_on_mapped_images_is_the_run_on_loaded_ones_bit_for_bit(tmp_path, monkeypatch, digits_npz, arch):
+    """The dense model trains in the one-program XLA loop from memory and in Keras's loop from the
+    map; the conv model in Keras's loop both ways: the histories, weights, optimizer state, test
+    metrics and every per-image evaluation number are the same."""
+    from autoencoders.config import load_config
+    from autoencoders.evaluate.evaluation import evaluate_run, load_run
+    from autoencoders.train.loop import train
+
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "cache"))
+    cfg = load_config(
+        ROOT / f"configs/blog/{arch}.yaml",
+        [
+            "dataset.name=npz",
+            f"dataset.path={digits_npz}",
+            "training.epochs=2",
+            "training.jit_compile=auto",
+            "training.store_evaluation=false",
+        ],
+    )
+    runs = {}
+    for mapped_ in (False, True):
+        dataset = load(digits_npz, monkeypatch, mapped_=mapped_)
+        assert mapped.is_mapped(dataset.x_train) is mapped_
+        runs[mapped_] = train(cfg, tmp_path / f"mapped-{mapped_}", dataset=dataset, verbose=0).run_dir
+    assert_same_run(runs[False], runs[True])
+    evaluations = {}
+    for mapped_, run_dir in runs.items():
+        load(digits_npz, monkeypatch, mapped_=mapped_)  # the budget evaluate_run's own load sees
+        forget_sources()
+        evaluations[mapped_] = evaluate_run(load_run(run_dir), use_stored=False)
+    for metric, values in evaluations[False].per_image.items():
+        assert values.tobytes() == evaluations[True].per_image[metric].tobytes(), metric
+    assert evaluations[False].grid_images.tobytes() == evaluations[True].grid_images.tobytes()
+    assert evaluations[False].code_mean == evaluations[True].code_mean
+    if arch == "dense":  # `diagnose` reads a mapped set's subset and sums its mean image in chunks
+        from autoencoders.diagnose.command import diagnose
+
+        told = {}
+        for mapped_ in (False, True):
+            load(digits_npz, monkeypatch, mapped_=mapped_)
+            told[mapped_] = diagnose(str(runs[False] / "model.keras"), str(digits_npz), images=500)
+        assert told[True]["problems"] == told[False]["problems"]
+        for baseline, scored in told[False]["scores"].items():
+            assert told[True]["scores"][baseline] == pytest.approx(scored, rel=1e-6), baseline
+
+
+@pytest.mark.parametrize("config", ["blog/dense.yaml", "blog/vae.yaml"])
+def test_evaluation_streamed_in_chunks_gives_every_number_of_one_pass(tmp_path, monkeypatch, tiny_config, config):
+    """With chunks of three batches of 1,024 (CHUNK_BYTES shrunk) the 10,000 test images stream
+    through the model in four pieces, the last one short: every per-image value, the grid, the
+    code mean and a VAE's terms are those of one pass."""
+    import keras
+
+    from autoencoders.evaluate.evaluation import evaluate_run, load_run
+    from autoencoders.models import base
+    from autoencoders.train.loop import train
+
+    cfg = tiny_config(f"configs/{config}", "training.store_evaluation=false")
+    run = load_run(train(cfg, tmp_path / "run", verbose=0).run_dir)
+    whole = evaluate_run(run, batch_size=1024, use_stored=False)
+    monkeypatch.setattr(base, "CHUNK_BYTES", 3 * 1024 * 28 * 28 * 4)
+    chunks = [
+        rows
+        for rows, _, _ in base.Autoencoder.in_chunks(
+            keras.saving.load_model(run.path / "model.keras"), np.zeros((10_000, 28, 28, 1), np.float32), 1024
+        )
+    ]
+    assert [(r.start, r.stop) for r in chunks] == [(0, 3072), (3072, 6144), (6144, 9216), (9216, 10_000)]
+    streamed = evaluate_run(run, batch_size=1024, use_stored=False)
+    for metric, values in whole.per_image.items():
+        assert values.tobytes() == streamed.per_image[metric].tobytes(), metric
+    assert whole.grid_images.tobytes() == streamed.grid_images.tobytes()
+    assert (whole.code_mean, whole.vae) == (streamed.code_mean, streamed.vae)
+
+
+def test_binarize_or_noise_on_mapped_images_is_refused_by_name(monkeypatch, tmp_path, digits_npz):
+    from autoencoders.data.loading import prepare
+
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "cache"))
+    dataset = load(digits_npz, monkeypatch, mapped_=True)
+    for options in ({"binarize": True, "noise_factor": 0.0}, {"binarize": False, "noise_factor": 0.5}):
+        with pytest.raises(DataError, match=rf"{digits_npz}.*dataset.binarize and dataset.noise_factor"):
+            prepare(dataset, train_size=None, test_size=None, seed=0, **options)
+
+
+def test_an_interrupted_cache_write_is_rebuilt_and_a_truncated_one_is_named_with_exit_2(tmp_path, monkeypatch, digits_npz):
+    """A cache folder without its completion marker (a write that was killed) counts as absent; a
+    complete one whose .npy lost bytes is refused by train.py within a second of reading it,
+    naming the file, exit 2, and no run folder is written."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(cache))
+    dataset = load(digits_npz, monkeypatch, mapped_=True)
+    folder = dataset.x_train.path.parent
+    (folder / mapped.COMPLETE).unlink()
+    again = load(digits_npz, monkeypatch, mapped_=True)
+    assert (folder / mapped.COMPLETE).is_file() and np.asarray(again.x_test).tobytes() == np.asarray(dataset.x_test).tobytes()
+
+    npy = folder / "x_train.npy"
+    npy.write_bytes(npy.read_bytes()[:-784])  # the last image cut off
+    out = tmp_path / "runs"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "train.py",
+            "--config",
+            "configs/blog/dense.yaml",
+            "--set",
+            "dataset.name=npz",
+            "--set",
+            f"dataset.path={digits_npz}",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AUTOENCODERS_MEMORY_BYTES": TINY_MEMORY, "AUTOENCODERS_DATA": str(cache)},
+    )
+    assert done.returncode == 2, done.stderr
+    size = npy.stat().st_size
+    assert f"{npy}: the cache file is {size:,} bytes but its header declares {size + 784:,} (uint8 (3000, 28, 28, 1))" in done.stderr
+    assert "Traceback" not in done.stderr and not out.exists()
+
+
+def test_mapped_images_read_each_row_as_the_float32_nearest_to_its_value_over_255(tmp_path):
+    """x / 255 in float32 is one correctly rounded number per byte value, so scaling per batch
+    gives what scaling the whole array gives: every uint8 value, read in a shuffled batch, is the
+    float32 nearest v / 255 (checked against exact fractions, half a unit in the last place)."""
+    from fractions import Fraction
+
+    values = np.arange(256, dtype=np.uint8).reshape(16, 4, 4, 1)
+    path = tmp_path / "x.npy"
+    np.save(path, values)
+    images = mapped.MappedImages(mapped.open_npy(path), path)
+    order = np.random.default_rng(0).permutation(16)
+    batch = images[order]
+    assert batch.dtype == np.float32
+    for got, v in zip(batch.reshape(-1), values[order].reshape(-1)):
+        assert abs(Fraction(float(got)) - Fraction(int(v), 255)) <= Fraction(float(np.spacing(got))) / 2, v
+    assert isinstance(images[2:5], mapped.MappedImages) and len(images[2:5]) == 3
