@@ -1,6 +1,6 @@
 """Peak memory and seconds per epoch on a dataset larger than memory (issue 34).
 
-    python benchmarks/make_large_patches.py --out data/large_patches.npz
+    python scripts/make_large_patches.py --out data/large_patches.npz
     python benchmarks/bench_large_data.py --data data/large_patches.npz --json benchmarks/results/bench_large_data.json
 
 Each case is `train.py` in its own process, sampled every 0.2 s from /proc: the peak of its
@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 SAMPLE_S = 0.2
 
@@ -97,7 +97,7 @@ def train(arch: str, data: Path, out: Path, env: dict[str, str], epochs: int, *e
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="the large npz (benchmarks/make_large_patches.py)")
+    parser.add_argument("--data", type=Path, required=True, help="the large npz (scripts/make_large_patches.py)")
     parser.add_argument("--conv-train-size", type=int, default=None, help="train the conv model on this many images")
     parser.add_argument("--subset-stride", type=int, default=16, help="grid of the subset for mapped against loaded")
     parser.add_argument("--epochs", type=int, default=3, help="epochs of the mapped-against-loaded runs")

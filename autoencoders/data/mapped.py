@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autoencoders.data.budget import npy_header
+from autoencoders.data.budget import gigabytes, npy_header
 from autoencoders.data.loading import DataError, scale_images
 
 #: rows read per step when a mapped array is copied, checked or scaled in full (bounded memory)
@@ -120,8 +120,8 @@ def build_cache(folder: Path, write: Callable[[Path], None], needs_bytes: int) -
     free = shutil.disk_usage(folder.parent).free
     if needs_bytes > free:
         raise DataError(
-            f"{folder.parent}: the dataset's memory-mapped cache needs {needs_bytes / 1e9:.2f} GB of disk but "
-            f"{free / 1e9:.2f} GB are free; free some space or point AUTOENCODERS_DATA at a larger disk"
+            f"{folder.parent}: the dataset's memory-mapped cache needs {gigabytes(needs_bytes)} of disk but "
+            f"{gigabytes(free)} are free; free some space or point AUTOENCODERS_DATA at a larger disk"
         )
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)

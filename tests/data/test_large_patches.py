@@ -1,4 +1,4 @@
-"""benchmarks/make_large_patches.py: the real large dataset has the size its docstring and
+"""scripts/make_large_patches.py: the real large dataset has the size its docstring and
 docs/data.md give, and its patches are the photographs' own pixels."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from autoencoders.data.natural_patches import photo_dir, read_photo
 
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "scripts"))
 import make_large_patches as large  # noqa: E402
 
 

@@ -189,3 +189,36 @@ def test_mapped_images_read_each_row_as_the_float32_nearest_to_its_value_over_25
     for got, v in zip(batch.reshape(-1), values[order].reshape(-1)):
         assert abs(Fraction(float(got)) - Fraction(int(v), 255)) <= Fraction(float(np.spacing(got))) / 2, v
     assert isinstance(images[2:5], mapped.MappedImages) and len(images[2:5]) == 3
+
+
+def test_the_training_pipeline_scales_mapped_bytes_to_the_same_floats_as_numpy(tmp_path):
+    """Batches cross into TensorFlow as bytes and are divided by 255 there: for every byte value,
+    in a shuffled order, the pipeline's floats are numpy's (the row test above checks numpy's
+    against exact fractions), and targets that are the images are the same batch."""
+    import tensorflow as tf
+
+    from autoencoders.train.speed.pipeline import gathered
+
+    values = np.arange(256, dtype=np.uint8).reshape(16, 4, 4, 1)
+    path = tmp_path / "x.npy"
+    np.save(path, values)
+    images = mapped.MappedImages(mapped.open_npy(path), path)
+    order = np.random.default_rng(1).permutation(16)
+    rows = tf.data.Dataset.from_tensor_slices(order.astype(np.int64)).batch(5)
+    batches = list(gathered((images, images), rows).as_numpy_iterator())
+    x = np.concatenate([b[0] for b in batches])
+    assert x.dtype == np.float32 and x.tobytes() == images[order].tobytes()
+    assert all(a.tobytes() == b.tobytes() for a, b in batches)
+
+
+def test_a_disk_too_small_for_the_cache_is_refused_with_both_sizes_and_nothing_written(tmp_path, monkeypatch, digits_npz):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1_000_000, 1_000_000))
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "cache"))
+    with pytest.raises(DataError) as refused:
+        load(digits_npz, monkeypatch, mapped_=True)
+    assert f"{tmp_path / 'cache'}: the dataset's memory-mapped cache needs 2.9 MB of disk but 1.0 MB are free" in str(refused.value)
+    assert list((tmp_path / "cache").iterdir()) == []

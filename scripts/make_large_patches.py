@@ -1,6 +1,6 @@
 """A real dataset larger than memory: 128x128x3 patches of scikit-image's colour photographs.
 
-    python benchmarks/make_large_patches.py --out data/large_patches.npz
+    python scripts/make_large_patches.py --out data/large_patches.npz
 
 cuts every 128 x 128 patch whose corner lies on a 5-pixel grid of the eight colour photographs
 that `natural_patches_rgb` uses, at their full resolution: 126,887 patches, 119,387 for training
