@@ -14,8 +14,10 @@ before a byte of pixel data is decoded:
 
 A dataset whose images, as float32, would take more than `MEMORY_SHARE` of the memory available
 (`/proc/meminfo`'s MemAvailable; the environment variable `AUTOENCODERS_MEMORY_BYTES` sets another
-budget) is not refused: it is read from a memory-mapped cache on disk (`autoencoders.data.mapped`),
-refused only when the disk cannot hold that cache.
+budget) is not refused for its size: it is read from a memory-mapped cache on disk
+(`autoencoders.data.mapped`). Refused then: a disk that cannot hold the cache, `dataset.binarize`
+or `dataset.noise_factor` (they make new arrays of the whole set), an npz array in Fortran order,
+and a folder whose images decode to fractional values at their own size.
 """
 
 from __future__ import annotations
@@ -79,11 +81,11 @@ def image_pixels(path: Path, width: int, height: int) -> None:
 
 def npy_header(stream) -> tuple[tuple[int, ...], bool, np.dtype] | None:
     """(shape, Fortran order, dtype) from the `.npy` header at the start of `stream` (the stream is
-    left at the first byte of data), or None for a format version other than 1.0 and 2.0."""
+    left at the first byte of data), or None for a format version NumPy does not write."""
     version = np.lib.format.read_magic(stream)
     if version == (1, 0):
         return np.lib.format.read_array_header_1_0(stream)
-    if version == (2, 0):
+    if version in ((2, 0), (3, 0)):  # 3.0 is 2.0's layout with a UTF-8 header; NumPy writes it only for non-Latin-1 field names
         return np.lib.format.read_array_header_2_0(stream)
     return None
 
@@ -97,7 +99,7 @@ def npz_members(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
             key = info.filename.removesuffix(".npy")
             with archive.open(info) as member:
                 header = npy_header(member)
-            if header is None:  # np.load reads (and checks) the rare version 3.0 itself
+            if header is None:  # no version NumPy writes: np.load refuses it
                 continue
             shape, _, dtype = header
             size = math.prod(shape) * dtype.itemsize

@@ -2,20 +2,23 @@
 
 A folder of 100,000 photos at 128x128x3 is 4.9 GB as bytes and 19.7 GB as the float32 arrays an
 in-memory dataset holds. When a user's dataset would take more than `budget.MEMORY_SHARE` of the
-memory available as float32, its images are written once, as they came (uint8, or float32), to
+memory available as float32, its images are written once (bytes as bytes; float images and
+resized folder images as float32) to
 uncompressed `.npy` files in the data cache, keyed by the data's identity as the npz caches are,
 and memory-mapped. `MappedImages` then stands where the float32 array stood: slicing it is free,
 and indexing it reads just those rows and scales them with the very formula an in-memory load
-uses (`loading.scale_images`: x / 255 in float32), so every batch holds the same numbers either way.
+uses (x / 255 in float32), so every batch holds the same numbers either way.
 
 Training gathers each batch by index in the same (seed, epoch) order as from memory
 (`train.loop.epoch_batches`), and evaluation streams the test set in chunks of whole batches
-(`evaluate.evaluation.reconstructions`): a run is the same whether its data was mapped or loaded
-(tests/data/test_mapped.py trains and evaluates both ways and compares the bits).
+(`models.base.Autoencoder.in_chunks`): a run is the same whether its data was mapped or loaded
+(tests/data/test_mapped.py trains the dense and conv models on a uint8 npz both ways, on
+TensorFlow, and compares the bits).
 
 A cache is a folder written whole into a temporary name and renamed; on opening, each `.npy`
-must be exactly as long as its header declares, so a truncated or damaged cache is a `DataError`
-naming the file, not a crash mid-epoch.
+must be exactly as long as its header declares, so a truncated or lengthened cache is a
+`DataError` naming the file, not a crash mid-epoch (its bytes are not re-hashed: a bit flipped in
+place is not found).
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import socket
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
 from autoencoders.data.budget import gigabytes, npy_header
-from autoencoders.data.loading import DataError, scale_images
+from autoencoders.data.loading import DataError
 
 #: rows read per step when a mapped array is copied, checked or scaled in full (bounded memory)
 ROWS_PER_READ = 1024
@@ -55,18 +59,22 @@ class MappedImages:
     def __getitem__(self, key):
         if isinstance(key, slice):
             return MappedImages(self.raw[key], self.path)
-        return scale_images(self.raw[key])
+        return as_float(self.raw[key])
 
     def __array__(self, dtype=None, copy=None):
-        scaled = scale_images(np.asarray(self.raw))
+        if copy is False:
+            raise ValueError(f"{self!r} is read from disk and scaled: it cannot be viewed without a copy")
+        scaled = as_float(np.asarray(self.raw))
         return scaled if dtype is None else scaled.astype(dtype, copy=False)
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.raw.nbytes)
 
     def __repr__(self) -> str:
         return f"MappedImages({self.path}, {self.raw.dtype} {self.raw.shape})"
+
+
+def as_float(raw: np.ndarray) -> np.ndarray:
+    """Stored rows as float32 in [0, 1]: `loading.scale_images`'s formula (x / 255 in float32 for
+    bytes), without its channel axis for (N, H, W) arrays, since these rows have theirs."""
+    return np.divide(raw, np.float32(255), dtype=np.float32) if raw.dtype == np.uint8 else raw.astype(np.float32, copy=False)
 
 
 def is_mapped(images) -> bool:
@@ -101,7 +109,11 @@ def open_npy(path: Path) -> np.ndarray:
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: not a readable .npy cache ({exc}); delete {path.parent} to rebuild it") from exc
     declared = offset + math.prod(shape) * dtype.itemsize
-    if size != declared or fortran or dtype not in (np.uint8, np.float32):
+    if fortran or dtype not in (np.uint8, np.float32):
+        raise DataError(
+            f"{path}: the cache holds {dtype} {shape}{' in Fortran order' if fortran else ''}, not what this suite writes; delete {path.parent} to rebuild it"
+        )
+    if size != declared:
         raise DataError(
             f"{path}: the cache file is {size:,} bytes but its header declares {declared:,} ({dtype} {shape}); "
             f"it is truncated or damaged: delete {path.parent} to rebuild it"
@@ -123,17 +135,38 @@ def build_cache(folder: Path, write: Callable[[Path], None], needs_bytes: int) -
             f"{folder.parent}: the dataset's memory-mapped cache needs {gigabytes(needs_bytes)} of disk but "
             f"{gigabytes(free)} are free; free some space or point AUTOENCODERS_DATA at a larger disk"
         )
-    staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    host = socket.gethostname()
+    for stale in folder.parent.glob(f".{folder.name}.{host}-*.tmp"):  # left by a writer on this machine that was killed
+        if not pid_alive(stale.name.removesuffix(".tmp").rsplit("-", 1)[-1]):
+            shutil.rmtree(stale, ignore_errors=True)
+    staging = folder.with_name(f".{folder.name}.{host}-{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
         write(staging)
         (staging / COMPLETE).write_text("ok\n")
-        shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)
-    except BaseException:
+        if not (folder / COMPLETE).is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # an incomplete one; a complete one may be mapped by another process
+        try:
+            staging.rename(folder)
+        except OSError:
+            if not (folder / COMPLETE).is_file():  # another process finished the same cache first: use that one
+                raise
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+
+def pid_alive(pid: str) -> bool:
+    """Whether the process of this machine that named a staging folder may still be writing it
+    (staging folders carry the host's name, so another machine's on a shared file system are
+    never touched)."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def open_cache(folder: Path) -> dict[str, MappedImages] | None:

@@ -198,10 +198,19 @@ def load_npz_mapped(spec: DatasetSpec, path: Path, declared: dict[str, tuple[tup
             f"{shapes['x_test'][1:]}; train and test images must have one shape"
         )
     try:
+        with np.load(path, allow_pickle=False) as npz:  # the labels only: one small array each, checked before the images are copied
+            label_arrays = {key: npz[key] for key in NPZ_LABELS if key in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"{path}: the labels cannot be read ({exc}); the file is corrupt or holds Python objects") from exc
+    labels, class_names = _labels(label_arrays, {key: shapes[key][0] for key in NPZ_IMAGES}, path)
+    digest = hashlib.sha256()
+    try:
         with path.open("rb") as f:
-            identity = hashlib.file_digest(f, "sha256").hexdigest()
+            while block := f.read(1 << 20):
+                digest.update(block)
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc})") from exc
+    identity = digest.hexdigest()
     folder = mapped.cache_folder(cache_dir(), identity)
     images = mapped.open_cache(folder)
     if images is None:
@@ -215,12 +224,6 @@ def load_npz_mapped(spec: DatasetSpec, path: Path, declared: dict[str, tuple[tup
         log.info("%s: writing its images to the memory-mapped cache %s (once per file)", path, folder)
         mapped.build_cache(folder, write, need)
         images = mapped.open_cache(folder)
-    try:
-        with np.load(path, allow_pickle=False) as npz:  # the labels only: one small array each
-            label_arrays = {key: npz[key] for key in NPZ_LABELS if key in npz.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise DataError(f"{path}: the labels cannot be read ({exc}); the file is corrupt or holds Python objects") from exc
-    labels, class_names = _labels(label_arrays, {key: shapes[key][0] for key in NPZ_IMAGES}, path)
     return Dataset(
         name=spec.name,
         x_train=images["x_train"],
@@ -242,13 +245,22 @@ def _copy_member(path: Path, key: str, shape: tuple[int, ...], dtype: np.dtype, 
 
     def fill(out: np.ndarray) -> None:
         nonlocal low, high, bad
-        with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as member:
+        try:
+            archive = zipfile.ZipFile(path)
+            names = archive.namelist()
+            member = archive.open(f"{key}.npy" if f"{key}.npy" in names else key)  # np.savez adds .npy; np.load reads either
+        except (OSError, KeyError, zipfile.BadZipFile) as exc:
+            raise DataError(f"{where} cannot be read ({exc}); the file is corrupt") from exc
+        with archive, member:
             _, fortran, _ = budget.npy_header(member)
             if fortran:
                 raise DataError(f"{where} is stored in Fortran order; save a C-ordered array (np.ascontiguousarray) to map it")
             for rows in mapped.row_chunks(shape[0]):
                 count = rows.stop - rows.start
-                data = member.read(count * row_bytes)
+                try:
+                    data = member.read(count * row_bytes)
+                except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                    raise DataError(f"{where} cannot be read ({exc}); the file is corrupt") from exc
                 if len(data) != count * row_bytes:
                     raise DataError(
                         f"{where} ends after {rows.start + len(data) // row_bytes:,} of its {shape[0]:,} images; the file is truncated"
@@ -261,10 +273,7 @@ def _copy_member(path: Path, key: str, shape: tuple[int, ...], dtype: np.dtype, 
         if stored != np.uint8:
             check_values(low, high, bad, where)
 
-    try:
-        mapped.write_npy(target, shape, stored, fill)
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise DataError(f"{where} cannot be read ({exc}); the file is corrupt") from exc
+    mapped.write_npy(target, shape, stored, fill)  # an error writing the cache is the disk's (exit 74), not the file's
 
 
 # --------------------------------------------------------------------------- image folder

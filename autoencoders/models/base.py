@@ -62,10 +62,12 @@ class Autoencoder(keras.Model):
     def in_chunks(self, x, batch_size: int = 2048):
         """The set `x` streamed through the model in chunks of whole batches: (rows, the encoder's
         outputs, the float32 reconstructions) per chunk. A chunk is as many batches as fit in
-        `CHUNK_BYTES` of reconstructions (at least one), so a test set of MNIST's size is one chunk
-        and one of large images held on disk (`autoencoders.data.mapped`) never sits in memory
-        whole; whole batches keep each image's reconstruction what one pass would give."""
+        `CHUNK_BYTES` of reconstructions (at least one, and batches no larger than that), so a test
+        set of MNIST's size is one chunk and one of large images held on disk
+        (`autoencoders.data.mapped`) never sits in memory whole; whole batches keep each image's
+        reconstruction what one pass would give."""
         per_image = 4 * int(np.prod(x.shape[1:]))
+        batch_size = min(batch_size, max(1, CHUNK_BYTES // per_image))  # large images: a batch within CHUNK_BYTES too
         rows_per_chunk = max(1, CHUNK_BYTES // (per_image * batch_size)) * batch_size
         for start in range(0, len(x), rows_per_chunk):
             rows = slice(start, min(start + rows_per_chunk, len(x)))

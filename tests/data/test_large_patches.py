@@ -27,7 +27,8 @@ def test_the_default_grid_cuts_126887_patches_of_which_7500_from_the_test_photog
     assert (len(sets["train"]), len(sets["test"])) == (119_387, 7_500)
     assert {name for name, _, _ in sets["test"]} == {"coffee.png", "chelsea.png"}
     assert not {name for name, _, _ in sets["train"]} & {"coffee.png", "chelsea.png"}
-    assert round(sum(map(len, sets.values())) * 128 * 128 * 3 / 1e9, 2) == 6.24
+    assert round(sum(map(len, sets.values())) * 128 * 128 * 3 / 1e9, 2) == 6.24  # bytes
+    assert round(sum(map(len, sets.values())) * 128 * 128 * 3 * 4 / 1e9, 2) == 24.95  # float32
 
 
 def test_the_npz_holds_the_photographs_pixels_at_each_corner_and_loads_as_a_users_npz(tmp_path, monkeypatch):

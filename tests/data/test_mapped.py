@@ -5,6 +5,7 @@ evaluation gives every per-image number of a single pass, and a damaged cache is
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -212,7 +213,6 @@ def test_the_training_pipeline_scales_mapped_bytes_to_the_same_floats_as_numpy(t
 
 
 def test_a_disk_too_small_for_the_cache_is_refused_with_both_sizes_and_nothing_written(tmp_path, monkeypatch, digits_npz):
-    import shutil
     from collections import namedtuple
 
     usage = namedtuple("usage", "total used free")
@@ -222,3 +222,26 @@ def test_a_disk_too_small_for_the_cache_is_refused_with_both_sizes_and_nothing_w
         load(digits_npz, monkeypatch, mapped_=True)
     assert f"{tmp_path / 'cache'}: the dataset's memory-mapped cache needs 2.9 MB of disk but 1.0 MB are free" in str(refused.value)
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_a_lengthened_cache_is_named_and_a_killed_writers_staging_folder_is_removed(tmp_path, monkeypatch, digits_npz):
+    import socket
+
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "cache"))
+    dataset = load(digits_npz, monkeypatch, mapped_=True)
+    assert dataset.x_test[3].shape == (28, 28, 1)  # one image, as from an array
+    npy = dataset.x_test.path
+    with npy.open("ab") as f:
+        f.write(b"\0" * 10)
+    with pytest.raises(DataError, match=rf"{npy}: the cache file is [\d,]+ bytes but its header declares"):
+        mapped.open_npy(npy)
+    folder = npy.parent
+    shutil.rmtree(folder)
+    dead = 2**22 + 12345  # above Linux's default pid_max of 2**22: no such process
+    stale = folder.with_name(f".{folder.name}.{socket.gethostname()}-{dead}.tmp")
+    other_host = folder.with_name(f".{folder.name}.elsewhere-{dead}.tmp")
+    for leftover in (stale, other_host):
+        leftover.mkdir()
+        (leftover / "x_train.npy").write_bytes(b"half")
+    load(digits_npz, monkeypatch, mapped_=True)
+    assert not stale.exists() and other_host.exists() and (folder / mapped.COMPLETE).is_file()

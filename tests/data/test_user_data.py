@@ -384,26 +384,29 @@ def test_bad_user_data_exits_2_naming_the_file_before_tensorflow_and_writes_noth
     assert not out.exists()
 
 
-@pytest.mark.parametrize("layout", ["npz", "image_folder"])
+@pytest.mark.parametrize("layout", ["npz", "npz of floats", "image_folder"])
 def test_a_dataset_beyond_the_memory_budget_is_mapped_from_disk_with_the_same_numbers(tmp_path, mnist_uint8, monkeypatch, layout):
     """400 real MNIST images are 1,254,400 bytes as float32; with 2,000,000 bytes of memory (40%:
-    800,000 for data) they are read from a memory-mapped cache, as uint8 on disk, and every image,
-    label and class name is what the in-memory load gives."""
+    800,000 for data) they are read from a memory-mapped cache (uint8 on disk, or float32 for an npz
+    of floats), and every image, label and class name is what the in-memory load gives."""
     subset = {k: v[:300] if k.endswith("train") else v[:100] for k, v in mnist_uint8.items()}
-    options = {} if layout == "npz" else {"color_mode": "grayscale"}
-    if layout == "npz":
+    options = {"color_mode": "grayscale"} if layout == "image_folder" else {}
+    if layout.startswith("npz"):
+        if "floats" in layout:
+            subset = {k: v / np.float32(255) if k.startswith("x") else v for k, v in subset.items()}
         path = tmp_path / "digits.npz"
         np.savez(path, **subset)
     else:
         path = write_png_folder(tmp_path / "digits", subset, classes=True)
     monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "cache"))
-    loaded = load(layout, path, **options)
+    name = layout.split()[0]
+    loaded = load(name, path, **options)
     monkeypatch.setenv("AUTOENCODERS_MEMORY_BYTES", "2000000")
-    mapped = load(layout, path, **options)
+    mapped = load(name, path, **options)
     assert isinstance(loaded.x_train, np.ndarray) and type(mapped.x_train).__name__ == "MappedImages"
     assert "memory-mapped from" in mapped.source and mapped.identity == loaded.identity
     for key in ("x_train", "x_test"):
-        assert getattr(mapped, key).raw.dtype == np.uint8  # bytes on disk, floats per batch
+        assert getattr(mapped, key).raw.dtype == (np.float32 if "floats" in layout else np.uint8)  # bytes stay bytes on disk
         assert np.asarray(getattr(mapped, key)).tobytes() == getattr(loaded, key).tobytes()
         rows = np.array([7, 0, 99, 3])
         assert getattr(mapped, key)[rows].tobytes() == getattr(loaded, key)[rows].tobytes()

@@ -39,3 +39,11 @@ def test_summarize_batches_equal_one_pass():
     a, b = M.summarize(T, p, batch=2), M.summarize(T, p, batch=1000)
     for k in a:
         assert a[k] == pytest.approx(b[k], rel=1e-6)
+
+
+def test_summarize_over_uneven_chunks_is_summarize_to_the_bit():
+    """A test set streamed in chunks of any sizes sums its means in the same blocks."""
+    p = rng.random(T.shape).astype(np.float32)
+    cuts = [0, 1, 4, 5, len(T)]
+    chunks = [(T[a:b], p[a:b]) for a, b in zip(cuts, cuts[1:])]
+    assert M.summarize_chunks(chunks, batch=2) == M.summarize(T, p, batch=2)

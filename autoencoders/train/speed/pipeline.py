@@ -94,6 +94,9 @@ def row_batches(arrays, batch_size: int):
     parts = arrays if isinstance(arrays, tuple) else (arrays,)
 
     class RowBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+
         def __len__(self):
             return -(-len(parts[0]) // batch_size)
 
