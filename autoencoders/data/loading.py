@@ -110,10 +110,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def to_float32(images: np.ndarray) -> np.ndarray:
+    """uint8 0..255 -> float32 in [0, 1] in one pass (no float64 intermediate), float -> float32:
+    the one formula, whether a dataset is scaled whole or a memory-mapped batch at a time."""
+    return np.divide(images, np.float32(255), dtype=np.float32) if images.dtype == np.uint8 else images.astype(np.float32, copy=False)
+
+
 def scale_images(images: np.ndarray) -> np.ndarray:
-    """uint8 0..255 -> float32 in [0, 1] in one pass (no float64 intermediate), float -> float32;
-    (N, H, W) gets a channel axis."""
-    scaled = np.divide(images, np.float32(255), dtype=np.float32) if images.dtype == np.uint8 else images.astype(np.float32, copy=False)
+    """`to_float32`; (N, H, W) gets a channel axis."""
+    scaled = to_float32(images)
     return scaled[..., np.newaxis] if scaled.ndim == 3 else scaled
 
 

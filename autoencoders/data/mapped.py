@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from autoencoders.data.budget import gigabytes, npy_header
-from autoencoders.data.loading import DataError
+from autoencoders.data.loading import DataError, to_float32
 
 #: rows read per step when a mapped array is copied, checked or scaled in full (bounded memory)
 ROWS_PER_READ = 1024
@@ -59,22 +59,16 @@ class MappedImages:
     def __getitem__(self, key):
         if isinstance(key, slice):
             return MappedImages(self.raw[key], self.path)
-        return as_float(self.raw[key])
+        return to_float32(self.raw[key])
 
     def __array__(self, dtype=None, copy=None):
         if copy is False:
             raise ValueError(f"{self!r} is read from disk and scaled: it cannot be viewed without a copy")
-        scaled = as_float(np.asarray(self.raw))
+        scaled = to_float32(np.asarray(self.raw))
         return scaled if dtype is None else scaled.astype(dtype, copy=False)
 
     def __repr__(self) -> str:
         return f"MappedImages({self.path}, {self.raw.dtype} {self.raw.shape})"
-
-
-def as_float(raw: np.ndarray) -> np.ndarray:
-    """Stored rows as float32 in [0, 1]: `loading.scale_images`'s formula (x / 255 in float32 for
-    bytes), without its channel axis for (N, H, W) arrays, since these rows have theirs."""
-    return np.divide(raw, np.float32(255), dtype=np.float32) if raw.dtype == np.uint8 else raw.astype(np.float32, copy=False)
 
 
 def is_mapped(images) -> bool:

@@ -375,6 +375,12 @@ def _decoded_batches(split: Path, classes: list[str], files: list[Path], config:
             bar.update(len(x))
 
 
+def in_training_classes(labels: np.ndarray, classes: list[str], train_classes: list[str]) -> np.ndarray:
+    """Labels that index `classes` (one split's folders) as indices into the training classes:
+    test labels must name the training set's classes, which the test split may have fewer of."""
+    return np.array([train_classes.index(classes[i]) for i in labels], np.int64)
+
+
 def _decode_mapped(
     folder: Path, splits: dict, train_classes: list[str], config: DatasetConfig, size: tuple[int, int], channels: int
 ) -> None:
@@ -404,7 +410,7 @@ def _decode_mapped(
             mapped.write_npy(staging / f"x_{part}.npy", (len(files), *size, channels), stored, fill)
             if got:
                 found = np.concatenate(got).astype(np.int64)
-                labels[f"y_{part}"] = np.array([train_classes.index(classes[i]) for i in found], np.int64) if part == "test" else found
+                labels[f"y_{part}"] = in_training_classes(found, classes, train_classes)
         np.savez(staging / "labels.npz", **labels)
 
     log.info("decoding the images into the memory-mapped cache %s (once per folder)", folder)
@@ -523,8 +529,8 @@ def load_image_folder(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
             images, labels = _decode(split, classes, files, config, size)
             exact = np.array_equal(images, np.round(images))  # not resized: keep the uint8 values exactly
             arrays[f"x_{part}"] = images.astype(np.uint8) if exact else images / np.float32(255)
-            if labels is not None:  # test labels index the training classes
-                arrays[f"y_{part}"] = np.array([train_classes.index(classes[i]) for i in labels], np.int64) if part == "test" else labels
+            if labels is not None:
+                arrays[f"y_{part}"] = in_training_classes(labels, classes, train_classes)
         write_cache(cache, arrays, identity)
         where = f"image folder {root}"
     return Dataset(

@@ -229,8 +229,7 @@ def evaluate_run(run: Run, batch_size: int = 4096, *, use_stored: bool = True) -
         for name, fn in M.PER_IMAGE_METRICS.items():
             per_chunk[name].append(fn(t, recon))
         per_chunk["ssim"].append(ssim(t, recon, pad_to=min(ssim_batch(t.shape[1:]), n_test)))
-        codes = np.asarray(outputs[0] if vae else outputs, np.float32)
-        per_chunk["codes"].append(codes)
+        per_chunk["codes"].append(model.code_of(outputs))
         if vae:
             per_chunk["z_log_var"].append(np.asarray(outputs[1], np.float32))
             per_chunk["vae_reconstruction"].append(np.asarray(ReconstructionLoss(cfg.loss.name, cfg.loss.reduction).call(t, recon)))

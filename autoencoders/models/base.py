@@ -46,9 +46,14 @@ class Autoencoder(keras.Model):
         through `pipeline.in_batches` so the pass ends without waiting for tf.data's autotuning."""
         return self.encoder.predict(in_batches(x, batch_size), batch_size=batch_size, verbose=0)
 
+    def code_of(self, outputs):
+        """The code among the encoder's outputs, as float32 whatever the policy (for a VAE, the
+        posterior mean)."""
+        return np.asarray(outputs, dtype=np.float32)
+
     def encode(self, x, batch_size: int = 2048):
-        """The code of each image (for a VAE, the posterior mean), as float32 whatever the policy."""
-        return np.asarray(self.encoder_outputs(x, batch_size), dtype=np.float32)
+        """The code of each image (for a VAE, the posterior mean)."""
+        return self.code_of(self.encoder_outputs(x, batch_size))
 
     def decode(self, code, batch_size: int = 2048):
         """Images from codes, as float32 whatever the policy."""
@@ -72,8 +77,7 @@ class Autoencoder(keras.Model):
         for start in range(0, len(x), rows_per_chunk):
             rows = slice(start, min(start + rows_per_chunk, len(x)))
             outputs = self.encoder_outputs(x[rows], batch_size)
-            codes = outputs[0] if isinstance(self, VAE) else outputs
-            yield rows, outputs, self.decode(np.asarray(codes, dtype=np.float32), batch_size)
+            yield rows, outputs, self.decode(self.code_of(outputs), batch_size)
 
     def get_config(self):
         return {
@@ -121,9 +125,9 @@ class VAE(Autoencoder):
             self.kl_tracker.update_state(mean_kl, sample_weight=ops.cast(ops.shape(x)[0], mean_kl.dtype))
         return super().compute_loss(x, y, y_pred, sample_weight, training)
 
-    def encode(self, x, batch_size: int = 2048):
-        """The posterior mean of each image."""
-        return np.asarray(self.encoder_outputs(x, batch_size)[0], dtype=np.float32)
+    def code_of(self, outputs):
+        """The posterior mean, of (z_mean, z_log_var, ...)."""
+        return np.asarray(outputs[0], dtype=np.float32)
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}

@@ -171,13 +171,12 @@ def epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, firs
     def one_epoch(epoch):
         return tf.data.Dataset.from_tensor_slices(epoch_order(len(x), seed, epoch)).batch(batch_size)
 
+    rows = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
     if is_mapped(x):  # read from disk a batch at a time, in the same order
-        rows = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
         return gathered((x, t), rows)
     xs = tf.constant(x)
     ts = xs if t is x else tf.constant(t)
-    batches = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
-    return without_autotune(batches.map(lambda i: (tf.gather(xs, i), tf.gather(ts, i))))
+    return without_autotune(rows.map(lambda i: (tf.gather(xs, i), tf.gather(ts, i))))
 
 
 def training_batches(model: Autoencoder, x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int):

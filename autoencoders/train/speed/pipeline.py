@@ -68,6 +68,7 @@ def gathered(arrays: np.ndarray | tuple[np.ndarray, ...], rows):
     distinct = [
         part for i, part in enumerate(parts) if all(part is not other for other in parts[:i])
     ]  # targets that are the images: read once
+    which = [next(i for i, d in enumerate(distinct) if d is part) for part in parts]
     # mapped images cross into TensorFlow as their stored bytes and are scaled there: a quarter of
     # the copying, and x / 255 is one correctly rounded float32 division in numpy and in TensorFlow alike
     stored = [tf.as_dtype(part.raw.dtype if isinstance(part, MappedImages) else np.float32) for part in distinct]
@@ -78,9 +79,7 @@ def gathered(arrays: np.ndarray | tuple[np.ndarray, ...], rows):
     def batch(r):
         read_parts = tf.numpy_function(read, [r], stored, stateful=False)
         scaled = [tf.cast(x, tf.float32) / tf.constant(255, tf.float32) if x.dtype == tf.uint8 else x for x in read_parts]
-        out = tuple(
-            tf.ensure_shape(scaled[next(i for i, d in enumerate(distinct) if d is part)], (None, *part.shape[1:])) for part in parts
-        )
+        out = tuple(tf.ensure_shape(scaled[i], (None, *part.shape[1:])) for i, part in zip(which, parts))
         return out if isinstance(arrays, tuple) else out[0]
 
     return without_autotune(rows.map(batch))
