@@ -7,10 +7,9 @@ that `natural_patches_rgb` uses, at their full resolution: 126,887 patches, 119,
 and 7,500 for testing (the patches of coffee.png and chelsea.png, so no test patch comes from a
 training photograph), 6.24 GB as bytes and 24.95 GB as the float32 arrays an in-memory dataset
 would hold (tests/data/test_large_patches.py). Each set is ordered by `natural_patches.order_key`
-(a hash of photo, row and column), as `natural_patches_rgb` is, so the photographs are interleaved. Every photograph is checked against its pinned SHA-256.
+(a hash of photo, row and column), as `natural_patches_rgb` is. Every photograph is checked against its pinned SHA-256.
 
-The npz is written uncompressed and streamed 2,048 patches at a time (the patches are never all in
-memory; their list of corners is), into a temporary name renamed at the end. Train on it with
+The npz is written uncompressed, 2,048 patches at a time, into a temporary name renamed at the end. Train on it with
 `--set dataset.name=npz --set dataset.path=data/large_patches.npz`: it does not fit in memory as
 float32, so it is read from a memory-mapped cache (docs/data.md, "How big a dataset can be").
 """

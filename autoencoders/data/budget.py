@@ -16,8 +16,8 @@ A dataset whose images, as float32, would take more than `MEMORY_SHARE` of the m
 (`/proc/meminfo`'s MemAvailable; the environment variable `AUTOENCODERS_MEMORY_BYTES` sets another
 budget) is not refused for its size: it is read from a memory-mapped cache on disk
 (`autoencoders.data.mapped`). Refused then: a disk that cannot hold the cache, `dataset.binarize`
-or `dataset.noise_factor` (they make new arrays of the whole set), an npz array in Fortran order,
-and a folder whose images decode to fractional values at their own size.
+or `dataset.noise_factor` (they make new arrays of the whole set), and, not tested, an npz array in
+Fortran order and a folder whose images decode to fractional values at their own size.
 """
 
 from __future__ import annotations

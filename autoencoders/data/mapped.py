@@ -2,8 +2,8 @@
 
 A folder of 100,000 photos at 128x128x3 is 4.9 GB as bytes and 19.7 GB as the float32 arrays an
 in-memory dataset holds. When a user's dataset would take more than `budget.MEMORY_SHARE` of the
-memory available as float32, its images are written once (bytes as bytes; float images and
-resized folder images as float32) to
+memory available as float32, its images are written once (bytes as bytes; float images, and
+resized folder images, not tested, as float32) to
 uncompressed `.npy` files in the data cache, keyed by the data's identity as the npz caches are,
 and memory-mapped. `MappedImages` then stands where the float32 array stood: slicing it is free,
 and indexing it reads just those rows and scales them with the very formula an in-memory load
@@ -144,7 +144,7 @@ def build_cache(folder: Path, write: Callable[[Path], None], needs_bytes: int) -
         try:
             staging.rename(folder)
         except OSError:
-            if not (folder / COMPLETE).is_file():  # another process finished the same cache first: use that one
+            if not (folder / COMPLETE).is_file():  # another process finished the same cache first: use that one (not tested)
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
