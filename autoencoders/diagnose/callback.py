@@ -25,7 +25,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from autoencoders.diagnose.measures import active_units, kl_per_dimension, logit_gradient, output_measures
+from autoencoders.diagnose.measures import active_units, kl_per_dimension, logit_gradient, output_measures, target_measures
 from autoencoders.diagnose.problems import KINDS, Problem, find_problems
 
 #: Keras's names for the losses the measures know in closed form
@@ -97,6 +97,7 @@ class DiagnosticsCallback(keras.callbacks.Callback):
             raise ValueError(f"stop_on: unknown problem codes {sorted(unknown)}; the codes are {', '.join(KINDS)}")
         self.step_probe_size = step_probe_size
         self.problems: list[Problem] = []
+        self.target_cache: dict[int, dict[str, Any]] = {}  # target_measures by probe length
         self.measured: list[dict[str, Any]] = []
         self.epoch, self.step, self.from_logits, self.out_of_range = 0, 0, False, False
         self.steps_before, self.next_probe = 0, every_steps
@@ -151,14 +152,18 @@ class DiagnosticsCallback(keras.callbacks.Callback):
 
     def measure(self, epoch_end: bool) -> dict[str, Any]:
         p, posterior = self.outputs(len(self.images) if epoch_end else self.step_probe_size)
-        targets = self.targets[: len(p)]
-        measures = output_measures(targets, p, self.loss) | {
+        if len(p) not in self.target_cache:
+            self.target_cache[len(p)] = target_measures(self.targets[: len(p)])
+        target = self.target_cache[len(p)]
+        measures = output_measures(target["y"], p, self.loss, target) | {
             "step": self.step,
             "epoch": self.epoch,
             "epoch_end": epoch_end,
             "loss": self.loss,
         }
-        measures["bce_logit_gradient"] = float(np.mean(np.abs(logit_gradient("bce", p, targets))))
+        measures["bce_logit_gradient"] = (
+            measures["logit_gradient"] if self.loss == "bce" else float(np.mean(np.abs(logit_gradient("bce", p, target["y64"]))))
+        )
         if posterior is not None:
             per_dimension = kl_per_dimension(*posterior)
             measures |= {"active_units": active_units(posterior[0]), "latent_dim": len(per_dimension), "kl": float(per_dimension.sum())}

@@ -16,6 +16,9 @@ same order:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 #: a pixel is saturated below this or above 1 minus this
@@ -60,29 +63,51 @@ def saturated_wrong(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.mean(wrong))
 
 
+def column_spread(x) -> float:
+    """Mean over pixels of the standard deviation across images (axis 0)."""
+    return float(np.mean(np.std(np.asarray(x, np.float64), axis=0)))
+
+
 def spread(y: np.ndarray, p: np.ndarray) -> float:
-    """Mean over pixels of the outputs' standard deviation across images, over the same for the
-    targets: about 1 when the outputs vary as the images do, 0 for one output for every input."""
-    target = float(np.mean(np.std(np.asarray(y, np.float64), axis=0)))
-    return float(np.mean(np.std(np.asarray(p, np.float64), axis=0))) / target if target > 0 else float("nan")
+    """How much the outputs vary across images, over how much the targets do: about 1 when the
+    outputs vary as the images do, 0 for one output for every input."""
+    target = column_spread(y)
+    return column_spread(p) / target if target > 0 else float("nan")
 
 
-def output_measures(y: np.ndarray, p: np.ndarray, loss: str | None = None) -> dict[str, float]:
+def target_measures(y: np.ndarray) -> dict[str, Any]:
+    """What `output_measures` needs of the targets alone: computed once per probe by a caller that
+    measures the same targets again and again (the callback: a third of a probe's cost was these)."""
+    y32 = np.asarray(y, np.float32)
+    return {
+        "y": y32,
+        "y64": y32.astype(np.float64),
+        "target_mean": float(np.mean(y32, dtype=np.float64)),
+        "target_spread": column_spread(y32),
+        "dark_mse": dark_output_mse(y32),
+        "bright_mse": bright_output_mse(y32),
+    }
+
+
+def output_measures(y: np.ndarray, p: np.ndarray, loss: str | None = None, target: Mapping[str, Any] | None = None) -> dict[str, float]:
     """Every measure of one probe: outputs `p` of the targets `y` (and the logit gradient under
-    `loss`, when it is one with a closed form)."""
-    y, p = np.asarray(y, np.float32), np.asarray(p, np.float32)
-    dark = dark_output_mse(y)
+    `loss`, when it is one with a closed form). `target`: `target_measures(y)`, when the caller has it."""
+    target = target_measures(y) if target is None else target
+    p = np.asarray(p, np.float32)
+    p64 = p.astype(np.float64)  # once, for the three float64 measures (the same bits as each converting p)
+    mse = pixel_mse(target["y64"], p64)
+    dark, bright, spread_of_targets = target["dark_mse"], target["bright_mse"], target["target_spread"]
     measures = {
         "output_mean": float(np.mean(p, dtype=np.float64)),
-        "target_mean": float(np.mean(y, dtype=np.float64)),
-        "saturated_wrong": saturated_wrong(y, p),
-        "spread": spread(y, p),
-        "pixel_mse": pixel_mse(y, p),
-        "dark_share": pixel_mse(y, p) / dark if dark > 0 else float("nan"),
-        "bright_share": pixel_mse(y, p) / bright_output_mse(y) if bright_output_mse(y) > 0 else float("nan"),
+        "target_mean": target["target_mean"],
+        "saturated_wrong": saturated_wrong(target["y"], p),
+        "spread": column_spread(p64) / spread_of_targets if spread_of_targets > 0 else float("nan"),
+        "pixel_mse": mse,
+        "dark_share": mse / dark if dark > 0 else float("nan"),
+        "bright_share": mse / bright if bright > 0 else float("nan"),
     }
     if loss in ("bce", "mse", "mae"):
-        measures["logit_gradient"] = float(np.mean(np.abs(logit_gradient(loss, p, y))))
+        measures["logit_gradient"] = float(np.mean(np.abs(logit_gradient(loss, p64, target["y64"]))))
     return measures
 
 

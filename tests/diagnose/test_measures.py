@@ -46,6 +46,20 @@ def test_saturation_spread_and_dark_share_by_hand():
     assert measured["dark_share"] == 1.0 and measured["output_mean"] == 0.0 and measured["logit_gradient"] == 0.0
 
 
+def test_measures_from_cached_targets_are_those_of_the_targets_themselves():
+    """The callback measures each probe's targets once (`target_measures`); a cache computed for
+    other targets must not leak in, and the cached path gives the same numbers as the direct one."""
+    y = np.array([[0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 1.0, 0.0]], np.float32)
+    p = np.array([[0.0, 0.0, 0.995, 0.5], [1.0, 0.005, 0.3, 0.0]], np.float32)
+    cached = M.output_measures(y, p, "bce", M.target_measures(y))
+    assert cached == M.output_measures(y, p, "bce")
+    # by hand: squared errors 0,1,0.000025,0.25 and 0,0.000025,0.49,0 over 8 pixels; mean y 0.5, mean y² 0.5
+    assert cached["pixel_mse"] == pytest.approx((1 + 0.25 + 0.49 + 2 * 0.000025) / 8)
+    assert cached["target_mean"] == 0.5 and cached["dark_share"] == pytest.approx(cached["pixel_mse"] / 0.5)
+    other = M.output_measures(y, p, "bce", M.target_measures(1 - y))
+    assert other["target_mean"] == 0.5 and other["pixel_mse"] != cached["pixel_mse"]
+
+
 def test_kl_and_active_units_by_hand():
     z_mean = np.array([[0.0, 1.0, 0.0], [0.0, -1.0, 0.05]])
     z_log_var = np.zeros((2, 3))
