@@ -182,13 +182,13 @@ def epoch_batches(x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, firs
 def training_batches(model: Autoencoder, x: np.ndarray, t: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int):
     """What `fit` trains `model` on: `epoch_batches`, or, for a model that runs a chunk of steps in
     one XLA program (`xla_loop`), the same epochs' rows in chunks, with the images and targets
-    handed to its train function. That program holds the training images in memory, so for
-    memory-mapped images the model gets Keras's own train function back (the same steps on the
-    same batches; tests/train/test_xla_loop.py)."""
-    if isinstance(model.train_function, xla_loop.StepsInOneCall) and is_mapped(x):
-        model.train_function = None  # `fit` makes Keras's own
+    handed to its train function; for memory-mapped images each chunk's rows, read from disk
+    (`xla_loop.streamed_chunks`). The same steps on the same batches either way
+    (tests/train/test_xla_loop.py, tests/data/test_mapped.py)."""
     if isinstance(model.train_function, xla_loop.StepsInOneCall):
         model.train_function.bind(x, t)
+        if is_mapped(x):
+            return xla_loop.streamed_chunks(x, t, batch_size, model.steps_per_execution, seed, first_epoch, epochs)
         return xla_loop.epoch_chunks(len(x), batch_size, model.steps_per_execution, seed, first_epoch, epochs)
     return epoch_batches(x, t, batch_size, seed, first_epoch, epochs)
 
@@ -408,8 +408,7 @@ def _train(
     runs.write_json(run_dir / runs.METRICS, metrics)
     if isinstance(model.train_function, xla_loop.StepsInOneCall):
         model.train_function.release()
-    if not is_mapped(data.x_train):  # a mapped run gave the model Keras's train function: not for reuse
-        model_cache.CACHE.give_back(compiled)  # `fit` returned: the next run of this key may reuse it
+    model_cache.CACHE.give_back(compiled)  # `fit` returned: the next run of this key may reuse it
     if not recorder.failure and cfg.training.store_evaluation:
         store_run_evaluation(run_dir)
     return RunResult(run_dir, metrics)

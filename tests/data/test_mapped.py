@@ -51,12 +51,17 @@ def load(path, monkeypatch, *, mapped_: bool):
 
 @pytest.mark.parametrize("arch", ["dense", "conv"])
 def test_a_run_on_mapped_images_is_the_run_on_loaded_ones_bit_for_bit(tmp_path, monkeypatch, digits_npz, arch):
-    """The dense model trains in the one-program XLA loop from memory and in Keras's loop from the
-    map; the conv model in Keras's loop both ways: the histories, weights, optimizer state, test
-    metrics and every per-image evaluation number are the same."""
+    """The dense model trains in the one-program XLA loop both ways (from the map, each chunk's
+    rows read from disk); the conv model in Keras's loop both ways: the histories, weights,
+    optimizer state, test metrics and every per-image evaluation number are the same."""
     from autoencoders.config import load_config
     from autoencoders.evaluate.evaluation import evaluate_run, load_run
     from autoencoders.train.loop import train
+    from autoencoders.train.speed import xla_loop
+
+    streamed = []
+    chunks_of = xla_loop.streamed_chunks
+    monkeypatch.setattr(xla_loop, "streamed_chunks", lambda *a, **k: streamed.append(a) or chunks_of(*a, **k))
 
     monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "cache"))
     cfg = load_config(
@@ -74,6 +79,7 @@ def test_a_run_on_mapped_images_is_the_run_on_loaded_ones_bit_for_bit(tmp_path, 
         dataset = load(digits_npz, monkeypatch, mapped_=mapped_)
         assert mapped.is_mapped(dataset.x_train) is mapped_
         runs[mapped_] = train(cfg, tmp_path / f"mapped-{mapped_}", dataset=dataset, verbose=0).run_dir
+    assert len(streamed) == (arch == "dense")  # the mapped dense run trained in the one-program loop
     assert_same_run(runs[False], runs[True])
     evaluations = {}
     for mapped_, run_dir in runs.items():

@@ -20,7 +20,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from autoencoders.train.speed.pipeline import epoch_order, without_autotune
+from autoencoders.data.mapped import is_mapped
+from autoencoders.train.speed.pipeline import epoch_order, gathered, without_autotune
 
 
 class StepsInOneCall:
@@ -33,6 +34,7 @@ class StepsInOneCall:
         self.model = model
         self.batch_size = batch_size
         self.images = self.targets = None
+        self.streamed = False  # each chunk's rows arrive already gathered (`streamed_chunks`)
         self.full_batches = tf.function(self._full_batches, jit_compile=True)
         self.one_batch = tf.function(self._one_batch, jit_compile=True)
 
@@ -41,6 +43,10 @@ class StepsInOneCall:
         model but the denoising one) are gathered once per batch, not twice."""
         import tensorflow as tf
 
+        self.streamed = is_mapped(images)
+        if self.streamed:  # images read from disk: the pipeline gathers each chunk (`streamed_chunks`)
+            self.images = self.targets = None
+            return
         self.images = tf.constant(images)
         self.targets = None if targets is images else tf.constant(targets)
 
@@ -48,6 +54,7 @@ class StepsInOneCall:
         """Let go of the training arrays: an idle compiled model kept for a later run
         (`model_cache`) should not hold a dataset in memory."""
         self.images = self.targets = None
+        self.streamed = False
 
     def _train_on(self, images, targets, rows) -> None:
         import tensorflow as tf
@@ -72,16 +79,21 @@ class StepsInOneCall:
         return self.model.get_metrics_result()
 
     def __call__(self, iterator):
-        if self.images is None:
+        if self.images is None and not self.streamed:
             raise RuntimeError("StepsInOneCall has no training arrays: build fit's data with training.training_batches")
         import tensorflow as tf
 
-        rows, used = iterator.get_next()
+        if self.streamed:  # the chunk's images (and targets), gathered in its order: its rows are 0, 1, ...
+            chunk, used = iterator.get_next()
+            images, targets = chunk if isinstance(chunk, tuple) else (chunk, None)
+            rows = tf.range(tf.shape(images)[0])
+        else:
+            (rows, used), images, targets = iterator.get_next(), self.images, self.targets
         used = int(used)
         full = used // self.batch_size
-        logs = self.full_batches(self.images, self.targets, rows, tf.constant(full))  # a tensor: one program for every count
+        logs = self.full_batches(images, targets, rows, tf.constant(full))  # a tensor: one program for every count
         if used > full * self.batch_size:  # the epoch's short last batch
-            logs = self.one_batch(self.images, self.targets, rows[full * self.batch_size : used])
+            logs = self.one_batch(images, targets, rows[full * self.batch_size : used])
         return logs
 
 
@@ -101,6 +113,17 @@ def epoch_chunks(n: int, batch_size: int, steps_per_call: int, seed: int, first_
         return tf.pad(rows, [[0, rows_per_call - used]]), used
 
     return without_autotune(tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch).map(padded))
+
+
+def streamed_chunks(x, t, batch_size: int, steps_per_call: int, seed: int, first_epoch: int, epochs: int):
+    """`epoch_chunks` for memory-mapped images (`autoencoders.data.mapped`): each chunk's rows read
+    from disk in the pipeline's thread (`gathered`, scaled as every mapped batch is) and handed over
+    with how many are used, so the one-program loop trains on data it cannot hold."""
+    import tensorflow as tf
+
+    chunks = epoch_chunks(len(x), batch_size, steps_per_call, seed, first_epoch, epochs)
+    images = gathered(x if t is x else (x, t), chunks.map(lambda rows, used: rows))
+    return without_autotune(tf.data.Dataset.zip((images, chunks.map(lambda rows, used: used))))
 
 
 def worthwhile(model: keras.Model, gpu: bool) -> bool:
