@@ -51,9 +51,10 @@ def load(path, monkeypatch, *, mapped_: bool):
 
 @pytest.mark.parametrize("arch", ["dense", "conv"])
 def test_a_run_on_mapped_images_is_the_run_on_loaded_ones_bit_for_bit(tmp_path, monkeypatch, digits_npz, arch):
-    """The dense model trains in the one-program XLA loop both ways (from the map, each chunk's
-    rows read from disk); the conv model in Keras's loop both ways: the histories, weights,
-    optimizer state, test metrics and every per-image evaluation number are the same."""
+    """The dense model trains in the one-program XLA loop both ways (from the map, each call's 12
+    batches read from disk in pieces of 5, 5 and 2, the last padded); the conv model in Keras's
+    loop both ways: the histories, weights, optimizer state, test metrics and every per-image
+    evaluation number are the same."""
     from autoencoders.config import load_config
     from autoencoders.evaluate.evaluation import evaluate_run, load_run
     from autoencoders.train.loop import train
@@ -62,6 +63,7 @@ def test_a_run_on_mapped_images_is_the_run_on_loaded_ones_bit_for_bit(tmp_path, 
     streamed = []
     chunks_of = xla_loop.streamed_chunks
     monkeypatch.setattr(xla_loop, "streamed_chunks", lambda *a, **k: streamed.append(a) or chunks_of(*a, **k))
+    monkeypatch.setattr(xla_loop, "STREAMED_READ_BYTES", 5 * 256 * 784 * 4)  # 5 of the blog's dense batches
 
     monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "cache"))
     cfg = load_config(
@@ -80,6 +82,9 @@ def test_a_run_on_mapped_images_is_the_run_on_loaded_ones_bit_for_bit(tmp_path, 
         assert mapped.is_mapped(dataset.x_train) is mapped_
         runs[mapped_] = train(cfg, tmp_path / f"mapped-{mapped_}", dataset=dataset, verbose=0).run_dir
     assert len(streamed) == (arch == "dense")  # the mapped dense run trained in the one-program loop
+    if streamed:
+        x, t, batch_size, steps_per_call = streamed[0][:4]
+        assert (batch_size, steps_per_call, xla_loop.steps_per_read(x, t, batch_size, steps_per_call)) == (256, 12, 5)
     assert_same_run(runs[False], runs[True])
     evaluations = {}
     for mapped_, run_dir in runs.items():

@@ -35,6 +35,7 @@ class StepsInOneCall:
         self.batch_size = batch_size
         self.images = self.targets = None
         self.streamed = False  # each chunk's rows arrive already gathered (`streamed_chunks`)
+        self.reads_per_call = 1  # streamed: the pieces one call's chunk arrives in
         self.full_batches = tf.function(self._full_batches, jit_compile=True)
         self.one_batch = tf.function(self._one_batch, jit_compile=True)
 
@@ -46,6 +47,9 @@ class StepsInOneCall:
         self.streamed = is_mapped(images)
         if self.streamed:  # images read from disk: the pipeline gathers each chunk (`streamed_chunks`)
             self.images = self.targets = None
+            self.reads_per_call = -(
+                -self.model.steps_per_execution // steps_per_read(images, targets, self.batch_size, self.model.steps_per_execution)
+            )
             return
         self.images = tf.constant(images)
         self.targets = None if targets is images else tf.constant(targets)
@@ -83,13 +87,19 @@ class StepsInOneCall:
             raise RuntimeError("StepsInOneCall has no training arrays: build fit's data with training.training_batches")
         import tensorflow as tf
 
-        if self.streamed:  # the chunk's images (and targets), gathered in its order: its rows are 0, 1, ...
+        if not self.streamed:
+            rows, used = iterator.get_next()
+            return self.train_chunk(self.images, self.targets, rows, int(used))
+        for _ in range(self.reads_per_call):  # the call's batches in pieces, each gathered in its order
             chunk, used = iterator.get_next()
             images, targets = chunk if isinstance(chunk, tuple) else (chunk, None)
-            rows = tf.range(tf.shape(images)[0])
-        else:
-            (rows, used), images, targets = iterator.get_next(), self.images, self.targets
-        used = int(used)
+            logs = self.train_chunk(images, targets, tf.range(tf.shape(images)[0]), int(used))
+        return logs
+
+    def train_chunk(self, images, targets, rows, used: int):
+        """The first `used` of `rows` as full batches in one program, then a short last batch."""
+        import tensorflow as tf
+
         full = used // self.batch_size
         logs = self.full_batches(images, targets, rows, tf.constant(full))  # a tensor: one program for every count
         if used > full * self.batch_size:  # the epoch's short last batch
@@ -115,13 +125,36 @@ def epoch_chunks(n: int, batch_size: int, steps_per_call: int, seed: int, first_
     return without_autotune(tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch).map(padded))
 
 
+#: streamed chunks (memory-mapped images) are read in pieces of at most this many bytes of float32
+#: images and targets, so that a call of many steps of large images does not hold them all at once.
+#: Measured on 128x128x3 patches (benchmarks/README.md, issue 34): 256 MiB pieces made a mapped
+#: epoch 1.14x the loaded one, one-batch pieces of 64 MiB 1.75x.
+STREAMED_READ_BYTES = 256 * 2**20
+
+
+def steps_per_read(x, t, batch_size: int, steps_per_call: int) -> int:
+    """How many of a call's batches of mapped images are read at once: as many as fit in
+    `STREAMED_READ_BYTES` (at least one)."""
+    per_batch = batch_size * 4 * int(np.prod(x.shape[1:])) * (1 if t is x else 2)
+    return max(1, min(steps_per_call, STREAMED_READ_BYTES // per_batch))
+
+
 def streamed_chunks(x, t, batch_size: int, steps_per_call: int, seed: int, first_epoch: int, epochs: int):
     """`epoch_chunks` for memory-mapped images (`autoencoders.data.mapped`): each chunk's rows read
-    from disk in the pipeline's thread (`gathered`, scaled as every mapped batch is) and handed over
-    with how many are used, so the one-program loop trains on data it cannot hold."""
+    from disk in the pipeline's thread (`gathered`, scaled as every mapped batch is) in pieces of
+    `steps_per_read` batches, each handed over with how many of its rows are used, so the
+    one-program loop trains on data it cannot hold, a piece at a time."""
     import tensorflow as tf
 
-    chunks = epoch_chunks(len(x), batch_size, steps_per_call, seed, first_epoch, epochs)
+    rows_per_read = batch_size * steps_per_read(x, t, batch_size, steps_per_call)
+    reads = -(-batch_size * steps_per_call // rows_per_read)
+
+    def pieces(rows, used):
+        padded = tf.pad(rows, [[0, reads * rows_per_read - tf.shape(rows)[0]]])
+        left = tf.clip_by_value(used - tf.range(reads) * rows_per_read, 0, rows_per_read)
+        return tf.data.Dataset.from_tensor_slices((tf.reshape(padded, (reads, rows_per_read)), left))
+
+    chunks = epoch_chunks(len(x), batch_size, steps_per_call, seed, first_epoch, epochs).flat_map(pieces)
     images = gathered(x if t is x else (x, t), chunks.map(lambda rows, used: rows))
     return without_autotune(tf.data.Dataset.zip((images, chunks.map(lambda rows, used: used))))
 
