@@ -50,6 +50,12 @@ class TimedDiagnostics(DiagnosticsCallback):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.inside: list[float] = []
+        self.before_training = 0.0
+
+    def on_train_begin(self, logs=None):
+        start = time.perf_counter()
+        super().on_train_begin(logs)
+        self.before_training = time.perf_counter() - start
 
     def on_epoch_begin(self, epoch, logs=None):
         self.inside.append(0.0)
@@ -77,16 +83,18 @@ def epoch_seconds(arch: str, watched: bool, epochs: int, seed: int = 0) -> tuple
     model.fit(x[:batch], x[:batch], epochs=1, batch_size=batch, verbose=0)  # trace and compile outside the timing
     timer, watch = EpochTimer(), TimedDiagnostics(probe, print_fn=None)
     model.fit(x, x, epochs=epochs, batch_size=batch, verbose=0, callbacks=[watch, timer] if watched else [timer])
+    if watch.inside:
+        watch.inside[0] += watch.before_training  # its start-of-training work counts against the first epoch
     return timer.seconds, watch.inside
 
 
-def overhead(rounds: int, epochs: int = 3) -> dict:
+def overhead(rounds: int, epochs: int = 3, archs: tuple[str, ...] = ("dense", "conv")) -> dict:
     """The first epoch (probes every 50 steps, and the model's first eager call) and the later ones
     (a probe at the end only): the time spent inside the callback's hooks as a share of the epoch
     (what it costs, measured directly), and the epochs with and without it (medians over the rounds;
     on shared cores their spread can exceed the cost)."""
     out = {}
-    for arch in ("dense", "conv"):
+    for arch in archs:
         times, inside = {"without": [], "with": []}, []
         for r in range(rounds):
             for watched in (r % 2 == 0, r % 2 == 1):
@@ -179,13 +187,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", nargs="+", default=["overhead", "false_alarms", "early_warning"])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--archs", nargs="+", default=["dense", "conv"], help="the models whose overhead is measured")
     parser.add_argument("--seeds", type=int, default=8, help="seeds per healthy setting (3 settings) and per early-warning cell (4 cells)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_diagnose.json")
     args = parser.parse_args()
     result = json.loads(args.out.read_text()) if args.out.is_file() else {}  # the parts not run now are kept
     result |= {"cpu": cpu_model(), "cores": os.cpu_count(), "backend": keras.backend.backend(), "keras": keras.__version__}
     if "overhead" in args.parts:
-        result["overhead"] = overhead(args.rounds)
+        result["overhead"] = result.get("overhead", {}) | overhead(args.rounds, archs=tuple(args.archs))
     if "false_alarms" in args.parts:
         result["false_alarms"] = false_alarms(args.seeds)
     if "early_warning" in args.parts:
