@@ -11,7 +11,8 @@ pressure). Cases:
 - `dense` and `conv`, one epoch each on the whole large set, read from the map (the conv model
   on `--conv-train-size` images when given: on 2 CPU cores a full conv epoch takes long);
 - `mapped vs loaded`: the dense model for `--epochs` epochs on a subset small enough to load
-  (`--subset-stride`), once from memory and once mapped (the memory budget set low), the page cache
+  (`--subset-stride`), from memory as float32 (the subset saved as a float npz), from memory as
+  bytes (the uint8 npz) and mapped (the uint8 npz, the memory budget set low), the page cache
   warm: the median of the epochs after the first.
 Nothing else should run meanwhile (the machine's cores are shared).
 """
@@ -28,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -130,15 +133,23 @@ def main(argv: list[str] | None = None) -> int:
 
             subset = tmp / "subset.npz"
             large.main(["--out", str(subset), "--stride", str(args.subset_stride)])
+            floats = tmp / "subset_float32.npz"
+            with np.load(subset) as npz:
+                np.savez(floats, **{key: npz[key] / np.float32(255) if key.startswith("x_") else npz[key] for key in npz.files})
             compare = {}
-            for mode, budget in (("loaded", {}), ("mapped", {"AUTOENCODERS_MEMORY_BYTES": "1000000"})):
-                measured = train("dense", subset, tmp / f"compare-{mode}", {**env, **budget}, args.epochs)
+            for mode, data, budget in (
+                ("floats", floats, {}),
+                ("bytes", subset, {}),
+                ("mapped", subset, {"AUTOENCODERS_MEMORY_BYTES": "1000000"}),
+            ):
+                measured = train("dense", data, tmp / f"compare-{mode}", {**env, **budget}, args.epochs)
                 measured["warm_epoch_median"] = statistics.median(measured["epoch_seconds"][1:])
                 compare[mode] = measured
                 print(f"subset, dense, {mode}:", measured, flush=True)
-            compare["mapped_over_loaded"] = compare["mapped"]["warm_epoch_median"] / compare["loaded"]["warm_epoch_median"]
+            for mode in ("floats", "bytes"):
+                compare[f"mapped_over_{mode}"] = compare["mapped"]["warm_epoch_median"] / compare[mode]["warm_epoch_median"]
+                print(f"mapped / {mode} in memory, warm epochs:", round(compare[f"mapped_over_{mode}"], 3))
             results["compare"] = compare
-            print("mapped / loaded, warm epochs:", round(compare["mapped_over_loaded"], 3))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")

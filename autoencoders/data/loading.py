@@ -537,7 +537,9 @@ def prepare(
     * N(0, 1), 0, 1) from ``np.random.default_rng(seed)``, train noise drawn
     before test noise, while targets stay clean.
     """
-    if not isinstance(ds.x_train, np.ndarray) and (binarize or noise_factor > 0):  # memory-mapped (autoencoders.data.mapped)
+    from autoencoders.data.mapped import is_mapped, on_disk
+
+    if on_disk(ds.x_train) and (binarize or noise_factor > 0):
         raise DataError(
             f"{ds.source}: dataset.binarize and dataset.noise_factor make new arrays of the whole set, and its images are "
             "read from disk because they do not fit in memory as float32; train on it without them"
@@ -548,6 +550,8 @@ def prepare(
         raise ValueError(f"noise_factor must be a finite number >= 0, got {noise_factor!r}")
 
     def targets(x: np.ndarray, n: int) -> np.ndarray:
+        if (binarize or noise_factor > 0) and is_mapped(x):  # bytes in memory: these need the floats whole
+            return (np.asarray(x[:n]) > 0.5).astype(np.float32) if binarize else np.asarray(x[:n])
         return (x[:n] > 0.5).astype(np.float32) if binarize else x[:n]
 
     t_train, t_test = targets(ds.x_train, n_train), targets(ds.x_test, n_test)

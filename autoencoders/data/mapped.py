@@ -7,7 +7,9 @@ resized folder images, not tested, as float32) to
 uncompressed `.npy` files in the data cache, keyed by the data's identity as the npz caches are,
 and memory-mapped. `MappedImages` then stands where the float32 array stood: slicing it is free,
 and indexing it reads just those rows and scales them with the very formula an in-memory load
-uses (x / 255 in float32), so every batch holds the same numbers either way.
+uses (x / 255 in float32), so every batch holds the same numbers either way. A user's uint8
+images that do fit in memory are held the same way, as bytes in memory (`held`): a quarter of
+the float32 arrays, with the same batches.
 
 Training gathers each batch by index in the same (seed, epoch) order as from memory
 (`train.loop.epoch_batches`), and evaluation streams the test set in chunks of whole batches
@@ -33,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from autoencoders.data.budget import gigabytes, npy_header
-from autoencoders.data.loading import DataError, to_float32
+from autoencoders.data.loading import DataError, scale_images, to_float32
 
 #: rows read per step when a mapped array is copied, checked or scaled in full (bounded memory)
 ROWS_PER_READ = 1024
@@ -41,10 +43,11 @@ COMPLETE = "complete"  # the marker file written last: a folder without it is an
 
 
 class MappedImages:
-    """Images (N, H, W, C) held on disk as a memory-mapped `.npy` (uint8 0-255 or float32 in [0, 1])
-    that read as float32 in [0, 1]: `images[rows]` (an index array, an int) reads those rows and
-    scales them; `images[a:b]` is another `MappedImages` (nothing is read). `np.asarray(images)`
-    reads everything, so code that would do that for a whole set streams instead."""
+    """Images (N, H, W, C) held as stored, on disk as a memory-mapped `.npy` (uint8 0-255 or float32
+    in [0, 1]) or in memory as uint8 (`held`), that read as float32 in [0, 1]: `images[rows]` (an
+    index array, an int) reads those rows and scales them; `images[a:b]` is another `MappedImages`
+    (nothing is read). `np.asarray(images)` reads everything, so code that would do that for a
+    whole set streams instead."""
 
     def __init__(self, raw: np.ndarray, path: Path):
         self.raw, self.path = raw, path
@@ -72,7 +75,22 @@ class MappedImages:
 
 
 def is_mapped(images) -> bool:
+    """Images held as stored and scaled a batch at a time (on disk or as bytes in memory)."""
     return isinstance(images, MappedImages)
+
+
+def on_disk(images) -> bool:
+    return is_mapped(images) and isinstance(images.raw, np.memmap)
+
+
+def held(images: np.ndarray, source: Path) -> MappedImages | np.ndarray:
+    """A user's images that fit in memory: uint8 ones kept as bytes (a quarter of float32) and
+    scaled a batch at a time as mapped ones are, so they train and evaluate to the same bits as
+    the float32 arrays they would have become (tests/data/test_mapped.py); float ones as float32.
+    (N, H, W) gets a channel axis."""
+    if images.dtype != np.uint8:
+        return scale_images(images)
+    return MappedImages(images[..., np.newaxis] if images.ndim == 3 else images, Path(source))
 
 
 def row_chunks(n: int, rows: int = ROWS_PER_READ) -> Iterable[slice]:

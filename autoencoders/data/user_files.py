@@ -34,7 +34,7 @@ import numpy as np
 from autoencoders.config import DatasetConfig
 from autoencoders.data import budget, mapped
 from autoencoders.data.datasets import DatasetSpec
-from autoencoders.data.loading import DataError, Dataset, Unavailable, cache_dir, load_cache, scale_images, sha256, write_cache
+from autoencoders.data.loading import DataError, Dataset, Unavailable, cache_dir, load_cache, sha256, write_cache
 from autoencoders.models.architectures import input_shape_problem
 
 log = logging.getLogger(__name__)
@@ -171,9 +171,9 @@ def load_npz(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
     labels, class_names = _labels(arrays, {key: len(images[key]) for key in NPZ_IMAGES}, path)
     return Dataset(
         name=spec.name,
-        x_train=scale_images(images["x_train"]),
+        x_train=mapped.held(images["x_train"], path),
         y_train=labels["y_train"],
-        x_test=scale_images(images["x_test"]),
+        x_test=mapped.held(images["x_test"], path),
         y_test=labels["y_test"],
         source=f"npz {path}",
         identity=sha256(raw),
@@ -535,9 +535,9 @@ def load_image_folder(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
         where = f"image folder {root}"
     return Dataset(
         name=spec.name,
-        x_train=scale_images(arrays["x_train"]),
+        x_train=mapped.held(arrays["x_train"], cache),
         y_train=arrays.get("y_train"),
-        x_test=scale_images(arrays["x_test"]),
+        x_test=mapped.held(arrays["x_test"], cache),
         y_test=arrays.get("y_test"),
         source=where,
         identity=identity,

@@ -49,13 +49,31 @@ def load(path, monkeypatch, *, mapped_: bool):
     return load_dataset(DatasetConfig(name="npz", path=str(path)))
 
 
+@pytest.fixture(scope="module")
+def digits_float_npz(digits_npz, tmp_path_factory):
+    """The same images as float32 x / 255: the arrays every image became before bytes were kept."""
+    path = tmp_path_factory.mktemp("data") / "digits_float.npz"
+    with np.load(digits_npz) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    for key in ("x_train", "x_test"):
+        arrays[key] = arrays[key] / np.float32(255)
+    np.savez(path, **arrays)
+    return path
+
+
+#: how a run's images were held: float32 arrays (the reference), uint8 bytes in memory, mapped from disk
+HELD = ("floats", "bytes", "mapped")
+
+
 @pytest.mark.parametrize("arch", ["dense", "conv", "vae"])
-def test_a_run_on_mapped_images_is_the_run_on_loaded_ones_bit_for_bit(tmp_path, monkeypatch, digits_npz, arch):
-    """The dense model trains in the one-program XLA loop both ways (from the map, each call's 12
-    batches read from disk in pieces of 5, 5 and 2, the last padded); the conv model in Keras's
-    loop both ways; the VAE in the one-program loop (94 batches of 32 a call, read 40, 40, 14), its
-    mapped run stopped after epoch 1 and resumed: the histories, weights, optimizer state, test
-    metrics and every per-image evaluation number are the same."""
+def test_a_run_on_bytes_or_mapped_images_is_the_run_on_float_arrays_bit_for_bit(tmp_path, monkeypatch, digits_npz, digits_float_npz, arch):
+    """The same images held three ways: float32 arrays (a float npz), uint8 bytes in memory and
+    uint8 mapped from disk (a uint8 npz, the memory budget set low). The dense model trains in the
+    one-program XLA loop each way (from bytes, each call's 12 batches read in pieces of 5, 5 and 2,
+    the last padded); the conv model in Keras's loop; the VAE in the one-program loop (94 batches
+    of 32 a call, read 40, 40, 14), its mapped run stopped after epoch 1 and resumed: the
+    histories, weights, optimizer state, test metrics and every per-image evaluation number are
+    the same."""
     from autoencoders.config import load_config
     from autoencoders.evaluate.evaluation import evaluate_run, load_run
     from autoencoders.train import run_folder
@@ -66,24 +84,27 @@ def test_a_run_on_mapped_images_is_the_run_on_loaded_ones_bit_for_bit(tmp_path, 
     chunks_of = xla_loop.streamed_chunks
     monkeypatch.setattr(xla_loop, "streamed_chunks", lambda *a, **k: streamed.append(a) or chunks_of(*a, **k))
     monkeypatch.setattr(xla_loop, "STREAMED_READ_BYTES", 5 * 256 * 784 * 4)  # 5 of the blog's dense batches
-
     monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "cache"))
-    cfg = load_config(
-        ROOT / f"configs/blog/{arch}.yaml",
-        [
-            "dataset.name=npz",
-            f"dataset.path={digits_npz}",
-            "training.epochs=2",
-            "training.jit_compile=auto",
-            "training.store_evaluation=false",
-        ],
-    )
+    paths = {"floats": digits_float_npz, "bytes": digits_npz, "mapped": digits_npz}
+
+    def config(held):
+        return load_config(
+            ROOT / f"configs/blog/{arch}.yaml",
+            [
+                "dataset.name=npz",
+                f"dataset.path={paths[held]}",
+                "training.epochs=2",
+                "training.jit_compile=auto",
+                "training.store_evaluation=false",
+            ],
+        )
+
     runs = {}
-    for mapped_ in (False, True):
-        dataset = load(digits_npz, monkeypatch, mapped_=mapped_)
-        assert mapped.is_mapped(dataset.x_train) is mapped_
-        run_dir = tmp_path / f"mapped-{mapped_}"
-        if mapped_ and arch == "vae":  # stopped right after epoch 1 was saved, then resumed
+    for held in HELD:
+        dataset = load(paths[held], monkeypatch, mapped_=held == "mapped")
+        assert (type(dataset.x_train) is np.ndarray, mapped.on_disk(dataset.x_train)) == (held == "floats", held == "mapped")
+        run_dir = tmp_path / held
+        if held == "mapped" and arch == "vae":  # stopped right after epoch 1 was saved, then resumed
             save = run_folder.save_checkpoint
 
             def save_then_stop(folder, epoch, *a, **k):
@@ -93,33 +114,35 @@ def test_a_run_on_mapped_images_is_the_run_on_loaded_ones_bit_for_bit(tmp_path, 
 
             monkeypatch.setattr(run_folder, "save_checkpoint", save_then_stop)
             with pytest.raises(KeyboardInterrupt):
-                train(cfg, run_dir, dataset=dataset, verbose=0)
+                train(config(held), run_dir, dataset=dataset, verbose=0)
             monkeypatch.setattr(run_folder, "save_checkpoint", save)
             assert run_folder.run_status(run_dir) == "unfinished"
-        runs[mapped_] = train(cfg, run_dir, dataset=dataset, resume=True, verbose=0).run_dir
-    # the mapped runs of the dense models trained in the one-program loop, reading in pieces
-    expected = {"dense": [(256, 12, 5)], "conv": [], "vae": [(32, 94, 40), (32, 94, 40)]}[arch]
+        runs[held] = train(config(held), run_dir, dataset=dataset, resume=True, verbose=0).run_dir
+    # the bytes and mapped runs of the dense models trained in the one-program loop, reading in pieces
+    expected = {"dense": [(256, 12, 5)] * 2, "conv": [], "vae": [(32, 94, 40)] * 3}[arch]
     assert [(a[2], a[3], xla_loop.steps_per_read(a[0], a[1], a[2], a[3])) for a in streamed] == expected
-    assert_same_run(runs[False], runs[True])
     evaluations = {}
-    for mapped_, run_dir in runs.items():
-        load(digits_npz, monkeypatch, mapped_=mapped_)  # the budget evaluate_run's own load sees
+    for held, run_dir in runs.items():
+        load(paths[held], monkeypatch, mapped_=held == "mapped")  # the budget evaluate_run's own load sees
         forget_sources()
-        evaluations[mapped_] = evaluate_run(load_run(run_dir), use_stored=False)
-    for metric, values in evaluations[False].per_image.items():
-        assert values.tobytes() == evaluations[True].per_image[metric].tobytes(), metric
-    assert evaluations[False].grid_images.tobytes() == evaluations[True].grid_images.tobytes()
-    assert evaluations[False].code_mean == evaluations[True].code_mean
+        evaluations[held] = evaluate_run(load_run(run_dir), use_stored=False)
+    for held in HELD[1:]:
+        assert_same_run(runs["floats"], runs[held])
+        for metric, values in evaluations["floats"].per_image.items():
+            assert values.tobytes() == evaluations[held].per_image[metric].tobytes(), (held, metric)
+        assert evaluations["floats"].grid_images.tobytes() == evaluations[held].grid_images.tobytes()
+        assert evaluations["floats"].code_mean == evaluations[held].code_mean
     if arch == "dense":  # `diagnose` reads a mapped set's subset and sums its mean image in chunks
         from autoencoders.diagnose.command import diagnose
 
         told = {}
-        for mapped_ in (False, True):
-            load(digits_npz, monkeypatch, mapped_=mapped_)
-            told[mapped_] = diagnose(str(runs[False] / "model.keras"), str(digits_npz), images=500)
-        assert told[True]["problems"] == told[False]["problems"]
-        for baseline, scored in told[False]["scores"].items():
-            assert told[True]["scores"][baseline] == pytest.approx(scored, rel=1e-6), baseline
+        for held in HELD:
+            load(paths[held], monkeypatch, mapped_=held == "mapped")
+            told[held] = diagnose(str(runs["floats"] / "model.keras"), str(paths[held]), images=500)
+        for held in HELD[1:]:
+            assert told[held]["problems"] == told["floats"]["problems"]
+            for baseline, scored in told["floats"]["scores"].items():
+                assert told[held]["scores"][baseline] == pytest.approx(scored, rel=1e-6), (held, baseline)
 
 
 @pytest.mark.parametrize("config", ["blog/dense.yaml", "blog/vae.yaml"])
@@ -149,6 +172,22 @@ def test_evaluation_streamed_in_chunks_gives_every_number_of_one_pass(tmp_path, 
         assert values.tobytes() == streamed.per_image[metric].tobytes(), metric
     assert whole.grid_images.tobytes() == streamed.grid_images.tobytes()
     assert (whole.code_mean, whole.vae) == (streamed.code_mean, streamed.vae)
+
+
+def test_binarize_or_noise_on_bytes_in_memory_gives_the_arrays_of_floats(monkeypatch, tmp_path, digits_npz, digits_float_npz):
+    """Bytes held in memory are scaled whole for binarize and noise: the inputs and targets are
+    those the float32 arrays give, to the bit."""
+    from autoencoders.data.loading import prepare
+
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "cache"))
+    as_bytes, as_floats = load(digits_npz, monkeypatch, mapped_=False), load(digits_float_npz, monkeypatch, mapped_=False)
+    assert mapped.is_mapped(as_bytes.x_train) and not mapped.on_disk(as_bytes.x_train)
+    for options in ({"binarize": True, "noise_factor": 0.0}, {"binarize": False, "noise_factor": 0.5}):
+        a = prepare(as_bytes, train_size=1000, test_size=None, seed=3, **options)
+        b = prepare(as_floats, train_size=1000, test_size=None, seed=3, **options)
+        for key in ("x_train", "t_train", "x_test", "t_test"):
+            got = getattr(a, key)
+            assert type(got) is np.ndarray and got.tobytes() == getattr(b, key).tobytes(), (options, key)
 
 
 def test_binarize_or_noise_on_mapped_images_is_refused_by_name(monkeypatch, tmp_path, digits_npz):
