@@ -140,6 +140,8 @@ def main(argv=None) -> int:
         )
         for arch in args.archs.split(","):
             path = ROOT / "configs" / "blog" / f"{arch}.yaml"
+            if not path.exists():  # today's archs (res_conv) have their config in configs/today
+                path = ROOT / "configs" / "today" / f"{arch}.yaml"
             plain_cfg = C.load_config(path, base)
             our_cfg = C.load_config(path, [*base, *args.overrides])
             data = training.load_data(plain_cfg)

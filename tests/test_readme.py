@@ -39,7 +39,9 @@ def test_the_load_snippet_runs_as_written_in_a_fresh_interpreter_for_every_arch(
         "assert np.all((reconstructions >= 0) & (reconstructions <= 1))\n"
         "print(model.name, np.mean((model.reconstruct(images) - images) ** 2))\n"
     )
-    archs = ["dense", *(arch for arch in ARCHITECTURES if arch != "dense")]  # the snippet as written runs first
+    # the snippet as written runs first; every arch of the blog (one with a configs/blog/ config) has a committed run
+    archs = ["dense", *(arch for arch in ARCHITECTURES if arch != "dense" and (ROOT / "configs/blog" / f"{arch}.yaml").exists())]
+    assert len(archs) == len(ARCHITECTURES) - 1  # all but today's res_conv
     programs = [snippet.replace("blog-dense-mnist-bce-s0", f"blog-{arch}-mnist-bce-s0") + checks for arch in archs]
     driver = f"for program in {programs!r}:\n    exec(program, {{'__name__': '__main__'}})\n"
     done = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, cwd=ROOT)

@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 from autoencoders.config.messages import SHOWN_LENGTH, ConfigError, join_or, show, shown_with_type, type_name, value_message
 from autoencoders.data.datasets import DATASETS
 from autoencoders.models.architectures import ARCHITECTURES, input_shape_problem
+from autoencoders.models.heads import HEADS
 
 Loss = Literal["bce", "mse", "mae", "gaussian", "continuous_bernoulli"]
 Reduction = Literal["mean", "sum"]
@@ -79,6 +80,7 @@ def registered(registry: Mapping[str, Any], what: str) -> Any:
 
 DatasetName = registered(DATASETS, "dataset")
 ArchName = registered(ARCHITECTURES, "arch")
+HeadName = registered(HEADS, "output head")
 
 
 def section(key: str):
@@ -192,6 +194,11 @@ def known_image_shape(dataset: DatasetConfig) -> tuple[int, int, int] | None:
 class ModelConfig:
     key: ClassVar[str]
     arch: ArchName = Field("dense", description="model architecture")
+    output: HeadName = Field(
+        "sigmoid",
+        description="output head: sigmoid (the blog's) or linear (raw output, clipped to [0, 1] for metrics and figures; "
+        f"takes {join_or(HEADS['linear'].losses)})",
+    )
     input_shape: Triple | None = Field(
         None, description="[height, width, channels] of the images; null = the dataset's (filled in, and saved in the run's config.yaml)"
     )
@@ -286,6 +293,27 @@ class ExperimentConfig:
                     ("model.input_shape", "dataset.name"),
                     f"model.input_shape = {show(self.model.input_shape)}: the images of dataset {self.dataset.name!r} are "
                     f"{show(known)}; leave model.input_shape out (null) to take the dataset's",
+                )
+            )
+        head = HEADS[self.model.output]
+        if self.loss.name not in head.losses:
+            raise problem(
+                (
+                    ("loss.name", "model.output"),
+                    f"loss.name = {show(self.loss.name)}: the {head.name} output head takes {join_or(head.losses)}"
+                    + (
+                        "; BCE on a linear output read as logits is the sigmoid head's BCE, so for BCE set model.output to sigmoid"
+                        if self.loss.name == "bce"
+                        else ""
+                    ),
+                )
+            )
+        if self.training.probe_gradients and head.activation != "sigmoid":
+            raise problem(
+                (
+                    ("training.probe_gradients", "model.output"),
+                    f"training.probe_gradients = true: the probe measures the gradient at a sigmoid's logit, and model.output "
+                    f"is {head.name!r}; set model.output to sigmoid or leave the probe off",
                 )
             )
         if self.model.input_shape is None and known is not None:

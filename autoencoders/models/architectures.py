@@ -8,7 +8,8 @@ benchmarks/README.md). Config validation, model building, training and evaluatio
 so adding an architecture is one builder function and one entry here.
 
 Any image shape (H, W, C) works with every arch when C is 1 or 3 and H, W >= MIN_SIDE (16). For
-MNIST's 28x28x1 no arch pads, and every graph and parameter count is exactly the blog's.
+MNIST's 28x28x1 no arch pads, and every graph and parameter count of the blog's archs is exactly
+the blog's (`res_conv` is not the blog's: it is today's design).
 
 Standard library only: `autoencoders.config` reads this before TensorFlow is imported.
 """
@@ -117,6 +118,16 @@ register(
         builder="autoencoders.models.conv:denoising_conv_parts",
         padded_side=_multiple_of_4,
         code_channels=32,
+        pooling=4,
+    )
+)
+register(
+    Architecture(
+        name="res_conv",
+        summary="today's design: residual blocks (GroupNorm, SiLU), stride-2 convs, code 7x7x4 on MNIST",
+        builder="autoencoders.models.res_conv:res_conv_parts",
+        padded_side=_multiple_of_4,
+        code_channels=4,
         pooling=4,
     )
 )

@@ -30,12 +30,17 @@ CHUNK_BYTES = 256 << 20
 
 @keras.saving.register_keras_serializable(package="autoencoders")
 class Autoencoder(keras.Model):
-    """x -> encoder -> code -> decoder -> reconstruction (sigmoid output, images in [0, 1])."""
+    """x -> encoder -> code -> decoder -> reconstruction (images in [0, 1]).
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model, **kwargs):
+    `clip_to_data_range`: the decoder's output can leave [0, 1] (a linear head,
+    `autoencoders.models.heads`), so `decode` and everything built on it (evaluation, figures)
+    clip it to the data's range; training sees the raw output."""
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, clip_to_data_range: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
+        self.clip_to_data_range = bool(clip_to_data_range)
         self.built = True  # both parts are built functional models: nothing left to build
 
     def call(self, inputs, training=False):
@@ -56,8 +61,10 @@ class Autoencoder(keras.Model):
         return self.code_of(self.encoder_outputs(x, batch_size))
 
     def decode(self, code, batch_size: int = 2048):
-        """Images from codes, as float32 whatever the policy."""
-        return np.asarray(self.decoder.predict(in_batches(code, batch_size), batch_size=batch_size, verbose=0), dtype=np.float32)
+        """Images from codes, as float32 whatever the policy, clipped to [0, 1] where the head can
+        leave that range."""
+        images = np.asarray(self.decoder.predict(in_batches(code, batch_size), batch_size=batch_size, verbose=0), dtype=np.float32)
+        return np.clip(images, 0.0, 1.0, out=images) if self.clip_to_data_range else images
 
     def reconstruct(self, x, batch_size: int = 2048):
         """Deterministic reconstructions, float32: what every evaluation and figure uses (for a
@@ -84,6 +91,7 @@ class Autoencoder(keras.Model):
             **super().get_config(),
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "clip_to_data_range": self.clip_to_data_range,
         }
 
     @classmethod

@@ -7,6 +7,7 @@ from keras import layers
 
 from autoencoders.models.architectures import ARCHITECTURES
 from autoencoders.models.base import LOSS_DTYPE
+from autoencoders.models.heads import output_activation
 from autoencoders.models.layers import UpSampledConv2D
 from autoencoders.models.padding import crop, pad
 
@@ -39,7 +40,7 @@ def conv_parts(model_config):
     h = _conv(8)(code)  # each layer made in the blog's order: Keras seeds an initializer when its layer is made
     h = _upsampled_conv(8)(h)
     h = _conv(16, padding="valid")(layers.UpSampling2D(2)(h))  # before a 'valid' conv, two layers are faster
-    out = _upsampled_conv(shape[-1], activation="sigmoid", dtype=LOSS_DTYPE)(h)
+    out = _upsampled_conv(shape[-1], activation=output_activation(model_config), dtype=LOSS_DTYPE)(h)
     decoder = keras.Model(code, crop(out, shape, padded), name="decoder")
     return encoder, decoder
 
@@ -57,6 +58,6 @@ def denoising_conv_parts(model_config):
     code = keras.Input(arch.code_shape(model_config), name="code")
     h = _conv(32)(code)
     h = _upsampled_conv(32)(h)
-    out = _upsampled_conv(shape[-1], activation="sigmoid", dtype=LOSS_DTYPE)(h)
+    out = _upsampled_conv(shape[-1], activation=output_activation(model_config), dtype=LOSS_DTYPE)(h)
     decoder = keras.Model(code, crop(out, shape, padded), name="decoder")
     return encoder, decoder

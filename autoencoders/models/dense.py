@@ -12,6 +12,7 @@ import keras
 from keras import layers
 
 from autoencoders.models.base import LOSS_DTYPE
+from autoencoders.models.heads import output_activation
 
 
 def _flat_parts(model_config, hidden: tuple[int, ...] = (), activity_l1: float = 0.0):
@@ -33,7 +34,7 @@ def _flat_parts(model_config, hidden: tuple[int, ...] = (), activity_l1: float =
     h = code_in
     for units in reversed(hidden):
         h = layers.Dense(units, activation="relu")(h)
-    h = layers.Dense(math.prod(shape), activation="sigmoid", dtype=LOSS_DTYPE)(h)
+    h = layers.Dense(math.prod(shape), activation=output_activation(model_config), dtype=LOSS_DTYPE)(h)
     decoder = keras.Model(code_in, layers.Reshape(shape, dtype=LOSS_DTYPE)(h), name="decoder")
     return encoder, decoder
 

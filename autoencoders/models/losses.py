@@ -123,16 +123,21 @@ class PixelMetric(keras.metrics.MeanMetricWrapper):
 
     Every run tracks pixel MSE and pixel BCE whatever its training loss, so runs trained with
     different losses are compared on one scale; the VAE also tracks its reconstruction term.
+    `clip`: measure the output clipped to [0, 1], as evaluation sees a head that can leave that
+    range (`autoencoders.models.heads`), so every head's curves share the scale.
     """
 
-    def __init__(self, loss: str = "mse", reduction: str = "mean", name: str | None = None, dtype=None):
+    def __init__(self, loss: str = "mse", reduction: str = "mean", name: str | None = None, dtype=None, clip: bool = False):
         def fn(y_true, y_pred):
             y_pred, y_true = ops.cast(y_pred, "float32"), ops.cast(y_true, "float32")
+            if clip:
+                y_pred = ops.clip(y_pred, 0.0, 1.0)
             return _reduce_pixels(PIXEL_LOSSES[loss](y_true, y_pred), reduction)
 
         super().__init__(fn, name=name or f"pixel_{loss}", dtype=dtype)
         self.loss = loss
         self.reduction = reduction
+        self.clip = clip
 
     def get_config(self):
-        return {"loss": self.loss, "reduction": self.reduction, "name": self.name, "dtype": self.dtype}
+        return {"loss": self.loss, "reduction": self.reduction, "name": self.name, "dtype": self.dtype, "clip": self.clip}

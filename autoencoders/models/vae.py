@@ -9,6 +9,7 @@ from keras import layers
 
 from autoencoders.models.architectures import ARCHITECTURES
 from autoencoders.models.base import LOSS_DTYPE
+from autoencoders.models.heads import output_activation
 from autoencoders.models.padding import crop, pad
 
 
@@ -26,7 +27,9 @@ def dense_vae_parts(model_config):
 
     z = keras.Input((latent_dim,), name="z")
     h = layers.Dense(intermediate_dim, activation="relu")(z)
-    out = layers.Reshape(shape, dtype=LOSS_DTYPE)(layers.Dense(math.prod(shape), activation="sigmoid", dtype=LOSS_DTYPE)(h))
+    out = layers.Reshape(shape, dtype=LOSS_DTYPE)(
+        layers.Dense(math.prod(shape), activation=output_activation(model_config), dtype=LOSS_DTYPE)(h)
+    )
     return encoder, keras.Model(z, out, name="decoder")
 
 
@@ -47,5 +50,5 @@ def conv_vae_parts(model_config):
     h = layers.Reshape(quarter)(layers.Dense(math.prod(quarter), activation="relu")(z))
     h = layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(h)
     h = layers.Conv2DTranspose(32, 3, activation="relu", strides=2, padding="same")(h)
-    out = layers.Conv2DTranspose(shape[-1], 3, activation="sigmoid", padding="same", dtype=LOSS_DTYPE)(h)
+    out = layers.Conv2DTranspose(shape[-1], 3, activation=output_activation(model_config), padding="same", dtype=LOSS_DTYPE)(h)
     return encoder, keras.Model(z, crop(out, shape, padded), name="decoder")

@@ -31,6 +31,7 @@ from autoencoders.errors import raise_if_stopped
 from autoencoders.evaluate.metrics import summarize_chunks
 from autoencoders.models import VAE, Autoencoder, build_model
 from autoencoders.models.architectures import ARCHITECTURES
+from autoencoders.models.heads import HEADS
 from autoencoders.models.losses import PixelMetric, ReconstructionLoss
 from autoencoders.train import device
 from autoencoders.train import run_folder as runs
@@ -135,7 +136,8 @@ def compile_run(cfg: C.ExperimentConfig, steps_per_epoch: int = 1, gpu: bool = F
         assign_state(reused.model, start)
         log.info("reusing the compiled model of an earlier run in this process (%d reused so far)", model_cache.CACHE.reused)
         return reused
-    metrics = [PixelMetric("mse"), PixelMetric("bce")]
+    clip = HEADS[cfg.model.output].clips_to_data_range  # the common-scale metrics see what evaluation sees
+    metrics = [PixelMetric("mse", clip=clip), PixelMetric("bce", clip=clip)]
     if ARCHITECTURES[cfg.model.arch].vae:
         metrics.append(PixelMetric(cfg.loss.name, reduction=cfg.loss.reduction, name="reconstruction"))
     optimizer = keras.optimizers.get({"class_name": cfg.training.optimizer, "config": {"learning_rate": cfg.training.learning_rate}})

@@ -27,7 +27,7 @@ from autoencoders.models.architectures import ARCHITECTURES
 REPO = Path(__file__).resolve().parents[2]
 ARCHS = tuple(ARCHITECTURES)
 DEFAULT_LATENT_DIM = {"dense": 32, "sparse_dense": 32, "deep_dense": 32, "vae": 2, "conv_vae": 2}
-MNIST_CODE_SHAPE = {"conv": (4, 4, 8), "denoising_conv": (7, 7, 32)}  # the blog's
+MNIST_CODE_SHAPE = {"conv": (4, 4, 8), "denoising_conv": (7, 7, 32), "res_conv": (7, 7, 4)}  # the blog's, and today's 7x7x4
 # sweeps (configs/sweeps) are expanded and checked in test_sweep.py
 SHIPPED_CONFIGS = sorted(p for p in REPO.glob("configs/**/*.yaml") if p.parent.name != "sweeps")
 
@@ -71,7 +71,14 @@ def test_minimal_config_gets_all_defaults(tmp_path):
             "noise_factor": 0.0,
             "binarize": False,
         },
-        "model": {"arch": "dense", "input_shape": [28, 28, 1], "latent_dim": 32, "intermediate_dim": 64, "activity_l1": 1e-4},
+        "model": {
+            "arch": "dense",
+            "output": "sigmoid",
+            "input_shape": [28, 28, 1],
+            "latent_dim": 32,
+            "intermediate_dim": 64,
+            "activity_l1": 1e-4,
+        },
         "loss": {"name": "bce", "reduction": "mean"},
         "training": {
             "epochs": 50,
@@ -102,7 +109,7 @@ training: {epochs: 3, batch_size: 32, optimizer: rmsprop, learning_rate: 0.01, j
     )
     assert cfg.seed == 7
     assert cfg.dataset == C.DatasetConfig("fashion_mnist", None, None, None, 1000, 500, 0.5, True)
-    assert cfg.model == C.ModelConfig("vae", (28, 28, 1), 8, 128, 0.0)
+    assert cfg.model == C.ModelConfig("vae", "sigmoid", (28, 28, 1), 8, 128, 0.0)
     assert cfg.loss == C.LossConfig("mse", "sum")
     assert cfg.training == C.TrainingConfig(3, 32, "rmsprop", 0.01, False, 100)
 
@@ -141,6 +148,7 @@ def test_dataset_and_arch_choices_are_the_registries_names():
 LITERAL_FIELDS = {
     "dataset.name": ["'mnist'", "'fashion_mnist'", "'natural_patches'", "'npz'", "'image_folder'"],
     "model.arch": [repr(a) for a in ARCHS],
+    "model.output": ["'sigmoid'", "'linear'"],
     "loss.name": ["'bce'", "'mse'"],
     "loss.reduction": ["'mean'", "'sum'"],
     "training.optimizer": ["'adam'", "'adadelta'", "'rmsprop'", "'sgd'"],
@@ -820,3 +828,10 @@ def test_conv_code_shape_follows_the_padding_rule(shape, code):
 def test_denoising_code_shape_follows_the_padding_rule(shape, code):
     """denoising_conv pads each side up to a multiple of 4; its code is a quarter of that."""
     assert C.ModelConfig(arch="denoising_conv", input_shape=shape).code_shape == code
+
+
+@pytest.mark.parametrize(("shape", "code"), [((28, 28, 1), (7, 7, 4)), ((32, 32, 3), (8, 8, 4)), ((21, 26, 1), (6, 7, 4))])
+def test_res_conv_code_shape_follows_the_padding_rule(shape, code):
+    """res_conv pads each side up to a multiple of 4 (docs/training.md); its code is a quarter of
+    that, with 4 channels."""
+    assert C.ModelConfig(arch="res_conv", input_shape=shape).code_shape == code

@@ -301,6 +301,7 @@ def test_real_shapes_dtypes_and_range(name: str, request: pytest.FixtureRequest)
     assert ds.x_train.shape == (60000, 28, 28, 1) and ds.x_test.shape == (10000, 28, 28, 1)
     assert ds.y_train.shape == (60000,) and ds.y_test.shape == (10000,)
     assert ds.x_train.dtype == np.float32 and ds.x_test.dtype == np.float32
+    assert type(ds.x_train) is np.ndarray and type(ds.x_test) is np.ndarray  # built-in sets: float32 in memory (docs/data.md)
     assert ds.y_train.dtype == np.int64 and ds.y_test.dtype == np.int64
     assert ds.x_train.min() == 0.0 and ds.x_train.max() == 1.0
     assert ds.x_test.min() == 0.0 and ds.x_test.max() == 1.0

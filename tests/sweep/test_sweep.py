@@ -171,7 +171,7 @@ def test_runs_trained_one_after_another_by_a_warm_worker_are_the_bits_of_fresh_p
 def test_every_shipped_sweep_expands_to_valid_uniquely_named_runs(path):
     configs = sweep.expand(path)
     assert len(configs) >= 2 and len({c.name for c in configs}) == len(configs)
-    assert {c.loss.name for c in configs} >= {"bce", "mse"}
+    assert len({c.loss.name for c in configs}) >= 2  # every sweep compares losses
     for cfg in configs:  # the resolved config of every point reloads to itself
         assert C.parse_config(C.to_dict(cfg)) == cfg
 
@@ -197,7 +197,8 @@ def test_every_shipped_sweep_smoke_runs_on_a_tiny_subset(tmp_path, path):
 
     outcomes = sweep.schedule(points, tmp_path, run=in_process, echo=lambda _: None).outcomes
     assert [o.status for o in outcomes] == ["completed"] * len(points)
-    assert {c.loss.name for c in points} == {c.loss.name for c in configs} >= {"bce", "mse"}
+    assert {c.loss.name for c in points} == {c.loss.name for c in configs}
+    assert len({c.loss.name for c in configs}) >= 2
     for cfg in points:
         assert C.load_config(tmp_path / cfg.name / runs.CONFIG) == cfg
         assert runs.read_json(tmp_path / cfg.name / runs.METRICS)["epochs"] == 1

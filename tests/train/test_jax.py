@@ -125,3 +125,17 @@ def test_the_upsampled_conv_computes_upsampling_then_a_conv_under_jax_too():
     differences = [line.split() for line in done.stdout.splitlines() if line.startswith(("pair", "blog"))]
     assert [d[0] for d in differences] == ["pair"] * 3 + ["blog"]
     assert all(float(d[-1]) < 2e-6 for d in differences), differences
+
+
+def test_todays_res_conv_with_a_linear_head_and_l1_trains_under_jax(tmp_path):
+    """The GPU path of the study's new cells (Keras on JAX): res_conv, linear head, MAE."""
+    settings = {**TINY, "loss.name": "mae"}
+    done = subprocess.run(
+        command(ROOT / "configs/today/res_conv.yaml", tmp_path, settings), capture_output=True, text=True, env=JAX_ENV, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = tmp_path / "today-res_conv-linear-mnist-mae-s0"
+    metrics = runs.read_json(run / runs.METRICS)
+    assert metrics["device"]["backend"] == "jax" and metrics["status"] == "completed"
+    assert 0 < metrics["test"]["mse"] < 0.3
+    assert all(row["val_loss"] > 0 for row in runs.read_history(run / runs.HISTORY))
