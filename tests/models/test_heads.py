@@ -1,5 +1,5 @@
-"""Output heads (`model.output`): every arch with every head and loss of the study trains an epoch
-on real MNIST; a linear head's raw output is clipped to [0, 1] for every metric; the config
+"""Output heads (`model.output`): every arch with the linear head and each of its losses in the
+study trains an epoch on real MNIST; a linear head's raw output is clipped to [0, 1] for every metric; the config
 refuses a loss the head does not take."""
 
 import math
@@ -18,8 +18,10 @@ from autoencoders.train import run_folder as runs
 
 from conftest import ROOT, TINY
 
-#: the (head, loss) pairs of the study's outcome table (issue 33)
-STUDY_PAIRS = [("sigmoid", "bce"), ("sigmoid", "mse"), ("linear", "mse"), ("linear", "mae")]
+#: the linear (head, loss) pairs of the study's outcome table (issue 33); its sigmoid pairs, BCE and
+#: MSE, train for an epoch with every arch in tests/train/test_training.py
+#: (test_every_arch_and_loss_trains_on_colour_patches_and_on_a_non_square_npz)
+STUDY_PAIRS = [("linear", "mse"), ("linear", "mae")]
 
 
 def last_activation(decoder: keras.Model) -> str:
@@ -29,7 +31,7 @@ def last_activation(decoder: keras.Model) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize(("head", "loss"), STUDY_PAIRS, ids=lambda v: v)
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))
-def test_every_arch_trains_an_epoch_with_every_head_and_loss_of_the_study(tmp_path, tiny_config, arch, head, loss):
+def test_every_arch_trains_an_epoch_with_the_linear_head_and_each_loss_of_the_study(tmp_path, tiny_config, arch, head, loss):
     cfg = tiny_config("configs/blog/conv.yaml", f"model.arch={arch}", f"model.output={head}", f"loss.name={loss}")
     run = training.train(cfg, tmp_path / cfg.name, verbose=0).run_dir
     (row,) = runs.read_history(run / runs.HISTORY)
