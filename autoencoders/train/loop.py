@@ -420,13 +420,20 @@ def store_run_evaluation(run_dir: Path) -> None:
     """Evaluate the completed run exactly as evaluate.py would (from its saved model, on its test
     set) and store the result in the folder, while TensorFlow and the data are loaded: a report
     after a sweep then evaluates nothing. The run is complete before this starts, so a failure
-    here costs only the stored copy (evaluate.py evaluates the run itself, as it would anyway)."""
+    here costs only the stored copy (evaluate.py evaluates the run itself, as it would anyway).
+
+    The evaluation's mean of each per-image metric (SSIM included, which the test metrics lack)
+    also goes into metrics.json under "evaluation": a few bytes that outlive the model, so a
+    committed run without its model file still says how well it reconstructs."""
     if keras.backend.backend() != "tensorflow":  # evaluate.py's SSIM is TensorFlow's: it evaluates such runs itself
         return
     from autoencoders.evaluate.evaluation import evaluate_run, load_run, store_evaluation
 
     try:
-        store_evaluation(evaluate_run(load_run(run_dir), use_stored=False))
+        evaluation = evaluate_run(load_run(run_dir), use_stored=False)
+        store_evaluation(evaluation)
+        metrics = runs.read_json(run_dir / runs.METRICS)
+        runs.write_json(run_dir / runs.METRICS, {**metrics, "evaluation": {name: evaluation.mean(name) for name in evaluation.per_image}})
     except Exception as exc:  # noqa: BLE001 (any failure: the run stands, only the stored evaluation is missing)
         log.warning(
             "%s: the evaluation was not stored (%s: %s); evaluate.py will evaluate the run itself", run_dir, type(exc).__name__, exc

@@ -11,10 +11,12 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
 from autoencoders.config import load_config
+from autoencoders.data.loading import load_dataset
 from autoencoders.evaluate import evaluation
 from autoencoders.evaluate.evaluation import Evaluation, evaluate_run, load_run, stored_evaluation
 from autoencoders.train import run_folder as runs
@@ -63,6 +65,14 @@ def test_a_finished_run_stores_the_evaluation_evaluate_would_make(trained, arch)
     assert not fresh.stored
     assert_same_evaluation(stored, fresh)
     assert evaluate_run(run).stored  # evaluate.py's path takes the stored one
+    # the means outlive the model in metrics.json: every per-image metric, SSIM included; the pixel
+    # MSE is that of the saved model's reconstructions of the whole test set, computed here
+    metrics = runs.read_json(trained[arch] / runs.METRICS)
+    assert metrics["evaluation"] == {name: float(np.mean(values)) for name, values in fresh.per_image.items()}
+    assert "ssim" in metrics["evaluation"] and 0 < metrics["evaluation"]["ssim"] < 1
+    x_test = load_dataset("mnist").x_test
+    recon = keras.saving.load_model(trained[arch] / runs.MODEL).reconstruct(x_test)
+    assert metrics["evaluation"]["mse"] == pytest.approx(float(np.mean((recon.astype(np.float64) - x_test) ** 2)), rel=1e-5)
     if arch == "vae":
         assert stored.latent.shape == (10_000, 2) and stored.manifold is not None and stored.vae.keys() == fresh.vae.keys()
     else:
