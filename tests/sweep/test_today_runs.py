@@ -1,0 +1,35 @@
+"""The committed runs of today's heads x archs grid (results/study/today/runs): each is a point of
+the shipped today_* sweeps, complete, and kept lean (config, history and metrics.json with the
+stored evaluation's means; no model), as docs/training.md says."""
+
+import subprocess
+
+from autoencoders import config as C
+from autoencoders.sweep import schedule as sweep
+from autoencoders.train import run_folder as runs
+
+from conftest import ROOT
+
+TODAY_RUNS = ROOT / "results" / "study" / "today" / "runs"
+KEPT = {runs.CONFIG, runs.HISTORY, runs.METRICS}
+PER_IMAGE_MEANS = {"mse", "mae", "psnr", "ssim", "bce", "bce_excess"}
+
+
+def test_every_committed_today_run_is_a_complete_lean_point_of_the_today_sweeps():
+    points = {
+        cfg.name: cfg for half in ("today_sigmoid", "today_linear") for cfg in sweep.expand(ROOT / "configs" / "sweeps" / f"{half}.yaml")
+    }
+    tracked = subprocess.run(["git", "ls-files", str(TODAY_RUNS)], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    folders: dict[str, set[str]] = {}
+    for path in tracked:
+        folder, name = path.split("/")[-2:]
+        folders.setdefault(folder, set()).add(name)
+    assert len(folders) >= 60  # the dense third, at least
+    for folder, names in folders.items():
+        assert names == KEPT, folder
+        cfg = C.load_config(TODAY_RUNS / folder / runs.CONFIG)
+        assert cfg == points[folder], folder
+        metrics = runs.read_json(TODAY_RUNS / folder / runs.METRICS)
+        assert metrics["status"] == "completed" and metrics["epochs"] == cfg.training.epochs
+        assert set(metrics["evaluation"]) == PER_IMAGE_MEANS
+        assert len(runs.read_history(TODAY_RUNS / folder / runs.HISTORY)) == cfg.training.epochs
