@@ -196,8 +196,7 @@ class ModelConfig:
     arch: ArchName = Field("dense", description="model architecture")
     output: HeadName = Field(
         "sigmoid",
-        description="output head: sigmoid (the blog's) or linear (raw output, clipped to [0, 1] for metrics and figures; "
-        f"takes {join_or(HEADS['linear'].losses)})",
+        description="output head: " + "; ".join(f"{head.name} = {head.summary} (takes {join_or(head.losses)})" for head in HEADS.values()),
     )
     input_shape: Triple | None = Field(
         None, description="[height, width, channels] of the images; null = the dataset's (filled in, and saved in the run's config.yaml)"

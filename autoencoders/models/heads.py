@@ -2,9 +2,10 @@
 
 The study's collapse is MSE *through a sigmoid*: a pixel pushed far to one side has a sigmoid
 gradient p(1 - p) near zero, so MSE's error signal cannot bring it back, while BCE's gradient with
-respect to the logit is p - y, which does not vanish when a pixel saturates on the wrong side. Today's image autoencoders (latent-diffusion
-ones, for instance) end in a linear layer and train with L1 or L2 on the raw output, so the
-question "does the advice survive there?" needs the head as a setting of its own.
+respect to the logit is p - y, which does not vanish when a pixel saturates on the wrong side.
+Many of today's image autoencoders (latent-diffusion ones, for instance) end in a linear layer
+and train with L1 or L2 on the raw output, so the question "does the advice survive there?"
+needs the head as a setting of its own.
 
 An entry holds every fact about a head: the activation of the decoder's last layer, the losses
 that apply to its output, and whether reconstructions are clipped to the data's range [0, 1]
@@ -25,7 +26,7 @@ from autoencoders.registry import Registry
 @dataclass(frozen=True)
 class OutputHead:
     name: str
-    summary: str  # one line, for tables and the config reference
+    summary: str  # one line: the config reference and configs/schema.json describe model.output with it
     activation: str  # the Keras activation of the decoder's last layer
     losses: tuple[str, ...]  # the `loss.name`s that apply to this head's output
     clips_to_data_range: bool  # reconstructions clipped to [0, 1] before metrics and figures
@@ -35,7 +36,7 @@ HEADS: Registry[OutputHead] = Registry("output head")
 HEADS.add(
     OutputHead(
         name="sigmoid",
-        summary="sigmoid output in (0, 1), as in the Keras blog (every loss applies)",
+        summary="a sigmoid per pixel, in (0, 1), as in the Keras blog",
         activation="sigmoid",
         losses=("bce", "mse", "mae", "gaussian", "continuous_bernoulli"),
         clips_to_data_range=False,
@@ -44,7 +45,7 @@ HEADS.add(
 HEADS.add(
     OutputHead(
         name="linear",
-        summary="linear (raw) output, as in today's residual autoencoders; clipped to [0, 1] for metrics and figures",
+        summary="the raw output, as in today's residual autoencoders, clipped to [0, 1] for metrics and figures",
         activation="linear",
         losses=("mse", "mae", "gaussian"),
         clips_to_data_range=True,

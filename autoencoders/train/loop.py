@@ -412,11 +412,11 @@ def _train(
         model.train_function.release()
     model_cache.CACHE.give_back(compiled)  # `fit` returned: the next run of this key may reuse it
     if not recorder.failure and cfg.training.store_evaluation:
-        store_run_evaluation(run_dir)
+        metrics = store_run_evaluation(run_dir, metrics)
     return RunResult(run_dir, metrics)
 
 
-def store_run_evaluation(run_dir: Path) -> None:
+def store_run_evaluation(run_dir: Path, metrics: dict) -> dict:
     """Evaluate the completed run exactly as evaluate.py would (from its saved model, on its test
     set) and store the result in the folder, while TensorFlow and the data are loaded: a report
     after a sweep then evaluates nothing. The run is complete before this starts, so a failure
@@ -424,20 +424,23 @@ def store_run_evaluation(run_dir: Path) -> None:
 
     The evaluation's mean of each per-image metric (SSIM included, which the test metrics lack)
     also goes into metrics.json under "evaluation": a few bytes that outlive the model, so a
-    committed run without its model file still says how well it reconstructs."""
+    committed run without its model file still says how well it reconstructs. Returns the run's
+    `metrics` (as written in metrics.json) with those means when they were stored."""
     if keras.backend.backend() != "tensorflow":  # evaluate.py's SSIM is TensorFlow's: it evaluates such runs itself
-        return
+        return metrics
     from autoencoders.evaluate.evaluation import evaluate_run, load_run, store_evaluation
 
     try:
         evaluation = evaluate_run(load_run(run_dir), use_stored=False)
         store_evaluation(evaluation)
-        metrics = runs.read_json(run_dir / runs.METRICS)
-        runs.write_json(run_dir / runs.METRICS, {**metrics, "evaluation": {name: evaluation.mean(name) for name in evaluation.per_image}})
+        with_means = {**metrics, "evaluation": {name: evaluation.mean(name) for name in evaluation.per_image}}
+        runs.write_json(run_dir / runs.METRICS, with_means)
+        return with_means
     except Exception as exc:  # noqa: BLE001 (any failure: the run stands, only the stored evaluation is missing)
         log.warning(
             "%s: the evaluation was not stored (%s: %s); evaluate.py will evaluate the run itself", run_dir, type(exc).__name__, exc
         )
+        return metrics
 
 
 def save_final_model(model: Autoencoder, cfg: C.ExperimentConfig, path: Path) -> None:

@@ -51,7 +51,8 @@ def trained(tmp_path_factory) -> dict[str, Path]:
     folders = {}
     for arch in ("dense", "vae"):
         cfg = load_config(ROOT / f"configs/blog/{arch}.yaml", [*TINY, STORED_EVALUATION, f"name={arch}"])
-        train(cfg, out / arch, verbose=0)
+        result = train(cfg, out / arch, verbose=0)
+        assert result.metrics == runs.read_json(out / arch / runs.METRICS)  # what train returns is what it wrote
         folders[arch] = out / arch
     return folders
 
@@ -177,7 +178,7 @@ def test_ctrl_c_while_storing_the_evaluation_says_the_run_is_complete(tmp_path, 
     from autoencoders import cli
     from autoencoders.train import loop as training
 
-    def interrupted(run_dir):
+    def interrupted(run_dir, metrics):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(training, "store_run_evaluation", interrupted)
