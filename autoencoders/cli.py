@@ -330,6 +330,12 @@ def evaluate_parser() -> argparse.ArgumentParser:
         metavar="FOLDER",
         help="with --study: the folder of the collapse-rate runs (configs/sweeps/collapse_*.yaml), e.g. results/study/collapse",
     )
+    p.add_argument(
+        "--today",
+        type=Path,
+        metavar="FOLDER",
+        help="with --study: the folder of today's-practice runs (configs/sweeps/today_*.yaml), e.g. results/study/today/runs",
+    )
     p.add_argument("--note", default="", help="a Markdown paragraph put under the title (e.g. the command that trained the runs)")
     p.add_argument(
         "--verbose",
@@ -373,6 +379,8 @@ def _evaluate_command(args, argv: list[str]) -> int:
         )
     if args.collapse is not None and (not args.study or not args.collapse.is_dir()):
         return _fail(f"--collapse {args.collapse}: " + ("only with --study" if not args.study else "no such folder"))
+    if args.today is not None and (not args.study or not args.today.is_dir()):
+        return _fail(f"--today {args.today}: " + ("only with --study" if not args.study else "no such folder"))
     if problem := writable_folder_problem(args.out):
         return _fail(f"--out {problem}")
     _setup_logging(args.verbose)
@@ -418,7 +426,7 @@ def _evaluate_command(args, argv: list[str]) -> int:
     try:
         if args.study:  # the study plugs in through its entry point (plugins.STUDY)
             [write_study] = plugins.entries(plugins.STUDY).values()
-            write_study(staging, runs_, evaluations, command=command, collapse_folder=args.collapse, published=out)
+            write_study(staging, runs_, evaluations, command=command, collapse_folder=args.collapse, today_folder=args.today, published=out)
         else:
             verdicts = write_report(staging, runs_, groups, command=command, title=args.title, note=args.note)["verdicts"]
         publish(staging, out, last=REPORT_MD)

@@ -225,10 +225,15 @@ class Difference:
         return favoured(self.metric, self.diff.mean)
 
 
+def first_better(metric: str, diff: float) -> bool:
+    """Whether a difference first − second of `metric` favours the first, significant or not: it
+    points the metric's better way (up for PSNR and SSIM, down for the errors)."""
+    return (diff > 0) == METRICS[metric][1]
+
+
 def favoured(metric: str, diff: float) -> str:
-    """The loss a BCE − MSE difference of `metric` favours, significant or not: BCE when the
-    difference points the metric's better way (up for PSNR and SSIM, down for the errors)."""
-    return "bce" if (diff > 0) == METRICS[metric][1] else "mse"
+    """The loss a BCE − MSE difference of `metric` favours, significant or not (`first_better`)."""
+    return "bce" if first_better(metric, diff) else "mse"
 
 
 def significant(p: float | None) -> bool:
@@ -246,17 +251,27 @@ def compare_metric(metric: str, bce_by_seed: dict[int, float], mse_by_seed: dict
     """One metric, BCE against MSE paired by seed; the verdict is for a family of this one test
     (`correct` redoes it over a report's family)."""
     seeds = sorted(set(bce_by_seed) & set(mse_by_seed))
-    paired_bce, paired_mse = np.array([bce_by_seed[s] for s in seeds]), np.array([mse_by_seed[s] for s in seeds])
-    diffs = list(paired_bce - paired_mse)
-    b, m, d = summarize(list(bce_by_seed.values())), summarize(list(mse_by_seed.values())), summarize(diffs or [math.nan])
-    p = wilcoxon = None
-    same = same_values(paired_bce, paired_mse)
-    if len(seeds) >= 2:
-        p = 1.0 if same else float(stats.ttest_rel(paired_bce, paired_mse).pvalue)
-    if len(seeds) >= WILCOXON_MIN_PAIRS:
-        wilcoxon = 1.0 if same else float(stats.wilcoxon(diffs).pvalue)
+    paired_mse = np.array([mse_by_seed[s] for s in seeds])
+    d, p, wilcoxon = paired_test([bce_by_seed[s] for s in seeds], paired_mse)
+    b, m = summarize(list(bce_by_seed.values())), summarize(list(mse_by_seed.values()))
     paired_mean = float(paired_mse.mean()) if seeds else math.nan
     return with_verdict(Difference(metric, b, m, d, p, "", None, wilcoxon_p=wilcoxon, mse_paired_mean=paired_mean), p, 1)
+
+
+def paired_test(first: Sequence[float], second: Sequence[float]) -> tuple[Summary, float | None, float | None]:
+    """The paired test of every table: `first` − `second` pair by pair (the same seed's runs),
+    summarised with its 95% t-interval, the paired t-test's p (two pairs or more) and the Wilcoxon
+    signed-rank p (`WILCOXON_MIN_PAIRS` or more); pairs equal up to float32 rounding give p = 1
+    rather than the t-test's undefined 0/0."""
+    a, b = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    diffs = list(a - b)
+    same = same_values(a, b)
+    p = wilcoxon = None
+    if len(diffs) >= 2:
+        p = 1.0 if same else float(stats.ttest_rel(a, b).pvalue)
+    if len(diffs) >= WILCOXON_MIN_PAIRS:
+        wilcoxon = 1.0 if same else float(stats.wilcoxon(diffs).pvalue)
+    return summarize(diffs or [math.nan]), p, wilcoxon
 
 
 def same_values(a: np.ndarray, b: np.ndarray) -> bool:

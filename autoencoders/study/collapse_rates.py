@@ -63,6 +63,7 @@ class CollapseRun:
     config: C.ExperimentConfig
     history: list[dict]
     dark_mse: float
+    metrics: dict = dataclasses.field(default_factory=dict)  # metrics.json: the outcome runs' evaluation and train time
 
     @property
     def cell(self) -> Cell:
@@ -100,10 +101,11 @@ def load_runs(folder: Path, prefix: str = PREFIX) -> tuple[list[CollapseRun], li
         try:
             cfg = C.load_config(path / runs.CONFIG)
             history = runs.read_history(path / runs.HISTORY)
+            metrics = runs.read_json(path / runs.METRICS)
         except (C.ConfigError, runs.CorruptFile) as e:
             problems.append(f"{path.name}: {e}")
             continue
-        found.append(CollapseRun(path, cfg, history, dark_mse(cfg.dataset)))
+        found.append(CollapseRun(path, cfg, history, dark_mse(cfg.dataset), metrics))
     return found, problems
 
 

@@ -26,12 +26,12 @@ from autoencoders.data.datasets import DATASETS
 from autoencoders.evaluate.comparison import ALPHA, METRICS, significant, winner
 from autoencoders.study.collapse import collapse_rate
 from autoencoders.study.collapse_rates import EARLY_STEPS
-from autoencoders.study.report import REACH_SHARE, median_epoch
+from autoencoders.study.speed import REACH_SHARE, median_epoch
 
 TEMPLATES = Path(__file__).parent / "templates"
 ANSWER_START, ANSWER_END = "<!-- answer-table:start -->", "<!-- answer-table:end -->"
 
-ARCH_WORDS = {"dense": "dense", "deep_dense": "deep dense", "conv": "conv", "denoising_conv": "denoising conv"}
+ARCH_WORDS = {"dense": "dense", "deep_dense": "deep dense", "conv": "conv", "denoising_conv": "denoising conv", "res_conv": "res_conv"}
 SETTING_WORDS = {
     ("adam", 0.001): "Adam 1e-3",
     ("adam", 0.01): "Adam 1e-2",
@@ -47,6 +47,7 @@ STUDY = {
     "vae": {"section": 5, "figure": "5-vae-reconstructions.png"},
     "binarized": {"section": 6, "figure": None},
     "collapse": {"section": 7, "figure": "7-collapse-rates.png"},
+    "today": {"section": 9, "figure": None},
 }
 VERDICT_WORDS = {"bce": "BCE better", "mse": "MSE better", None: "no significant difference"}
 SOONER_WORDS = {"bce": "BCE sooner", "mse": "MSE sooner", None: "no significant difference"}
@@ -242,6 +243,79 @@ def collapse(summary: dict) -> dict:
     }
 
 
+def today(summary: dict) -> dict:
+    """Today's practice (study section 9): each setting against sigmoid + BCE, counted over the
+    model × dataset families; the short answer names the settings that beat it more often than they
+    lost (none: it stands). Dark runs and the cost are per setting, from the same rows."""
+    section = summary.get("today") or {}
+    families = section.get("families") or []
+    if not families:
+        return {"families": [], "runs": 0}
+    tally = section["tally"]
+    settings = section["settings"]
+    rows = [
+        {
+            "name": f"{ARCH_WORDS.get(f['arch'], f['arch'])} · {DATASETS[f['dataset']].title}",
+            "seeds": min(r["runs"] for r in f["rows"] if r["runs"]),
+            "cells": [
+                {
+                    "setting": r["setting"],
+                    "mse": (r["metrics"]["mse"] or {}).get("mean"),
+                    "ssim": (r["metrics"]["ssim"] or {}).get("mean"),
+                    "better": sum(c["verdict"] == "better" for c in r["contrasts"].values()),
+                    "worse": sum(c["verdict"] == "worse" for c in r["contrasts"].values()),
+                    "tests": sum(c["p"] is not None for c in r["contrasts"].values()),
+                }
+                for r in f["rows"]
+            ],
+        }
+        for f in families
+    ]
+    all_rows = [r for f in families for r in f["rows"]]
+    dark = {
+        label: {
+            "dark": sum(r["dark_last"] for r in all_rows if r["setting"] == label),
+            "runs": sum(r["runs"] for r in all_rows if r["setting"] == label),
+        }
+        for label in settings
+    }
+    archs = list(dict.fromkeys(f["arch"] for f in families))
+
+    def trained(arch: str, label: str) -> list[dict]:
+        return [r for f in families if f["arch"] == arch for r in f["rows"] if r["setting"] == label and r["runs"]]
+
+    cost = [
+        {
+            "arch": ARCH_WORDS.get(arch, arch),
+            "seconds": {label: median_or_none([r["train_seconds"] for r in trained(arch, label)]) for label in settings},
+            "reach": {
+                label: median_or_never([r["reach_epoch"] for r in trained(arch, label)]) if trained(arch, label) else "–"
+                for label in settings
+            },
+        }
+        for arch in archs
+    ]
+    return {
+        "runs": section["runs"],
+        "reference": section["reference"],
+        "setting": SETTING_WORDS[("adam", 0.001)],  # the today_* sweeps' optimizer
+        "settings": settings,
+        "families": rows,
+        "tally": tally,
+        "ahead": [t for t in tally if t["better"] > t["worse"]],
+        "dark": dark,
+        "cost": cost,
+        "missing": section["missing"],
+        "metrics": [METRICS[m][0] for m in section["metrics"]],
+        "seeds": sorted({row["seeds"] for row in rows}),
+    }
+
+
+def median_or_none(values: list) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.median(present)) if present else None
+
+
 def scale(summary: dict) -> dict:
     [fashion] = [r for r in summary["scale"]["real"] if r["run"].startswith("study-dense-fashion_mnist-bce-")]
     return {"random": summary["scale"]["random_pairs"], "fashion": fashion}
@@ -295,6 +369,7 @@ def context(summary: dict) -> dict:
         "collapse": collapse(summary),
         "scale": scale(summary),
         "vae": vae(summary),
+        "today": today(summary),
         "mae": {"mnist": dense_mnist, "mae_mse": dense_mnist["others"].get("mae", {}).get("mse")},
         "sci": sci,
         "listed": listed,

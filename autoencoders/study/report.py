@@ -1,7 +1,7 @@
 """The study: "why BCE and not MSE?", each answer people give turned into a figure and a number.
 
 `python evaluate.py --study RUN_DIR... --out results/study` writes REPORT.md (+ html, figures,
-summary.json) with eight sections, in the order of the claims (docs/findings.md answers from its summary):
+summary.json) with nine sections, in the order of the claims (docs/findings.md answers from its summary):
 1. loss landscapes: every loss is minimised at p = y; BCE's floor is the entropy H(y), and the
    test sets' floors explain most of the BCE numbers the blog reports;
 2. scale: BCE > MSE always (Pinsker), so raw values compare nothing; what does compare;
@@ -12,7 +12,9 @@ summary.json) with eight sections, in the order of the claims (docs/findings.md 
 7. the MSE collapse as a rate over 20 seeds per optimizer, learning rate and dataset, and what
    differs early in the runs that collapse (collapse_study.py; its runs come by `--collapse`);
 8. how early and how rightly `DiagnosticsCallback` warns of that collapse (early_warning.py; its
-   runs are read from OUT/early_warning, written by `python -m autoencoders early-warning`).
+   runs are read from OUT/early_warning, written by `python -m autoencoders early-warning`);
+9. today's practice: sigmoid and linear heads, MSE and MAE, and the residual res_conv, against
+   sigmoid + BCE (today.py; its runs come by `--today`).
 The analytic parts need no runs; the others use whichever study runs are given (the
 `configs/sweeps/study_*.yaml` sweeps) and say so when a part has none.
 """
@@ -48,10 +50,11 @@ from autoencoders.report.document import (
     verdict_summary,
     verdict_table,
 )
-from autoencoders.study import collapse, early_warning, theory
+from autoencoders.study import collapse, early_warning, theory, today
 from autoencoders.study import collapse_rates as collapse_study
 from autoencoders.study import figures as figs
 from autoencoders.study.blog import BLOG_RESULTS
+from autoencoders.study.speed import REACH_SHARE, median_epoch, reach_epoch, reach_test
 from autoencoders.train.device import here as device_here
 
 OUTCOME_ARCHS = ("dense", "deep_dense", "conv", "denoising_conv")
@@ -249,46 +252,6 @@ def _curves(group: Group, key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         if n:
             out[loss] = (np.arange(1, n + 1), np.array([r[:n] for r in rows], dtype=float))
     return out
-
-
-#: the validation pixel MSE whose first epoch measures speed: this share of an all-dark output's
-#: MSE on the same images. A target no run sets: the earlier one (the worst final MSE of the
-#: comparison's runs) was reached by the run that set it only at its end, which favoured the other loss.
-REACH_SHARE = 0.1
-
-
-def reach_epoch(history: list[dict], target: float) -> int | None:
-    """The first epoch whose validation pixel MSE is at most `target` (None: never)."""
-    return next((int(row["epoch"]) for row in history if row["val_pixel_mse"] <= target), None)
-
-
-def reach_test(group_title: str, target: float, bce: dict[int, int | None], mse: dict[int, int | None]) -> dict:
-    """Which loss reaches `target` sooner, seed by seed: a sign test (`scipy.stats.binomtest`) over
-    the seeds where one was sooner, a run that never reached it counting as later than one that did
-    (ties, both never included, are left out). p is None when no seed differs."""
-    from scipy.stats import binomtest
-
-    seeds = sorted(set(bce) & set(mse))
-    never = math.inf
-    bce_sooner = sum((bce[s] or never) < (mse[s] or never) for s in seeds)
-    mse_sooner = sum((mse[s] or never) < (bce[s] or never) for s in seeds)
-    differing = bce_sooner + mse_sooner
-    return {
-        "group": group_title,
-        "target": target,
-        "seeds": seeds,
-        "bce": [bce[s] for s in seeds],
-        "mse": [mse[s] for s in seeds],
-        "bce_sooner": bce_sooner,
-        "mse_sooner": mse_sooner,
-        "ties": len(seeds) - differing,
-        "p": float(binomtest(bce_sooner, differing).pvalue) if differing else None,
-    }
-
-
-def median_epoch(epochs: list[int | None]) -> float:
-    """The median over seeds, a run that never reached the target counting as later than all (inf)."""
-    return float(np.median([math.inf if e is None else e for e in epochs]))
 
 
 def _epoch_words(value: float) -> str:
@@ -569,6 +532,7 @@ def write_study(
     *,
     command: str,
     collapse_folder: Path | None = None,
+    today_folder: Path | None = None,
     published: Path | None = None,
 ) -> dict:
     """The study into `out`; `published` is the folder it is then moved to, when `out` is a staging
@@ -616,6 +580,7 @@ def write_study(
             ),
         ),
         ("early_warning", early_warning.section((published or out) / early_warning.FOLDER, collapse_folder)),
+        ("today", today.section(today_folder, OUTCOME_METRICS)),
     ]
     for key, (lines, data) in sections:
         summary[key] = data

@@ -201,7 +201,7 @@ def test_small_numbers_are_written_without_exponent_padding():
 
 
 def test_the_reach_test_pairs_seeds_and_counts_a_run_that_never_got_there_as_later():
-    from autoencoders.study.report import median_epoch, reach_epoch, reach_test
+    from autoencoders.study.speed import median_epoch, reach_epoch, reach_test
 
     history = [{"epoch": 1, "val_pixel_mse": 0.3}, {"epoch": 2, "val_pixel_mse": 0.1}, {"epoch": 3, "val_pixel_mse": 0.05}]
     assert (reach_epoch(history, 0.1), reach_epoch(history, 0.01)) == (2, None)

@@ -1,0 +1,96 @@
+"""Study section 9 (autoencoders/study/today.py): each output head and loss against sigmoid + BCE,
+paired by seed, Holm within each model × dataset, read from the runs' metrics.json alone."""
+
+import json
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from autoencoders.study import findings, today
+from autoencoders.study.collapse_rates import CollapseRun
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNS = ROOT / "results" / "study" / "today" / "runs"
+METRICS = ("mse", "ssim", "psnr", "bce_excess")
+
+
+def run(head: str, loss: str, seed: int, mse: float, ssim: float = 0.5, dark_mse: float = 0.1, history=None) -> CollapseRun:
+    config = SimpleNamespace(seed=seed, model=SimpleNamespace(output=head), loss=SimpleNamespace(name=loss))
+    evaluation = {"mse": mse, "ssim": ssim, "psnr": -10 * math.log10(mse), "bce_excess": mse}
+    history = history or [{"epoch": 1, "val_pixel_mse": mse}]
+    return CollapseRun(Path(f"{head}-{loss}-s{seed}"), config, history, dark_mse, {"evaluation": evaluation, "train_seconds": 2.0 + seed})
+
+
+def test_a_setting_is_compared_with_sigmoid_bce_by_a_paired_t_test_whose_p_is_known_in_closed_form():
+    # linear + MSE lower than sigmoid + BCE by 1, 2 and 3 (× 1e-3) in seeds 0-2: mean 2, sd 1, t = 2√3;
+    # with 2 degrees of freedom the two-sided p is 1 - t / sqrt(t² + 2) exactly
+    reference = [run("sigmoid", "bce", s, 0.02) for s in range(3)]
+    linear = [run("linear", "mse", s, 0.02 - 0.001 * (s + 1)) for s in range(3)]
+    fam = today.family("dense", "mnist", reference + linear, ("mse",))
+    [contrast] = [c for c in fam["contrasts"] if c["setting"] == "linear + MSE"]
+    t = 2 * math.sqrt(3)
+    assert contrast["diff"] == pytest.approx(-0.002)
+    assert contrast["p"] == pytest.approx(1 - t / math.sqrt(t * t + 2), rel=1e-6)
+    # settings without runs are not tests: the family has one test, so Holm leaves its p alone
+    assert contrast["family_size"] == 1 and contrast["p_holm"] == pytest.approx(contrast["p"])
+    assert [c["p"] for c in fam["contrasts"] if c["setting"] != "linear + MSE"] == [None, None]
+
+
+def test_holm_multiplies_the_smallest_p_by_the_family_size_and_verdicts_follow_the_metrics_direction():
+    seeds = range(6)
+    members = [run("sigmoid", "bce", s, 0.02 + 0.0001 * s, ssim=0.8 + 0.001 * s) for s in seeds]
+    # sigmoid + MSE: far lower pixel MSE (better) but far lower SSIM (worse) in every seed
+    members += [run("sigmoid", "mse", s, 0.01 + 0.0001 * s * s, ssim=0.5 + 0.002 * s) for s in seeds]
+    fam = today.family("conv", "mnist", members, ("mse", "ssim"))
+    tested = [c for c in fam["contrasts"] if c["p"] is not None]
+    assert len(tested) == 2 and all(c["family_size"] == 2 for c in tested)
+    smallest = min(tested, key=lambda c: c["p"])
+    assert smallest["p_holm"] == pytest.approx(2 * smallest["p"])
+    verdicts = {c["metric"]: c["verdict"] for c in tested}
+    assert verdicts == {"mse": "better", "ssim": "worse"}
+
+
+def test_dark_runs_train_time_and_the_epoch_a_target_is_reached_are_counted_per_setting():
+    dark_history = [{"epoch": 1, "val_pixel_mse": 0.0995}, {"epoch": 2, "val_pixel_mse": 0.0995}]  # within 1% of 0.1
+    healthy = [{"epoch": 1, "val_pixel_mse": 0.05}, {"epoch": 2, "val_pixel_mse": 0.009}]  # reaches 10% of 0.1 at epoch 2
+    members = [run("sigmoid", "bce", s, 0.009 + 0.001 * s, history=healthy) for s in range(3)]
+    members += [run("sigmoid", "mse", s, 0.1 - 0.002 * s * s, history=dark_history if s < 2 else healthy) for s in range(3)]
+    rows = {r["setting"]: r for r in today.family("dense", "mnist", members, ("mse",))["rows"]}
+    assert (rows["sigmoid + MSE"]["dark_first"], rows["sigmoid + MSE"]["dark_last"]) == (2, 2)
+    assert (rows["sigmoid + BCE"]["dark_first"], rows["sigmoid + BCE"]["dark_last"]) == (0, 0)
+    assert rows["sigmoid + BCE"]["reach_epoch"] == 2 and math.isinf(rows["sigmoid + MSE"]["reach_epoch"])
+    assert rows["sigmoid + BCE"]["train_seconds"] == 3.0  # median of 2, 3, 4
+    assert rows["linear + MAE"]["runs"] == 0 and rows["linear + MAE"]["train_seconds"] is None
+
+
+def test_without_runs_the_section_says_so(tmp_path):
+    md, summary = today.section(tmp_path, METRICS)
+    assert summary["runs"] == 0 and "(No runs of these sweeps were given" in "\n".join(md)
+    assert len(summary["missing"]) == 9
+
+
+@pytest.mark.skipif(not RUNS.is_dir(), reason="the committed today's-practice runs")
+def test_the_committed_runs_make_the_section_and_the_findings_answer_from_their_own_numbers():
+    md, summary = today.section(RUNS, METRICS)
+    text = "\n".join(md)
+    assert summary["runs"] >= 60 and all(problem.endswith("unfinished") for problem in summary["not_used"])  # (a sweep training now)
+    dense_mnist = next(f for f in summary["families"] if (f["arch"], f["dataset"]) == ("dense", "mnist"))
+    assert [r["runs"] for r in dense_mnist["rows"]] == [5, 5, 5, 5]
+    # the table's mean is the mean of the runs' own metrics.json
+    stored = [json.loads((RUNS / f"today-dense-linear-mnist-mae-s{s}" / "metrics.json").read_text())["evaluation"]["mse"] for s in range(5)]
+    mae_row = next(r for r in dense_mnist["rows"] if r["setting"] == "linear + MAE")
+    assert mae_row["metrics"]["mse"]["mean"] == pytest.approx(sum(stored) / 5)
+    for t in summary["tally"]:
+        assert t["better"] + t["worse"] + t["None"] == t["tests"]
+    assert "## 9. What should I use today?" in text
+    # the Findings' short answer follows the tally: a setting is named only if it was better more often than worse
+    study = json.loads((ROOT / "results" / "study" / "summary.json").read_text())
+    study["today"] = json.loads(json.dumps(summary))
+    page = findings.render(study)
+    ahead = [t["setting"] for t in summary["tally"] if t["better"] > t["worse"]]
+    answer = page[page.index("What should I use today") :]
+    assert ("no other setting beat it more often than it lost" in answer) == (not ahead)
+    for t in summary["tally"]:
+        assert f"| {t['setting']} | {t['tests']} | {t['better']} | {t['worse']} | {t['None']} |" in answer
