@@ -60,7 +60,7 @@ blog: setup
 # cores), then the collapse-rate sweeps configs/sweeps/collapse_*.yaml (1,440 one-epoch runs: hours
 # on 2 CPU cores) and the 24 longer runs of configs/sweeps/long_*.yaml that check their one-epoch
 # verdict, the 80 runs of section 8 that time DiagnosticsCallback's warning (`python -m autoencoders
-# early-warning`), the 180 runs of today's practice (configs/sweeps/today_*.yaml: sigmoid and linear heads, BCE, MSE
+# early-warning`), the 300 runs of today's practice (configs/sweeps/today_*.yaml: sigmoid and linear heads, BCE, MSE
 # and MAE, on dense, conv and res_conv), then `evaluate.py --study` into results/study/REPORT.md. Every sweep trains $(JOBS) runs
 # at a time, one TensorFlow thread each (benchmarks/bench_study.py: 0.42-0.46x the time per run of
 # one at a time, with the conv decoders' upsampled convs and the dense models' one-program XLA loop;
@@ -70,7 +70,7 @@ blog: setup
 FINDINGS ?= docs/findings.md
 FINDINGS_README ?= README.md
 STUDY_SWEEPS ?= dense deep_dense conv denoising_conv binarized vae_sum vae_mean
-TODAY_SWEEPS ?= today_sigmoid today_linear
+TODAY_SWEEPS ?= today_sigmoid today_linear today_sigmoid_seeds_5_9 today_linear_seeds_5_9
 COLLAPSE_SWEEPS ?= collapse_conv_adam collapse_conv_adadelta collapse_dense_adam collapse_dense_adadelta \
   collapse_denoising_conv_adam collapse_denoising_conv_adadelta long_conv_adam long_conv_adadelta \
   long_denoising_conv_adam
