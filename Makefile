@@ -61,7 +61,8 @@ blog: setup
 # on 2 CPU cores) and the 24 longer runs of configs/sweeps/long_*.yaml that check their one-epoch
 # verdict, the 80 runs of section 8 that time DiagnosticsCallback's warning (`python -m autoencoders
 # early-warning`), the 300 runs of today's practice (configs/sweeps/today_*.yaml: sigmoid and linear heads, BCE, MSE
-# and MAE, on dense, conv and res_conv), then `evaluate.py --study` into results/study/REPORT.md. Every sweep trains $(JOBS) runs
+# and MAE, on dense, conv and res_conv) and their 960 one-epoch collapse-rate runs (configs/sweeps/today_collapse_*.yaml),
+# then `evaluate.py --study` into results/study/REPORT.md. Every sweep trains $(JOBS) runs
 # at a time, one TensorFlow thread each (benchmarks/bench_study.py: 0.42-0.46x the time per run of
 # one at a time, with the conv decoders' upsampled convs and the dense models' one-program XLA loop;
 # under 3 hours: the 6 hours it took one at a time, times the 0.43-0.48 its runs' mix gives).
@@ -71,6 +72,7 @@ FINDINGS ?= docs/findings.md
 FINDINGS_README ?= README.md
 STUDY_SWEEPS ?= dense deep_dense conv denoising_conv binarized vae_sum vae_mean
 TODAY_SWEEPS ?= today_sigmoid today_linear today_sigmoid_seeds_5_9 today_linear_seeds_5_9
+TODAY_COLLAPSE_SWEEPS ?= today_collapse_linear today_collapse_res_conv_sigmoid
 COLLAPSE_SWEEPS ?= collapse_conv_adam collapse_conv_adadelta collapse_dense_adam collapse_dense_adadelta \
   collapse_denoising_conv_adam collapse_denoising_conv_adadelta long_conv_adam long_conv_adadelta \
   long_denoising_conv_adam
@@ -84,8 +86,11 @@ study: setup
 	for s in $(TODAY_SWEEPS); do \
 	  $(BIN)/python train.py --config configs/sweeps/$$s.yaml --out $(OUT)/study/today/runs --jobs $(JOBS) || status=1; \
 	done; \
+	for s in $(TODAY_COLLAPSE_SWEEPS); do \
+	  $(BIN)/python train.py --config configs/sweeps/$$s.yaml --out $(OUT)/study/today/collapse --jobs $(JOBS) || status=1; \
+	done; \
 	$(BIN)/python -m autoencoders early-warning --out $(OUT)/study/early_warning --jobs $(JOBS) || status=1; \
-	$(BIN)/python evaluate.py --study $(OUT)/study/runs/study-* --collapse $(OUT)/study/collapse --today $(OUT)/study/today/runs --out $(OUT)/study \
+	$(BIN)/python evaluate.py --study $(OUT)/study/runs/study-* --collapse $(OUT)/study/collapse --today $(OUT)/study/today --out $(OUT)/study \
 	  && $(BIN)/python -m autoencoders findings $(OUT)/study/summary.json --out $(FINDINGS) --readme $(FINDINGS_README) \
 	     --evidence autoencoders/diagnose/evidence.json && exit $$status
 

@@ -334,7 +334,8 @@ def evaluate_parser() -> argparse.ArgumentParser:
         "--today",
         type=Path,
         metavar="FOLDER",
-        help="with --study: the folder of today's-practice runs (configs/sweeps/today_*.yaml), e.g. results/study/today/runs",
+        help="with --study: the folder of today's-practice runs (configs/sweeps/today_*.yaml): its runs/ and collapse/, "
+        "e.g. results/study/today",
     )
     p.add_argument("--note", default="", help="a Markdown paragraph put under the title (e.g. the command that trained the runs)")
     p.add_argument(

@@ -51,6 +51,7 @@ class Cell:
     optimizer: str
     learning_rate: float
     loss: str
+    head: str = "sigmoid"  # the output head (model.output): section 9's cells are linear too
 
     @property
     def setting(self) -> str:
@@ -68,7 +69,7 @@ class CollapseRun:
     @property
     def cell(self) -> Cell:
         c = self.config
-        return Cell(c.model.arch, c.dataset.name, c.training.optimizer, float(c.training.learning_rate), c.loss.name)
+        return Cell(c.model.arch, c.dataset.name, c.training.optimizer, float(c.training.learning_rate), c.loss.name, c.model.output)
 
     @property
     def collapsed(self) -> bool:
@@ -327,7 +328,8 @@ def loss_contrast(cells: dict[Cell, list[CollapseRun]]) -> list[LossContrast]:
 # ----------------------------------------------------------------------------- the section
 
 
-def _rate_cell(rate: collapse.Rate | None, diverged: int = 0) -> str:
+def rate_text(rate: collapse.Rate | None, diverged: int = 0) -> str:
+    """A table cell: collapsed/runs [95% CI], the diverged runs (NaN) counted apart."""
     if rate is None:
         return "not trained"
     return f"{rate.collapsed}/{rate.runs} [{rate.low:.2f}, {rate.high:.2f}]" + (f", {diverged} diverged" if diverged else "")
@@ -417,7 +419,7 @@ def section(fig_dir: Path, folder: Path | None, persisted: Persistence) -> tuple
                 if any(k in cell_rates for k in keys):
                     md.append(
                         f"| {arch} · {dataset} | {loss.upper()} | "
-                        + " | ".join(_rate_cell(cell_rates.get(k), sum(r.diverged for r in cells.get(k, []))) for k in keys)
+                        + " | ".join(rate_text(cell_rates.get(k), sum(r.diverged for r in cells.get(k, []))) for k in keys)
                         + " |"
                     )
     panels = [

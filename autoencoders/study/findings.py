@@ -295,7 +295,20 @@ def today(summary: dict) -> dict:
         }
         for arch in archs
     ]
+    rated = (section.get("collapse") or {}).get("rows", [])
+
+    def locked(head: str, loss: str | None = None) -> dict:
+        counted = [x for r in rated if r["head"] == head and loss in (None, r["loss"]) for x in r["rates"] if "runs" in x]
+        return {"collapsed": sum(x["collapsed"] for x in counted), "runs": sum(x["runs"] for x in counted)}
+
     return {
+        "collapse": {
+            "rows": rated,
+            "settings": (section.get("collapse") or {}).get("settings", []),
+            "linear": locked("linear"),
+            "sigmoid_mse": locked("sigmoid", "mse"),
+            "sigmoid_bce": locked("sigmoid", "bce"),
+        },
         "runs": section["runs"],
         "reference": section["reference"],
         "setting": SETTING_WORDS[("adam", 0.001)],  # the today_* sweeps' optimizer

@@ -14,7 +14,8 @@ Each setting is compared with sigmoid + BCE (`REFERENCE`, the blog's choice) pai
 are one family (Holm). The cost of a setting is its training time per run and the epoch its
 validation pixel MSE first reaches the speed target of section 3 (`speed.REACH_SHARE` of the
 all-dark output's), and a run whose validation output is dark (section 7's rule) is counted after
-its first epoch and at its last.
+its first epoch and at its last. The `today_collapse_*` sweeps measure the collapse as section 7
+does (one epoch, 20 seeds a cell) for the linear heads and for res_conv with a sigmoid.
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ import numpy as np
 
 from autoencoders.evaluate.comparison import ALPHA, METRICS, first_better, holm_adjusted, paired_test, significant, summarize
 from autoencoders.study import collapse
-from autoencoders.study.collapse_rates import DATASETS, CollapseRun, load_runs
+from autoencoders.study.collapse_rates import DATASETS, Cell, CollapseRun, by_cell, load_runs, rate_text, rates
 from autoencoders.study.speed import REACH_SHARE, median_epoch, reach_epoch
 
 PREFIX = "today-"
-SWEEPS = "configs/sweeps/today_*.yaml"
+SWEEPS = "configs/sweeps/today_{sigmoid,linear}*.yaml"
 ARCHS = ("dense", "conv", "res_conv")
+RUNS, COLLAPSE = "runs", "collapse"  # the two folders under --today: outcome runs, one-epoch collapse-rate runs
+COLLAPSE_PREFIX = "collapse-today-"
+COLLAPSE_SWEEPS = "configs/sweeps/today_collapse_*.yaml"
+COLLAPSE_SETTINGS = (("adam", 0.001), ("adam", 0.01))
 
 
 @dataclass(frozen=True)
@@ -125,10 +130,63 @@ def tally(families: Sequence[dict]) -> list[dict]:
     return out
 
 
+def collapse_rates(folder: Path) -> dict:
+    """Section 7's collapse rate (one epoch, 20 seeds, Wilson 95% intervals) for each model, dataset,
+    head and loss of the `today_collapse_*` sweeps, at each of `COLLAPSE_SETTINGS`."""
+    found, problems = load_runs(folder, COLLAPSE_PREFIX) if folder.is_dir() else ([], [])
+    cells = by_cell(found)
+    cell_rates = rates(cells)
+    rows = []
+    for arch in ARCHS:
+        for dataset in DATASETS:
+            for setting in SETTINGS:
+                keys = [Cell(arch, dataset, optimizer, lr, setting.loss, setting.head) for optimizer, lr in COLLAPSE_SETTINGS]
+                if not any(k in cell_rates for k in keys):
+                    continue
+                rates_here = []
+                for k in keys:
+                    r, diverged = cell_rates.get(k), sum(run.diverged for run in cells.get(k, []))
+                    rates_here.append(
+                        {"text": rate_text(r, diverged)}
+                        | (
+                            {}
+                            if r is None
+                            else {"collapsed": r.collapsed, "runs": r.runs, "rate": r.rate, "ci": [r.low, r.high], "diverged": diverged}
+                        )
+                    )
+                rows.append(
+                    {
+                        "arch": arch,
+                        "dataset": dataset,
+                        "setting": setting.label,
+                        "head": setting.head,
+                        "loss": setting.loss,
+                        "rates": rates_here,
+                    }
+                )
+    return {
+        "folder": str(folder),
+        "sweeps": COLLAPSE_SWEEPS,
+        "runs": len(found),
+        "not_used": problems,
+        "settings": [f"{optimizer.capitalize()} {lr:g}" for optimizer, lr in COLLAPSE_SETTINGS],
+        "rows": rows,
+    }
+
+
 def section(folder: Path | None, metrics: Sequence[str]) -> tuple[list[str], dict]:
+    """Section 9 from `folder` (results/study/today): its `runs/` for the outcome table and the
+    cost, its `collapse/` for the collapse rates."""
     from autoencoders.study.findings import environment
 
-    found, problems = load_runs(folder, PREFIX) if folder is not None and folder.is_dir() else ([], [])
+    runs_folder = None if folder is None else folder / RUNS
+    found, problems = load_runs(runs_folder, PREFIX) if runs_folder is not None and runs_folder.is_dir() else ([], [])
+    problems += [
+        f"{r.path.name}: metrics.json holds no evaluation (training stores it as the run ends)"
+        for r in found
+        if "evaluation" not in r.metrics
+    ]
+    found = [r for r in found if "evaluation" in r.metrics]
     families = []
     for arch in ARCHS:
         for dataset in DATASETS:
@@ -136,7 +194,7 @@ def section(folder: Path | None, metrics: Sequence[str]) -> tuple[list[str], dic
             if members:
                 families.append(family(arch, dataset, members, metrics))
     summary = {
-        "folder": None if folder is None else str(folder),
+        "folder": None if runs_folder is None else str(runs_folder),
         "sweeps": SWEEPS,
         "runs": len(found),
         "not_used": problems,
@@ -151,6 +209,7 @@ def section(folder: Path | None, metrics: Sequence[str]) -> tuple[list[str], dic
         "families": families,
         "tally": tally(families),
         "missing": [f"{a} · {d}" for a in ARCHS for d in DATASETS if not any((f["arch"], f["dataset"]) == (a, d) for f in families)],
+        "collapse": collapse_rates(folder / COLLAPSE) if folder is not None else None,
     }
     labels = {m: METRICS[m][0] for m in metrics}
     text = environment().get_template("today.md.j2").render(s=summary, labels=labels, isinf=math.isinf)

@@ -12,12 +12,19 @@ from autoencoders.study import findings, today
 from autoencoders.study.collapse_rates import CollapseRun
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNS = ROOT / "results" / "study" / "today" / "runs"
+TODAY = ROOT / "results" / "study" / "today"
+RUNS = TODAY / "runs"
 METRICS = ("mse", "ssim", "psnr", "bce_excess")
 
 
 def run(head: str, loss: str, seed: int, mse: float, ssim: float = 0.5, dark_mse: float = 0.1, history=None) -> CollapseRun:
-    config = SimpleNamespace(seed=seed, model=SimpleNamespace(output=head), loss=SimpleNamespace(name=loss))
+    config = SimpleNamespace(
+        seed=seed,
+        model=SimpleNamespace(arch="dense", output=head),
+        dataset=SimpleNamespace(name="mnist"),
+        loss=SimpleNamespace(name=loss),
+        training=SimpleNamespace(optimizer="adam", learning_rate=0.001, batch_size=128),
+    )
     evaluation = {"mse": mse, "ssim": ssim, "psnr": -10 * math.log10(mse), "bce_excess": mse}
     history = history or [{"epoch": 1, "val_pixel_mse": mse}]
     return CollapseRun(Path(f"{head}-{loss}-s{seed}"), config, history, dark_mse, {"evaluation": evaluation, "train_seconds": 2.0 + seed})
@@ -69,15 +76,54 @@ def test_without_runs_the_section_says_so(tmp_path):
     md, summary = today.section(tmp_path, METRICS)
     assert summary["runs"] == 0 and "(No runs of these sweeps were given" in "\n".join(md)
     assert len(summary["missing"]) == 9
+    assert summary["collapse"]["runs"] == 0 and "(No such runs in" in "\n".join(md)
+
+
+def test_a_completed_run_without_a_stored_evaluation_is_named_and_left_out(monkeypatch, tmp_path):
+    (tmp_path / "runs").mkdir()
+    unevaluated = run("sigmoid", "bce", 0, 0.01)
+    unevaluated.metrics.pop("evaluation")
+    found = [unevaluated, run("sigmoid", "mse", 0, 0.02)]
+    monkeypatch.setattr(today, "load_runs", lambda folder, prefix: (found, []) if prefix == today.PREFIX else ([], []))
+    _, summary = today.section(tmp_path, METRICS)
+    assert summary["runs"] == 1
+    assert summary["not_used"] == ["sigmoid-bce-s0: metrics.json holds no evaluation (training stores it as the run ends)"]
+
+
+def test_collapse_rates_per_head_and_loss_with_wilson_intervals(monkeypatch, tmp_path):
+    def one_epoch(arch, head, loss, lr, seed, val_mse):
+        training = SimpleNamespace(optimizer="adam", learning_rate=lr)
+        config = SimpleNamespace(
+            seed=seed,
+            model=SimpleNamespace(arch=arch, output=head),
+            dataset=SimpleNamespace(name="mnist"),
+            loss=SimpleNamespace(name=loss),
+            training=training,
+        )
+        return CollapseRun(tmp_path / f"{arch}-{head}-{loss}-{lr}-{seed}", config, [{"val_pixel_mse": val_mse}], 0.1)
+
+    runs = [one_epoch("res_conv", "sigmoid", "mse", 0.01, s, 0.0999) for s in range(3)]  # within 1% of the dark 0.1
+    runs += [one_epoch("res_conv", "sigmoid", "bce", 0.01, s, 0.01) for s in range(3)]
+    runs += [one_epoch("dense", "linear", "mae", 0.001, s, float("nan") if s == 0 else 0.02) for s in range(3)]
+    monkeypatch.setattr(today, "load_runs", lambda folder, prefix: (runs, ["collapse-today-x: unfinished"]))
+    (tmp_path / "collapse").mkdir()
+    rates = today.collapse_rates(tmp_path / "collapse")
+    rows = {(r["arch"], r["setting"]): r["rates"] for r in rates["rows"]}
+    assert set(rows) == {("res_conv", "sigmoid + MSE"), ("res_conv", "sigmoid + BCE"), ("dense", "linear + MAE")}
+    assert [x["text"] for x in rows[("res_conv", "sigmoid + MSE")]] == ["not trained", "3/3 [0.44, 1.00]"]
+    assert [x["text"] for x in rows[("res_conv", "sigmoid + BCE")]] == ["not trained", "0/3 [0.00, 0.56]"]
+    assert rows[("dense", "linear + MAE")][0]["diverged"] == 1 and rows[("dense", "linear + MAE")][0]["collapsed"] == 0
+    assert rates["runs"] == 9 and rates["not_used"] == ["collapse-today-x: unfinished"]
 
 
 @pytest.mark.skipif(not RUNS.is_dir(), reason="the committed today's-practice runs")
 def test_the_committed_runs_make_the_section_and_the_findings_answer_from_their_own_numbers():
-    md, summary = today.section(RUNS, METRICS)
+    md, summary = today.section(TODAY, METRICS)
     text = "\n".join(md)
-    assert summary["runs"] >= 60 and all(problem.endswith("unfinished") for problem in summary["not_used"])  # (a sweep training now)
+    assert summary["runs"] >= 60
+    assert all(p.endswith(("unfinished", "(training stores it as the run ends)")) for p in summary["not_used"])  # a sweep training now
     dense_mnist = next(f for f in summary["families"] if (f["arch"], f["dataset"]) == ("dense", "mnist"))
-    assert [r["runs"] for r in dense_mnist["rows"]] == [5, 5, 5, 5]
+    assert all(r["runs"] >= 5 for r in dense_mnist["rows"])
     # the table's mean is the mean of the runs' own metrics.json
     stored = [json.loads((RUNS / f"today-dense-linear-mnist-mae-s{s}" / "metrics.json").read_text())["evaluation"]["mse"] for s in range(5)]
     mae_row = next(r for r in dense_mnist["rows"] if r["setting"] == "linear + MAE")
