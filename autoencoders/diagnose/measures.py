@@ -68,6 +68,11 @@ def column_spread(x) -> float:
     return float(np.mean(np.std(np.asarray(x, np.float64), axis=0)))
 
 
+#: test images on which a run's `output_spread` is measured when its training ends
+#: (`train.loop.output_spread`): all of a collapse-rate run's 2,000
+SPREAD_IMAGES = 2000
+
+
 def spread(y: np.ndarray, p: np.ndarray) -> float:
     """How much the outputs vary across images, over how much the targets do: about 1 when the
     outputs vary as the images do, 0 for one output for every input."""

@@ -279,6 +279,12 @@ def today(summary: dict) -> dict:
         }
         for label in settings
     }
+    constant = {
+        label: None
+        if any(r["constant"] is None for r in all_rows if r["setting"] == label and r["runs"])
+        else sum(r["constant"] for r in all_rows if r["setting"] == label and r["runs"])
+        for label in settings
+    }
     archs = list(dict.fromkeys(f["arch"] for f in families))
 
     def trained(arch: str, label: str) -> list[dict]:
@@ -317,6 +323,8 @@ def today(summary: dict) -> dict:
         "tally": tally,
         "ahead": [t for t in tally if t["better"] > t["worse"]],
         "dark": dark,
+        "constant": constant,
+        "constant_spread": section["constant_spread"],
         "cost": cost,
         "missing": section["missing"],
         "metrics": [METRICS[m][0] for m in section["metrics"]],

@@ -14,7 +14,9 @@ Each setting is compared with sigmoid + BCE (`REFERENCE`, the blog's choice) pai
 are one family (Holm). The cost of a setting is its training time per run and the epoch its
 validation pixel MSE first reaches the speed target of section 3 (`speed.REACH_SHARE` of the
 all-dark output's), and a run whose validation output is dark (section 7's rule) is counted after
-its first epoch and at its last. The `today_collapse_*` sweeps measure the collapse as section 7
+its first epoch and at its last, and a run with one output for every input (its recorded
+`output_spread` under the diagnosis's `CONSTANT_SPREAD`: an output that is the same image, dark or
+not) at its end. The `today_collapse_*` sweeps measure the collapse as section 7
 does (one epoch, 20 seeds a cell) for the linear heads and for res_conv with a sigmoid.
 """
 
@@ -27,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from autoencoders.diagnose.measures import SPREAD_IMAGES
+from autoencoders.diagnose.problems import CONSTANT_SPREAD
 from autoencoders.evaluate.comparison import ALPHA, METRICS, first_better, holm_adjusted, paired_test, significant, summarize
 from autoencoders.study import collapse
 from autoencoders.study.collapse_rates import DATASETS, Cell, CollapseRun, by_cell, load_runs, rate_text, rates
@@ -114,11 +118,20 @@ def family(arch: str, dataset: str, members: Sequence[CollapseRun], metrics: Seq
                 "reach_epoch": median_epoch([reach_epoch(r.history, REACH_SHARE * r.dark_mse) for r in runs]) if runs else None,
                 "dark_first": sum(collapse.is_collapsed(r.history[0]["val_pixel_mse"], r.dark_mse) for r in runs),
                 "dark_last": sum(collapse.is_collapsed(r.history[-1]["val_pixel_mse"], r.dark_mse) for r in runs),
+                "constant": constant_outputs(runs),
                 "epochs": max((len(r.history) for r in runs), default=0),
                 "contrasts": {c["metric"]: c for c in contrasts if c["setting"] == setting.label},
             }
         )
     return {"arch": arch, "dataset": dataset, "rows": rows, "contrasts": contrasts}
+
+
+def constant_outputs(runs: Sequence[CollapseRun]) -> int | None:
+    """How many of `runs` ended with one output for every input: their `output_spread` (recorded
+    by training) under the diagnosis's `CONSTANT_SPREAD`. None when a run lacks the measure."""
+    if not runs or any("output_spread" not in r.metrics for r in runs):
+        return None
+    return sum(r.metrics["output_spread"] < CONSTANT_SPREAD for r in runs)
 
 
 def tally(families: Sequence[dict]) -> list[dict]:
@@ -147,7 +160,7 @@ def collapse_rates(folder: Path) -> dict:
                 for k in keys:
                     r, diverged = cell_rates.get(k), sum(run.diverged for run in cells.get(k, []))
                     rates_here.append(
-                        {"text": rate_text(r, diverged)}
+                        {"text": rate_text(r, diverged), "constant": constant_outputs(cells.get(k, []))}
                         | (
                             {}
                             if r is None
@@ -202,6 +215,8 @@ def section(folder: Path | None, metrics: Sequence[str]) -> tuple[list[str], dic
         "settings": [s.label for s in SETTINGS],
         "metrics": list(metrics),
         "reach_share": REACH_SHARE,
+        "constant_spread": CONSTANT_SPREAD,
+        "spread_images": SPREAD_IMAGES,
         "alpha": ALPHA,
         "training": sorted(
             {f"{t.optimizer.capitalize()} {t.learning_rate:g}, batch {t.batch_size}" for t in (r.config.training for r in found)}

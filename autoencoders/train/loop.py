@@ -27,6 +27,7 @@ from autoencoders import config as C
 from autoencoders import plugins
 from autoencoders.data.loading import DataError, Dataset, PreparedData, load_dataset, prepare
 from autoencoders.data.mapped import is_mapped
+from autoencoders.diagnose.measures import SPREAD_IMAGES, spread
 from autoencoders.errors import raise_if_stopped
 from autoencoders.evaluate.metrics import summarize_chunks
 from autoencoders.models import VAE, Autoencoder, build_model
@@ -404,6 +405,7 @@ def _train(
         metrics["reason"] = recorder.failure
     else:
         metrics["test"] = test_metrics(model, data, cfg.training.eval_batch_size)
+        metrics["output_spread"] = output_spread(model, data)
         save_final_model(model, cfg, run_dir / runs.MODEL)
         if logs:
             write_hparams(run_dir / runs.TENSORBOARD, cfg, metrics["test"], step=len(history))
@@ -464,6 +466,15 @@ def write_hparams(logdir: Path, cfg: C.ExperimentConfig, test: dict, step: int) 
         hp.hparams(values, trial_id=cfg.name)
         for key, value in test.items():
             tf.summary.scalar(f"test/{key}", value, step=step)
+
+
+def output_spread(model: Autoencoder, data: PreparedData) -> float:
+    """How much the outputs vary across the first `SPREAD_IMAGES` test images, over how much the
+    images do (`diagnose.measures.spread`): near 0 when every input gets the same output. The
+    all-dark rule misses that failure when the one output is not dark (a linear head trained with
+    MAE on MNIST settles on a constant image), so a run records it beside its test metrics."""
+    n = min(SPREAD_IMAGES, len(data.t_test))
+    return spread(np.asarray(data.t_test[:n], np.float32), model.reconstruct(np.asarray(data.x_test[:n])))
 
 
 def test_metrics(model: Autoencoder, data: PreparedData, batch_size: int) -> dict:

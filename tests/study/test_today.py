@@ -17,7 +17,7 @@ RUNS = TODAY / "runs"
 METRICS = ("mse", "ssim", "psnr", "bce_excess")
 
 
-def run(head: str, loss: str, seed: int, mse: float, ssim: float = 0.5, dark_mse: float = 0.1, history=None) -> CollapseRun:
+def run(head: str, loss: str, seed: int, mse: float, ssim: float = 0.5, dark_mse: float = 0.1, history=None, spread=None) -> CollapseRun:
     config = SimpleNamespace(
         seed=seed,
         model=SimpleNamespace(arch="dense", output=head),
@@ -27,7 +27,8 @@ def run(head: str, loss: str, seed: int, mse: float, ssim: float = 0.5, dark_mse
     )
     evaluation = {"mse": mse, "ssim": ssim, "psnr": -10 * math.log10(mse), "bce_excess": mse}
     history = history or [{"epoch": 1, "val_pixel_mse": mse}]
-    return CollapseRun(Path(f"{head}-{loss}-s{seed}"), config, history, dark_mse, {"evaluation": evaluation, "train_seconds": 2.0 + seed})
+    metrics = {"evaluation": evaluation, "train_seconds": 2.0 + seed} | ({} if spread is None else {"output_spread": spread})
+    return CollapseRun(Path(f"{head}-{loss}-s{seed}"), config, history, dark_mse, metrics)
 
 
 def test_a_setting_is_compared_with_sigmoid_bce_by_a_paired_t_test_whose_p_is_known_in_closed_form():
@@ -62,14 +63,19 @@ def test_holm_multiplies_the_smallest_p_by_the_family_size_and_verdicts_follow_t
 def test_dark_runs_train_time_and_the_epoch_a_target_is_reached_are_counted_per_setting():
     dark_history = [{"epoch": 1, "val_pixel_mse": 0.0995}, {"epoch": 2, "val_pixel_mse": 0.0995}]  # within 1% of 0.1
     healthy = [{"epoch": 1, "val_pixel_mse": 0.05}, {"epoch": 2, "val_pixel_mse": 0.009}]  # reaches 10% of 0.1 at epoch 2
-    members = [run("sigmoid", "bce", s, 0.009 + 0.001 * s, history=healthy) for s in range(3)]
-    members += [run("sigmoid", "mse", s, 0.1 - 0.002 * s * s, history=dark_history if s < 2 else healthy) for s in range(3)]
+    members = [run("sigmoid", "bce", s, 0.009 + 0.001 * s, history=healthy, spread=0.9) for s in range(3)]
+    members += [run("sigmoid", "mse", s, 0.1 - 0.002 * s * s, history=dark_history if s < 2 else healthy, spread=0.9) for s in range(3)]
+    # linear + MAE: one constant output that is not dark (spread 0.01 and 0.04 under the rule's 0.05)
+    members += [run("linear", "mae", s, 0.08, history=healthy, spread=(0.01, 0.04, 0.5)[s]) for s in range(3)]
+    members += [run("linear", "mse", s, 0.02, history=healthy, spread=None if s == 0 else 0.8) for s in range(3)]
     rows = {r["setting"]: r for r in today.family("dense", "mnist", members, ("mse",))["rows"]}
     assert (rows["sigmoid + MSE"]["dark_first"], rows["sigmoid + MSE"]["dark_last"]) == (2, 2)
     assert (rows["sigmoid + BCE"]["dark_first"], rows["sigmoid + BCE"]["dark_last"]) == (0, 0)
     assert rows["sigmoid + BCE"]["reach_epoch"] == 2 and math.isinf(rows["sigmoid + MSE"]["reach_epoch"])
     assert rows["sigmoid + BCE"]["train_seconds"] == 3.0  # median of 2, 3, 4
-    assert rows["linear + MAE"]["runs"] == 0 and rows["linear + MAE"]["train_seconds"] is None
+    assert (rows["linear + MAE"]["dark_last"], rows["linear + MAE"]["constant"]) == (0, 2)
+    assert rows["sigmoid + BCE"]["constant"] == 0
+    assert rows["linear + MSE"]["constant"] is None  # one run without the measure: not counted as healthy
 
 
 def test_without_runs_the_section_says_so(tmp_path):

@@ -37,3 +37,19 @@ def test_every_committed_today_run_is_a_complete_lean_point_of_the_today_sweeps(
         assert metrics["status"] == "completed" and metrics["epochs"] == cfg.training.epochs
         assert set(metrics["evaluation"]) == PER_IMAGE_MEANS
         assert len(runs.read_history(TODAY_RUNS / folder / runs.HISTORY)) == cfg.training.epochs
+
+
+def test_the_today_collapse_sweeps_are_one_epoch_20_seeds_validated_on_2000_images_as_section_7():
+    points = [cfg for path in sorted((ROOT / "configs" / "sweeps").glob("today_collapse_*.yaml")) for cfg in sweep.expand(path)]
+    assert len(points) == 960
+    cells: dict[tuple, set[int]] = {}
+    for cfg in points:
+        assert (cfg.training.epochs, cfg.training.batch_size, cfg.dataset.test_size, cfg.training.optimizer) == (1, 128, 2000, "adam")
+        assert cfg.name.startswith("collapse-today-")
+        key = (cfg.model.arch, cfg.model.output, cfg.loss.name, cfg.dataset.name, cfg.training.learning_rate)
+        cells.setdefault(key, set()).add(cfg.seed)
+    assert all(seeds == set(range(20)) for seeds in cells.values())
+    linear = {(a, loss) for a, head, loss, *_ in cells if head == "linear"}
+    assert linear == {(a, loss) for a in ("dense", "conv", "res_conv") for loss in ("mse", "mae")}
+    assert {(a, loss) for a, head, loss, *_ in cells if head == "sigmoid"} == {("res_conv", "bce"), ("res_conv", "mse")}
+    assert {lr for *_, lr in cells} == {0.001, 0.01}

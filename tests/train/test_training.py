@@ -63,6 +63,10 @@ def test_every_shipped_config_trains_with_each_loss_into_a_complete_reloadable_r
     recon = model.reconstruct(data.x_test)
     assert recon.shape == data.t_test.shape
     assert float(np.mean((recon - data.t_test) ** 2)) == pytest.approx(metrics["test"]["mse"], rel=1e-4)
+    # how much the outputs vary across the first 2,000 test images over how much the images do
+    first = slice(0, 2000)
+    column_sd = lambda images: np.mean(np.std(np.asarray(images[first], np.float64), axis=0))  # noqa: E731
+    assert metrics["output_spread"] == pytest.approx(column_sd(recon) / column_sd(data.t_test), rel=1e-4)
     assert (run / runs.CHECKPOINTS / runs.STATE).exists()
     assert any((run / runs.TENSORBOARD).rglob("events.out.tfevents.*"))
 

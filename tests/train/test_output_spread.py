@@ -1,0 +1,37 @@
+"""`output_spread`: what a run records of how much its outputs vary across images (0: one output
+for every input, the failure the all-dark rule misses when that output is not dark)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from autoencoders.train.loop import output_spread
+
+
+class Reconstructs:
+    def __init__(self, fn):
+        self.fn = fn
+
+    def reconstruct(self, x):
+        return self.fn(np.asarray(x, np.float32))
+
+
+def data(n: int = 3000) -> SimpleNamespace:
+    rng = np.random.default_rng(0)
+    images = rng.random((n, 4, 4, 1), dtype=np.float32)
+    return SimpleNamespace(x_test=images, t_test=images)
+
+
+def test_an_identity_model_varies_as_the_images_do_and_a_constant_one_not_at_all():
+    assert output_spread(Reconstructs(lambda x: x), data()) == pytest.approx(1.0)
+    assert output_spread(Reconstructs(lambda x: np.full_like(x, 0.3)), data()) == 0.0
+    # half the contrast around the same mean: half the spread (the standard deviation scales)
+    assert output_spread(Reconstructs(lambda x: 0.25 + 0.5 * x), data()) == pytest.approx(0.5)
+
+
+def test_only_the_first_2000_test_images_are_measured():
+    seen = []
+    output_spread(Reconstructs(lambda x: seen.append(len(x)) or x), data(3000))
+    output_spread(Reconstructs(lambda x: seen.append(len(x)) or x), data(500))
+    assert seen == [2000, 500]
