@@ -69,8 +69,10 @@ def column_spread(x) -> float:
 
 
 #: test images on which a run's `output_spread` is measured when its training ends
-#: (`train.loop.output_spread`): all of a collapse-rate run's 2,000
+#: (`train.loop.output_spread`): all of a collapse-rate run's 2,000, and at most `SPREAD_BYTES` of
+#: them as float32 (2,000 of 128x128x3 would be 393 MB, and `spread` copies them as float64)
 SPREAD_IMAGES = 2000
+SPREAD_BYTES = 64 << 20
 
 
 def spread(y: np.ndarray, p: np.ndarray) -> float:

@@ -26,7 +26,7 @@ from autoencoders.data.datasets import DATASETS
 from autoencoders.evaluate.comparison import ALPHA, METRICS, significant, winner
 from autoencoders.study.collapse import collapse_rate
 from autoencoders.study.collapse_rates import EARLY_STEPS
-from autoencoders.study.speed import REACH_SHARE, median_epoch
+from autoencoders.study.speed import REACH_SHARE, epoch_words, median_epoch
 
 TEMPLATES = Path(__file__).parent / "templates"
 ANSWER_START, ANSWER_END = "<!-- answer-table:start -->", "<!-- answer-table:end -->"
@@ -103,8 +103,7 @@ def cell(summary: dict, arch: str, dataset: str, loss: str, optimizer: str = "ad
 
 def median_or_never(epochs: list) -> str:
     """`study.median_epoch` in words: "never" when the median run never reached the target."""
-    value = median_epoch(epochs)
-    return "never" if math.isinf(value) else f"{value:g}"
+    return epoch_words(median_epoch(epochs))
 
 
 def landscapes(summary: dict) -> dict:
@@ -285,19 +284,11 @@ def today(summary: dict) -> dict:
         else sum(r["constant"] for r in all_rows if r["setting"] == label and r["runs"])
         for label in settings
     }
-    archs = list(dict.fromkeys(f["arch"] for f in families))
-
-    def trained(arch: str, label: str) -> list[dict]:
-        return [r for f in families if f["arch"] == arch for r in f["rows"] if r["setting"] == label and r["runs"]]
-
+    archs = list(dict.fromkeys(c["arch"] for c in section["cost"]))
     cost = [
         {
             "arch": ARCH_WORDS.get(arch, arch),
-            "seconds": {label: median_or_none([r["train_seconds"] for r in trained(arch, label)]) for label in settings},
-            "reach": {
-                label: median_or_never([r["reach_epoch"] for r in trained(arch, label)]) if trained(arch, label) else "–"
-                for label in settings
-            },
+            "by_setting": {c["setting"]: {**c, "reach": epoch_words(c["reach_epoch"])} for c in section["cost"] if c["arch"] == arch},
         }
         for arch in archs
     ]
@@ -317,24 +308,20 @@ def today(summary: dict) -> dict:
         },
         "runs": section["runs"],
         "reference": section["reference"],
-        "setting": SETTING_WORDS[("adam", 0.001)],  # the today_* sweeps' optimizer
+        "training": section["training"],
         "settings": settings,
         "families": rows,
         "tally": tally,
         "ahead": [t for t in tally if t["better"] > t["worse"]],
         "dark": dark,
         "constant": constant,
+        "constant_settings": [label for label in settings if constant[label]],
         "constant_spread": section["constant_spread"],
         "cost": cost,
         "missing": section["missing"],
         "metrics": [METRICS[m][0] for m in section["metrics"]],
         "seeds": sorted({row["seeds"] for row in rows}),
     }
-
-
-def median_or_none(values: list) -> float | None:
-    present = [v for v in values if v is not None]
-    return float(np.median(present)) if present else None
 
 
 def scale(summary: dict) -> dict:

@@ -54,7 +54,7 @@ from autoencoders.study import collapse, early_warning, theory, today
 from autoencoders.study import collapse_rates as collapse_study
 from autoencoders.study import figures as figs
 from autoencoders.study.blog import BLOG_RESULTS
-from autoencoders.study.speed import REACH_SHARE, median_epoch, reach_epoch, reach_test
+from autoencoders.study.speed import REACH_SHARE, epoch_words, median_epoch, reach_epoch, reach_test
 from autoencoders.train.device import here as device_here
 
 OUTCOME_ARCHS = ("dense", "deep_dense", "conv", "denoising_conv")
@@ -254,10 +254,6 @@ def _curves(group: Group, key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _epoch_words(value: float) -> str:
-    return "never" if math.isinf(value) else f"{value:g}"
-
-
 def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str], dict]:
     path = figs.logit_gradients(fig_dir / "3-logit-gradients.png")
     z = np.array([-10.0, -5.0, -2.0, 0.0, 2.0])
@@ -345,7 +341,7 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
         "|---|---|---|---|---|---|---|---|---|",
     ]
     md += [
-        f"| {t['group']} | {t['target']:.4g} | {_epoch_words(median_epoch(t['bce']))} | {_epoch_words(median_epoch(t['mse']))} | {t['bce_sooner']} "
+        f"| {t['group']} | {t['target']:.4g} | {epoch_words(median_epoch(t['bce']))} | {epoch_words(median_epoch(t['mse']))} | {t['bce_sooner']} "
         f"| {t['mse_sooner']} | {t['ties']} | {fmt(t['p'], 2)} | {fmt(t['p_holm'], 2)} |"
         for t in reach_tests
     ]

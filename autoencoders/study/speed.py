@@ -46,3 +46,8 @@ def reach_test(group_title: str, target: float, bce: dict[int, int | None], mse:
 def median_epoch(epochs: list[int | None]) -> float:
     """The median over seeds, a run that never reached the target counting as later than all (inf)."""
     return float(np.median([math.inf if e is None else e for e in epochs]))
+
+
+def epoch_words(value: float) -> str:
+    """A median epoch in words: "never" for inf (the median run never reached the target)."""
+    return "never" if math.isinf(value) else f"{value:g}"

@@ -1,8 +1,8 @@
 """Section 9 of the study: does "use BCE" survive today's practice?
 
-The collapse the study measures is MSE *through a sigmoid*. Today's image autoencoders mostly end
-in a linear output and train with L2 or L1, and use residual blocks with normalisation. The
-`configs/sweeps/today_*.yaml` sweeps train four settings (`SETTINGS`: sigmoid + BCE, sigmoid + MSE,
+The collapse the study measures is MSE *through a sigmoid*. Many of today's image autoencoders
+(those inside latent-diffusion models, for instance) end in a linear output, train with L2 or L1,
+and use residual blocks with normalisation. The `configs/sweeps/today_*.yaml` sweeps train four settings (`SETTINGS`: sigmoid + BCE, sigmoid + MSE,
 linear + MSE, linear + MAE) on three models (dense, conv, res_conv) and three datasets, the same
 seeds for every setting. Each run keeps only config.yaml, history.csv and metrics.json: its
 evaluation on the full test set (reconstructions clipped to [0, 1], so every head is judged on one
@@ -131,7 +131,29 @@ def constant_outputs(runs: Sequence[CollapseRun]) -> int | None:
     by training) under the diagnosis's `CONSTANT_SPREAD`. None when a run lacks the measure."""
     if not runs or any("output_spread" not in r.metrics for r in runs):
         return None
-    return sum(r.metrics["output_spread"] < CONSTANT_SPREAD for r in runs)
+    # a diverged run's spread is NaN, stored as null: not one output for every input
+    return sum(r.metrics["output_spread"] is not None and r.metrics["output_spread"] < CONSTANT_SPREAD for r in runs)
+
+
+def cost(found: Sequence[CollapseRun]) -> list[dict]:
+    """Per model and setting, over all its runs (every dataset): the median training seconds per
+    run, and the median epoch its validation pixel MSE first reached the speed target (inf: the
+    median run never did)."""
+    out = []
+    for arch in ARCHS:
+        for setting in SETTINGS:
+            runs = [r for r in found if r.config.model.arch == arch and setting_of(r) == setting]
+            if runs:
+                out.append(
+                    {
+                        "arch": arch,
+                        "setting": setting.label,
+                        "runs": len(runs),
+                        "seconds": float(np.median([r.metrics["train_seconds"] for r in runs])),
+                        "reach_epoch": median_epoch([reach_epoch(r.history, REACH_SHARE * r.dark_mse) for r in runs]),
+                    }
+                )
+    return out
 
 
 def tally(families: Sequence[dict]) -> list[dict]:
@@ -201,6 +223,14 @@ def section(folder: Path | None, metrics: Sequence[str]) -> tuple[list[str], dic
     ]
     found = [r for r in found if "evaluation" in r.metrics]
     families = []
+    first: dict[tuple, CollapseRun] = {}
+    for r in found:
+        key = (r.config.model.arch, r.config.dataset.name, setting_of(r), r.config.seed)
+        if key in first:
+            problems.append(f"{r.path.name}: the same model, data, setting and seed as {first[key].path.name}; only one is compared")
+        else:
+            first[key] = r
+    found = list(first.values())
     for arch in ARCHS:
         for dataset in DATASETS:
             members = [r for r in found if (r.config.model.arch, r.config.dataset.name) == (arch, dataset)]
@@ -223,6 +253,7 @@ def section(folder: Path | None, metrics: Sequence[str]) -> tuple[list[str], dic
         ),
         "families": families,
         "tally": tally(families),
+        "cost": cost(found),
         "missing": [f"{a} · {d}" for a in ARCHS for d in DATASETS if not any((f["arch"], f["dataset"]) == (a, d) for f in families)],
         "collapse": collapse_rates(folder / COLLAPSE) if folder is not None else None,
     }

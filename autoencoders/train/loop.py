@@ -27,7 +27,7 @@ from autoencoders import config as C
 from autoencoders import plugins
 from autoencoders.data.loading import DataError, Dataset, PreparedData, load_dataset, prepare
 from autoencoders.data.mapped import is_mapped
-from autoencoders.diagnose.measures import SPREAD_IMAGES, spread
+from autoencoders.diagnose.measures import SPREAD_BYTES, SPREAD_IMAGES, spread
 from autoencoders.errors import raise_if_stopped
 from autoencoders.evaluate.metrics import summarize_chunks
 from autoencoders.models import VAE, Autoencoder, build_model
@@ -405,8 +405,11 @@ def _train(
         metrics["reason"] = recorder.failure
     else:
         metrics["test"] = test_metrics(model, data, cfg.training.eval_batch_size)
-        metrics["output_spread"] = output_spread(model, data)
         save_final_model(model, cfg, run_dir / runs.MODEL)
+        try:  # a measure beside the test metrics: its failure must not cost the finished run
+            metrics["output_spread"] = output_spread(model, data, cfg.training.eval_batch_size)
+        except (MemoryError, ValueError) as exc:
+            log.warning("%s: output_spread not measured (%s: %s)", run_dir, type(exc).__name__, exc)
         if logs:
             write_hparams(run_dir / runs.TENSORBOARD, cfg, metrics["test"], step=len(history))
     runs.write_json(run_dir / runs.METRICS, metrics)
@@ -468,13 +471,15 @@ def write_hparams(logdir: Path, cfg: C.ExperimentConfig, test: dict, step: int) 
             tf.summary.scalar(f"test/{key}", value, step=step)
 
 
-def output_spread(model: Autoencoder, data: PreparedData) -> float:
-    """How much the outputs vary across the first `SPREAD_IMAGES` test images, over how much the
-    images do (`diagnose.measures.spread`): near 0 when every input gets the same output. The
-    all-dark rule misses that failure when the one output is not dark (a linear head trained with
-    MAE on MNIST settles on a constant image), so a run records it beside its test metrics."""
-    n = min(SPREAD_IMAGES, len(data.t_test))
-    return spread(np.asarray(data.t_test[:n], np.float32), model.reconstruct(np.asarray(data.x_test[:n])))
+def output_spread(model: Autoencoder, data: PreparedData, batch_size: int = 2048) -> float:
+    """How much the outputs vary across the first `SPREAD_IMAGES` test images (fewer where those
+    would take more than `SPREAD_BYTES` as float32), over how much the images do
+    (`diagnose.measures.spread`): near 0 when every input gets the same output. The all-dark rule
+    misses that failure when the one output is not dark (a linear head trained with MAE on MNIST
+    settles on a constant image), so a run records it beside its test metrics."""
+    per_image = 4 * int(np.prod(data.t_test.shape[1:]))
+    n = min(SPREAD_IMAGES, len(data.t_test), max(1, SPREAD_BYTES // per_image))
+    return spread(np.asarray(data.t_test[:n], np.float32), model.reconstruct(np.asarray(data.x_test[:n]), batch_size))
 
 
 def test_metrics(model: Autoencoder, data: PreparedData, batch_size: int) -> dict:

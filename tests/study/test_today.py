@@ -96,6 +96,20 @@ def test_a_completed_run_without_a_stored_evaluation_is_named_and_left_out(monke
     assert summary["not_used"] == ["sigmoid-bce-s0: metrics.json holds no evaluation (training stores it as the run ends)"]
 
 
+def test_a_diverged_run_is_not_a_constant_output_and_a_second_run_of_a_seed_is_left_out(monkeypatch, tmp_path):
+    (tmp_path / "runs").mkdir()
+    found = [run("sigmoid", "bce", s, 0.01 + 0.001 * s, spread=0.9) for s in range(3)]
+    found[1].metrics["output_spread"] = None  # NaN, as JSON stores it
+    twin = run("sigmoid", "bce", 2, 0.05, spread=0.9)
+    found.append(CollapseRun(Path("again-s2"), twin.config, twin.history, twin.dark_mse, twin.metrics))
+    monkeypatch.setattr(today, "load_runs", lambda folder, prefix: (list(found), []) if prefix == today.PREFIX else ([], []))
+    _, summary = today.section(tmp_path, METRICS)
+    [row] = [r for r in summary["families"][0]["rows"] if r["setting"] == "sigmoid + BCE"]
+    assert (row["runs"], row["constant"]) == (3, 0)
+    assert row["metrics"]["mse"]["mean"] == pytest.approx(0.011)  # the first run of seed 2, not its twin
+    assert summary["not_used"] == ["again-s2: the same model, data, setting and seed as sigmoid-bce-s2; only one is compared"]
+
+
 def test_collapse_rates_per_head_and_loss_with_wilson_intervals(monkeypatch, tmp_path):
     def one_epoch(arch, head, loss, lr, seed, val_mse):
         training = SimpleNamespace(optimizer="adam", learning_rate=lr)
@@ -131,9 +145,10 @@ def test_the_committed_runs_make_the_section_and_the_findings_answer_from_their_
     dense_mnist = next(f for f in summary["families"] if (f["arch"], f["dataset"]) == ("dense", "mnist"))
     assert all(r["runs"] >= 5 for r in dense_mnist["rows"])
     # the table's mean is the mean of the runs' own metrics.json
-    stored = [json.loads((RUNS / f"today-dense-linear-mnist-mae-s{s}" / "metrics.json").read_text())["evaluation"]["mse"] for s in range(5)]
+    folders = sorted(RUNS.glob("today-dense-linear-mnist-mae-s*"))
+    stored = [json.loads((folder / "metrics.json").read_text())["evaluation"]["ssim"] for folder in folders]
     mae_row = next(r for r in dense_mnist["rows"] if r["setting"] == "linear + MAE")
-    assert mae_row["metrics"]["mse"]["mean"] == pytest.approx(sum(stored) / 5)
+    assert mae_row["runs"] == len(folders) and mae_row["metrics"]["ssim"]["mean"] == pytest.approx(sum(stored) / len(stored), rel=1e-12)
     for t in summary["tally"]:
         assert t["better"] + t["worse"] + t["None"] == t["tests"]
     assert "## 9. What should I use today?" in text

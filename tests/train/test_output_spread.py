@@ -13,7 +13,7 @@ class Reconstructs:
     def __init__(self, fn):
         self.fn = fn
 
-    def reconstruct(self, x):
+    def reconstruct(self, x, batch_size=2048):
         return self.fn(np.asarray(x, np.float32))
 
 
@@ -35,3 +35,10 @@ def test_only_the_first_2000_test_images_are_measured():
     output_spread(Reconstructs(lambda x: seen.append(len(x)) or x), data(3000))
     output_spread(Reconstructs(lambda x: seen.append(len(x)) or x), data(500))
     assert seen == [2000, 500]
+
+
+def test_large_images_are_measured_on_at_most_64_mb_of_them():
+    seen = []
+    images = np.zeros((2000, 128, 128, 3), np.uint8)  # 196,608 bytes an image as float32
+    output_spread(Reconstructs(lambda x: seen.append(len(x)) or x), SimpleNamespace(x_test=images, t_test=images))
+    assert seen == [(64 << 20) // (4 * 128 * 128 * 3)] == [341]
