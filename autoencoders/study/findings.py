@@ -292,19 +292,22 @@ def today(summary: dict) -> dict:
         }
         for arch in archs
     ]
-    rated = (section.get("collapse") or {}).get("rows", [])
+    rated_cells = (section.get("collapse") or {}).get("rows", [])
 
-    def locked(head: str, loss: str | None = None) -> dict:
-        counted = [x for r in rated if r["head"] == head and loss in (None, r["loss"]) for x in r["rates"] if "runs" in x]
-        return {"collapsed": sum(x["collapsed"] for x in counted), "runs": sum(x["runs"] for x in counted)}
+    def pooled_counts(head: str, loss: str | None = None) -> dict:
+        """Dark and constant runs over every cell of `head` (and `loss`) that was trained."""
+        cells = [x for r in rated_cells if r["head"] == head and loss in (None, r["loss"]) for x in r["rates"] if "runs" in x]
+        constant = None if any(x["constant"] is None for x in cells) else sum(x["constant"] for x in cells)
+        return {"collapsed": sum(x["collapsed"] for x in cells), "constant": constant, "runs": sum(x["runs"] for x in cells)}
 
     return {
         "collapse": {
-            "rows": rated,
+            "rows": rated_cells,
             "settings": (section.get("collapse") or {}).get("settings", []),
-            "linear": locked("linear"),
-            "sigmoid_mse": locked("sigmoid", "mse"),
-            "sigmoid_bce": locked("sigmoid", "bce"),
+            "linear": pooled_counts("linear"),
+            "linear_by_loss": {loss: pooled_counts("linear", loss) for loss in ("mse", "mae")},
+            "sigmoid_mse": pooled_counts("sigmoid", "mse"),
+            "sigmoid_bce": pooled_counts("sigmoid", "bce"),
         },
         "runs": section["runs"],
         "reference": section["reference"],

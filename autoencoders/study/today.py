@@ -61,6 +61,12 @@ SETTINGS = (Setting("sigmoid", "bce"), Setting("sigmoid", "mse"), Setting("linea
 REFERENCE = SETTINGS[0]  # the blog's choice: every other setting is compared with it
 
 
+def optimizer_words(optimizer: str, learning_rate: float) -> str:
+    """'Adam 1e-3': an optimizer and its rate as the Findings write them."""
+    mantissa, _, exponent = f"{learning_rate:.0e}".partition("e")
+    return f"{optimizer.capitalize()} {mantissa}e{int(exponent)}"
+
+
 def setting_of(run: CollapseRun) -> Setting:
     return Setting(run.config.model.output, run.config.loss.name)
 
@@ -181,8 +187,13 @@ def collapse_rates(folder: Path) -> dict:
                 rates_here = []
                 for k in keys:
                     r, diverged = cell_rates.get(k), sum(run.diverged for run in cells.get(k, []))
+                    constant = constant_outputs(cells.get(k, []))
                     rates_here.append(
-                        {"text": rate_text(r, diverged), "constant": constant_outputs(cells.get(k, []))}
+                        {
+                            "text": rate_text(r, diverged),
+                            "constant": constant,
+                            "constant_text": None if constant is None else rate_text(collapse.collapse_rate(constant, r.runs)),
+                        }
                         | (
                             {}
                             if r is None
@@ -204,7 +215,7 @@ def collapse_rates(folder: Path) -> dict:
         "sweeps": COLLAPSE_SWEEPS,
         "runs": len(found),
         "not_used": problems,
-        "settings": [f"{optimizer.capitalize()} {lr:g}" for optimizer, lr in COLLAPSE_SETTINGS],
+        "settings": [optimizer_words(optimizer, lr) for optimizer, lr in COLLAPSE_SETTINGS],
         "rows": rows,
     }
 
@@ -249,7 +260,7 @@ def section(folder: Path | None, metrics: Sequence[str]) -> tuple[list[str], dic
         "spread_images": SPREAD_IMAGES,
         "alpha": ALPHA,
         "training": sorted(
-            {f"{t.optimizer.capitalize()} {t.learning_rate:g}, batch {t.batch_size}" for t in (r.config.training for r in found)}
+            {f"{optimizer_words(t.optimizer, t.learning_rate)}, batch {t.batch_size}" for t in (r.config.training for r in found)}
         ),
         "families": families,
         "tally": tally(families),

@@ -134,6 +134,7 @@ def test_collapse_rates_per_head_and_loss_with_wilson_intervals(monkeypatch, tmp
     assert [x["text"] for x in rows[("res_conv", "sigmoid + BCE")]] == ["not trained", "0/3 [0.00, 0.56]"]
     assert rows[("dense", "linear + MAE")][0]["diverged"] == 1 and rows[("dense", "linear + MAE")][0]["collapsed"] == 0
     assert rates["runs"] == 9 and rates["not_used"] == ["collapse-today-x: unfinished"]
+    assert rates["settings"] == ["Adam 1e-3", "Adam 1e-2"]
 
 
 @pytest.mark.skipif(not RUNS.is_dir(), reason="the committed today's-practice runs")
