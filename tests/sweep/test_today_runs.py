@@ -28,7 +28,7 @@ def test_every_committed_today_run_is_a_complete_lean_point_of_the_today_sweeps(
     for path in tracked:
         folder, name = path.split("/")[-2:]
         folders.setdefault(folder, set()).add(name)
-    assert len(folders) >= 60  # the dense third, at least
+    assert len(folders) >= 220  # dense (seeds 0-9), conv (0-4), res_conv on MNIST and natural patches (0-4), at least
     for folder, names in folders.items():
         assert names == KEPT, folder
         cfg = C.load_config(TODAY_RUNS / folder / runs.CONFIG)
@@ -53,3 +53,19 @@ def test_the_today_collapse_sweeps_are_one_epoch_20_seeds_validated_on_2000_imag
     assert linear == {(a, loss) for a in ("dense", "conv", "res_conv") for loss in ("mse", "mae")}
     assert {(a, loss) for a, head, loss, *_ in cells if head == "sigmoid"} == {("res_conv", "bce"), ("res_conv", "mse")}
     assert {lr for *_, lr in cells} == {0.001, 0.01}
+
+
+def test_every_committed_today_collapse_run_is_a_complete_lean_point_of_the_today_collapse_sweeps():
+    points = {cfg.name: cfg for path in sorted((ROOT / "configs" / "sweeps").glob("today_collapse_*.yaml")) for cfg in sweep.expand(path)}
+    folder_root = ROOT / "results" / "study" / "today" / "collapse"
+    tracked = subprocess.run(["git", "ls-files", str(folder_root)], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    folders: dict[str, set[str]] = {}
+    for path in tracked:
+        folder, name = path.split("/")[-2:]
+        folders.setdefault(folder, set()).add(name)
+    assert len(folders) >= 240  # the dense model's cells, at least
+    for folder, names in folders.items():
+        assert names == KEPT, folder
+        assert C.load_config(folder_root / folder / runs.CONFIG) == points[folder], folder
+        metrics = runs.read_json(folder_root / folder / runs.METRICS)
+        assert metrics["status"] == "completed" and "output_spread" in metrics
