@@ -27,6 +27,7 @@ from autoencoders.evaluate.comparison import ALPHA, METRICS, significant, winner
 from autoencoders.study.collapse import collapse_rate
 from autoencoders.study.collapse_rates import EARLY_STEPS
 from autoencoders.study.speed import REACH_SHARE, epoch_words, median_epoch
+from autoencoders.study.today import ARCHS as TODAY_ARCHS
 
 TEMPLATES = Path(__file__).parent / "templates"
 ANSWER_START, ANSWER_END = "<!-- answer-table:start -->", "<!-- answer-table:end -->"
@@ -304,6 +305,7 @@ def today(summary: dict) -> dict:
         "collapse": {
             "rows": rated_cells,
             "settings": (section.get("collapse") or {}).get("settings", []),
+            "untrained_archs": [ARCH_WORDS.get(a, a) for a in TODAY_ARCHS if not any(r["arch"] == a for r in rated_cells)],
             "linear": pooled_counts("linear"),
             "linear_by_loss": {loss: pooled_counts("linear", loss) for loss in ("mse", "mae")},
             "sigmoid_mse": pooled_counts("sigmoid", "mse"),

@@ -138,7 +138,10 @@ def outcome_entry(summary: dict, title_start: str, metric: str, section: str = "
 
 
 def cell_line(page: str, name: str) -> str:
-    [line] = [line for line in page.splitlines() if re.match(rf"\| {name} \(\d+\) \|", line)]
+    """The outcome question's table row of `name` (question 8's table has rows of the same names)."""
+    outcome = page[page.index('"So which gives better reconstructions?"') :]
+    outcome = outcome[: outcome.index("\n## ")]
+    [line] = [line for line in outcome.splitlines() if re.match(rf"\| {name} \(\d+\) \|", line)]
     return line
 
 
