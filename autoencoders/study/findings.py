@@ -28,6 +28,7 @@ from autoencoders.study.collapse import collapse_rate
 from autoencoders.study.collapse_rates import EARLY_STEPS
 from autoencoders.study.speed import REACH_SHARE, epoch_words, median_epoch
 from autoencoders.study.today import ARCHS as TODAY_ARCHS
+from autoencoders.study.today import DATASETS as TODAY_DATASETS
 
 TEMPLATES = Path(__file__).parent / "templates"
 ANSWER_START, ANSWER_END = "<!-- answer-table:start -->", "<!-- answer-table:end -->"
@@ -262,6 +263,9 @@ def today(summary: dict) -> dict:
                     "setting": r["setting"],
                     "mse": (r["metrics"]["mse"] or {}).get("mean"),
                     "ssim": (r["metrics"]["ssim"] or {}).get("mean"),
+                    "runs": r["runs"],
+                    "dark": r["dark_last"],
+                    "constant": r["constant"],
                     "better": sum(c["verdict"] == "better" for c in r["contrasts"].values()),
                     "worse": sum(c["verdict"] == "worse" for c in r["contrasts"].values()),
                     "tests": sum(c["p"] is not None for c in r["contrasts"].values()),
@@ -303,9 +307,10 @@ def today(summary: dict) -> dict:
 
     return {
         "collapse": {
-            "rows": rated_cells,
+            "rows": [{**r, "name": f"{ARCH_WORDS.get(r['arch'], r['arch'])} · {DATASETS[r['dataset']].title}"} for r in rated_cells],
             "settings": (section.get("collapse") or {}).get("settings", []),
             "untrained_archs": [ARCH_WORDS.get(a, a) for a in TODAY_ARCHS if not any(r["arch"] == a for r in rated_cells)],
+            "trained_archs": [ARCH_WORDS.get(a, a) for a in TODAY_ARCHS if any(r["arch"] == a for r in rated_cells)],
             "linear": pooled_counts("linear"),
             "linear_by_loss": {loss: pooled_counts("linear", loss) for loss in ("mse", "mae")},
             "sigmoid_mse": pooled_counts("sigmoid", "mse"),
@@ -323,7 +328,14 @@ def today(summary: dict) -> dict:
         "constant_settings": [label for label in settings if constant[label]],
         "constant_spread": section["constant_spread"],
         "cost": cost,
-        "missing": section["missing"],
+        "missing": [
+            f"{ARCH_WORDS.get(a, a)} · {DATASETS[d].title}"
+            for a in TODAY_ARCHS
+            for d in TODAY_DATASETS
+            if not any((f["arch"], f["dataset"]) == (a, d) for f in families)
+        ],
+        "mostly_neither": [t["setting"] for t in tally if t["None"] > t["better"] + t["worse"]],
+        "epochs": max(r["epochs"] for f in families for r in f["rows"]),
         "metrics": [METRICS[m][0] for m in section["metrics"]],
         "seeds": sorted({row["seeds"] for row in rows}),
     }
