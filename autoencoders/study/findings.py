@@ -73,6 +73,11 @@ def listed(items: list[str]) -> str:
     return "" if not items else items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
+def family_name(arch: str, dataset: str) -> str:
+    """'conv · Fashion-MNIST': a model and a dataset as every table of the page names them."""
+    return f"{ARCH_WORDS.get(arch, arch)} · {DATASETS[dataset].title}"
+
+
 def group_parts(title: str) -> tuple[str, str]:
     """A group's model and dataset, the first two parts of its title ("dense · mnist · 30 epochs")."""
     arch, dataset = title.split(" · ")[:2]
@@ -134,7 +139,7 @@ def outcome(summary: dict, section: str = "outcome") -> dict:
             {
                 "arch": arch,
                 "dataset": dataset,
-                "name": f"{ARCH_WORDS.get(arch, arch)} · {DATASETS[dataset].title}",
+                "name": family_name(arch, dataset),
                 "seeds": min(d["seeds"] for d in diffs),
                 "diffs": diffs,
                 "by_metric": {d["metric"]: d for d in diffs},
@@ -177,7 +182,7 @@ def speed(summary: dict) -> dict:
         rows.append(
             {
                 **t,
-                "name": f"{ARCH_WORDS.get(arch, arch)} · {DATASETS[dataset].title}{binarized}",
+                "name": family_name(arch, dataset) + binarized,
                 "bce_median": median_or_never(t["bce"]),
                 "mse_median": median_or_never(t["mse"]),
                 "sooner": sooner,
@@ -220,7 +225,7 @@ def collapse(summary: dict) -> dict:
     }
     grid = [
         {
-            "name": f"{ARCH_WORDS[arch]} · {DATASETS[dataset].title}",
+            "name": family_name(arch, dataset),
             "cells": [cell(summary, arch, dataset, "mse", *setting) for setting in SETTING_WORDS],
         }
         for arch in ("conv", "denoising_conv", "dense")
@@ -256,7 +261,7 @@ def today(summary: dict) -> dict:
     settings = section["settings"]
     rows = [
         {
-            "name": f"{ARCH_WORDS.get(f['arch'], f['arch'])} · {DATASETS[f['dataset']].title}",
+            "name": family_name(f["arch"], f["dataset"]),
             "seeds": min(r["runs"] for r in f["rows"] if r["runs"]),
             "cells": [
                 {
@@ -307,7 +312,7 @@ def today(summary: dict) -> dict:
 
     return {
         "collapse": {
-            "rows": [{**r, "name": f"{ARCH_WORDS.get(r['arch'], r['arch'])} · {DATASETS[r['dataset']].title}"} for r in rated_cells],
+            "rows": [{**r, "name": family_name(r["arch"], r["dataset"])} for r in rated_cells],
             "settings": (section.get("collapse") or {}).get("settings", []),
             "untrained_archs": [ARCH_WORDS.get(a, a) for a in TODAY_ARCHS if not any(r["arch"] == a for r in rated_cells)],
             "trained_archs": [ARCH_WORDS.get(a, a) for a in TODAY_ARCHS if any(r["arch"] == a for r in rated_cells)],
@@ -329,10 +334,7 @@ def today(summary: dict) -> dict:
         "constant_spread": section["constant_spread"],
         "cost": cost,
         "missing": [
-            f"{ARCH_WORDS.get(a, a)} · {DATASETS[d].title}"
-            for a in TODAY_ARCHS
-            for d in TODAY_DATASETS
-            if not any((f["arch"], f["dataset"]) == (a, d) for f in families)
+            family_name(a, d) for a in TODAY_ARCHS for d in TODAY_DATASETS if not any((f["arch"], f["dataset"]) == (a, d) for f in families)
         ],
         "mostly_neither": [t["setting"] for t in tally if t["None"] > t["better"] + t["worse"]],
         "epochs": max(r["epochs"] for f in families for r in f["rows"]),
@@ -419,6 +421,7 @@ def environment(mark: bool = False):
     )
     env.filters["sci"] = sci
     env.filters["bound"] = upper_bound
+    env.filters["epoch_words"] = epoch_words
     env.filters["pct"] = lambda x, digits=0: f"{100 * x:.{digits}f}%"
     env.filters["capitalize_first"] = lambda text: text[:1].upper() + text[1:]
     return env

@@ -22,7 +22,6 @@ does (one epoch, 20 seeds a cell) for the linear heads and for res_conv with a s
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,5 +268,5 @@ def section(folder: Path | None, metrics: Sequence[str]) -> tuple[list[str], dic
         "collapse": collapse_rates(folder / COLLAPSE) if folder is not None else None,
     }
     labels = {m: METRICS[m][0] for m in metrics}
-    text = environment().get_template("today.md.j2").render(s=summary, labels=labels, isinf=math.isinf)
+    text = environment().get_template("today.md.j2").render(s=summary, labels=labels)
     return text.rstrip("\n").split("\n"), summary
