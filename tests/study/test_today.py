@@ -138,8 +138,9 @@ def test_collapse_rates_per_head_and_loss_with_wilson_intervals(monkeypatch, tmp
 
 
 @pytest.mark.skipif(not RUNS.is_dir(), reason="the committed today's-practice runs")
-def test_the_committed_runs_make_the_section_and_the_findings_answer_from_their_own_numbers():
-    md, summary = today.section(TODAY, METRICS)
+def test_the_committed_runs_make_the_section_and_the_findings_answer_from_their_own_numbers(monkeypatch):
+    monkeypatch.chdir(ROOT)  # the folder as make study names it, relative, as the committed report shows it
+    md, summary = today.section(TODAY.relative_to(ROOT), METRICS)
     text = "\n".join(md)
     assert summary["runs"] >= 220
     assert all(p.endswith(("unfinished", "(training stores it as the run ends)")) for p in summary["not_used"])  # a sweep training now
@@ -153,6 +154,10 @@ def test_the_committed_runs_make_the_section_and_the_findings_answer_from_their_
     for t in summary["tally"]:
         assert t["better"] + t["worse"] + t["None"] == t["tests"]
     assert "## 9. What should I use today?" in text
+    # the committed study is this rendering of the committed runs: its summary and its section 9
+    committed = json.loads((ROOT / "results" / "study" / "summary.json").read_text())["today"]
+    assert json.loads(json.dumps(summary)) == committed
+    assert text in (ROOT / "results" / "study" / "REPORT.md").read_text()
     # the Findings' short answer follows the tally: a setting is named only if it was better more often than worse
     study = json.loads((ROOT / "results" / "study" / "summary.json").read_text())
     study["today"] = json.loads(json.dumps(summary))

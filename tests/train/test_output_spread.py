@@ -6,6 +6,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from autoencoders.train import loop
+from autoencoders.train import run_folder as runs
 from autoencoders.train.loop import output_spread
 
 
@@ -42,3 +44,16 @@ def test_large_images_are_measured_on_at_most_64_mb_of_them():
     images = np.zeros((2000, 128, 128, 3), np.uint8)  # 196,608 bytes an image as float32
     output_spread(Reconstructs(lambda x: seen.append(len(x)) or x), SimpleNamespace(x_test=images, t_test=images))
     assert seen == [(64 << 20) // (4 * 128 * 128 * 3)] == [341]
+
+
+def test_a_failing_measure_costs_the_finished_run_nothing(tmp_path, tiny_config, monkeypatch, caplog):
+    def fails(*args):
+        raise RuntimeError("out of memory on the device")
+
+    monkeypatch.setattr(loop, "output_spread", fails)
+    cfg = tiny_config("configs/blog/dense.yaml")
+    result = loop.train(cfg, tmp_path / cfg.name, verbose=0)
+    metrics = runs.read_json(result.run_dir / runs.METRICS)
+    assert metrics["status"] == "completed" and "output_spread" not in metrics
+    assert (result.run_dir / runs.MODEL).exists()
+    assert "output_spread not measured (RuntimeError: out of memory on the device)" in caplog.text
