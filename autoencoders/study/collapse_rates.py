@@ -106,6 +106,9 @@ def load_runs(folder: Path, prefix: str = PREFIX) -> tuple[list[CollapseRun], li
         except (C.ConfigError, runs.CorruptFile) as e:
             problems.append(f"{path.name}: {e}")
             continue
+        if not history:  # a completed run with no epoch recorded: nothing to judge it by
+            problems.append(f"{path.name}: {runs.HISTORY} holds no epoch")
+            continue
         found.append(CollapseRun(path, cfg, history, dark_mse(cfg.dataset), metrics))
     return found, problems
 

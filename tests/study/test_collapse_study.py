@@ -47,9 +47,12 @@ def test_rates_per_cell_come_from_the_run_folders(tmp_path):
     write_run(tmp_path, extra, dark, status=None)  # unfinished: left out and named
     (tmp_path / "collapse-broken").mkdir()
     (tmp_path / "collapse-broken" / runs.METRICS).write_text("{not json")
+    emptied = next(c for c in sweep.expand(SWEEP) if c.seed == 8)
+    (write_run(tmp_path, emptied, dark) / runs.HISTORY).write_text("")  # completed, but no epoch recorded
 
     found, problems = collapse_study.load_runs(tmp_path)
     assert len(found) == 10
+    assert f"{emptied.name}: {runs.HISTORY} holds no epoch" in problems
     assert any(extra.name in p and "unfinished" in p for p in problems)
     assert any("collapse-broken" in p and "metrics.json" in p for p in problems)
     rates = collapse_study.rates(collapse_study.by_cell(found))
