@@ -7,8 +7,10 @@ name exactly what it was trained on), and every cache records the identity of wh
 next to a sidecar hash of its bytes.
 
 `load_dataset(name or DatasetConfig)` looks up the entry in `autoencoders.data.datasets` and calls
-its loader; every loader returns a `Dataset`: images as float32 (N, H, W, C) in [0, 1], labels
-(or None), class names (or None), where the data came from, and its identity (a SHA-256).
+its loader; every loader returns a `Dataset`: images that read as float32 (N, H, W, C) in [0, 1]
+(uint8 images, the built-in sets' among them, held as their bytes and scaled as they are read:
+`autoencoders.data.mapped`), labels (or None), class names (or None), where the data came from,
+and its identity (a SHA-256).
 
 MNIST and Fashion-MNIST (`load_idx`) come from the first of these sources that has them:
 1. the cache ``cache_dir()/<name>.npz`` (decoded uint8 arrays);
@@ -75,10 +77,10 @@ class Unavailable(Exception):
 
 @dataclass(frozen=True)
 class Dataset:
-    """One dataset at full size in its original order, pixels scaled to [0, 1]."""
+    """One dataset at full size in its original order, pixels read as floats in [0, 1]."""
 
     name: str
-    x_train: np.ndarray  # float32 (n_train, H, W, C) in [0, 1]
+    x_train: np.ndarray  # reads as float32 (n_train, H, W, C) in [0, 1]: an array, or bytes as `MappedImages`
     y_train: np.ndarray | None  # int64 (n_train,) class index into class_names, or None (no labels)
     x_test: np.ndarray  # float32 (n_test, H, W, C)
     y_test: np.ndarray | None
@@ -286,11 +288,13 @@ def load_idx(spec: DatasetSpec, config: DatasetConfig) -> Dataset:
         if index > 0:  # everything but the cache itself
             write_cache(cache, arrays, identity)
         log.info("loaded %s from %s", spec.name, description)
+        from autoencoders.data.mapped import held  # (mapped builds on this module)
+
         return Dataset(
             name=spec.name,
-            x_train=scale_images(arrays["x_train"]),
+            x_train=held(arrays["x_train"], cache),
             y_train=arrays["y_train"].astype(np.int64),
-            x_test=scale_images(arrays["x_test"]),
+            x_test=held(arrays["x_test"], cache),
             y_test=arrays["y_test"].astype(np.int64),
             source=description,
             identity=identity,

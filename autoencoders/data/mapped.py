@@ -7,9 +7,9 @@ resized folder images, not tested, as float32) to
 uncompressed `.npy` files in the data cache, keyed by the data's identity as the npz caches are,
 and memory-mapped. `MappedImages` then stands where the float32 array stood: slicing it is free,
 and indexing it reads just those rows and scales them with the very formula an in-memory load
-uses (x / 255 in float32), so every batch holds the same numbers either way. A user's uint8
-images that do fit in memory are held the same way, as bytes in memory (`held`): a quarter of
-the float32 arrays, with the same batches.
+uses (x / 255 in float32), so every batch holds the same numbers either way. uint8 images that
+do fit in memory (the built-in datasets, a user's uint8 npz or folder) are held the same way, as
+bytes in memory (`held`): a quarter of the float32 arrays, with the same batches.
 
 Training gathers each batch by index in the same (seed, epoch) order as from memory
 (`train.loop.epoch_batches`), and evaluation streams the test set in chunks of whole batches
@@ -84,7 +84,7 @@ def on_disk(images) -> bool:
 
 
 def held(images: np.ndarray, source: Path) -> MappedImages | np.ndarray:
-    """A user's images that fit in memory: uint8 ones kept as bytes (a quarter of float32) and
+    """Images that fit in memory (a built-in set, a user's): uint8 ones kept as bytes (a quarter of float32) and
     scaled a batch at a time as mapped ones are, so they train and evaluate to the same bits as
     the float32 arrays they would have become (tests/data/test_mapped.py); float ones as float32.
     (N, H, W) gets a channel axis."""

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from autoencoders.data.datasets import DatasetSpec, PhotoPatches
-from autoencoders.data.loading import DataError, Dataset, Unavailable, cache_dir, load_cache, scale_images, sha256, write_cache
+from autoencoders.data.loading import DataError, Dataset, Unavailable, cache_dir, load_cache, sha256, write_cache
+from autoencoders.data.mapped import held
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,9 @@ def load_photo_patches(spec: DatasetSpec, config) -> Dataset:
         write_cache(cache, arrays, identity)
     return Dataset(
         name=spec.name,
-        x_train=scale_images(arrays["x_train"]),
+        x_train=held(arrays["x_train"], cache),
         y_train=None,
-        x_test=scale_images(arrays["x_test"]),
+        x_test=held(arrays["x_test"], cache),
         y_test=None,
         source=where,
         identity=identity,

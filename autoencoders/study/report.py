@@ -67,7 +67,7 @@ def dataset_floor(dataset: C.DatasetConfig) -> dict[str, float]:
     pixels strictly between 0 and 1; its mean pixel; the pixel MSE of an all-black output, the value a collapsed
     model is stuck at; and the set's size and image shape."""
     data = source_dataset(dataset)
-    x = data.x_test.astype(np.float64)
+    x = np.asarray(data.x_test, np.float64)  # images held as bytes are scaled as they are read
     return {
         "floor": float(theory.binary_entropy(x).mean()),
         "grey_share": float(np.mean((x > 0) & (x < 1))),

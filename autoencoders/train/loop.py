@@ -190,7 +190,7 @@ def training_batches(model: Autoencoder, x: np.ndarray, t: np.ndarray, batch_siz
     (tests/train/test_xla_loop.py, tests/data/test_mapped.py)."""
     if isinstance(model.train_function, xla_loop.StepsInOneCall):
         model.train_function.bind(x, t)
-        if is_mapped(x):
+        if xla_loop.streams(x, t):
             return xla_loop.streamed_chunks(x, t, batch_size, model.steps_per_execution, seed, first_epoch, epochs)
         return xla_loop.epoch_chunks(len(x), batch_size, model.steps_per_execution, seed, first_epoch, epochs)
     return epoch_batches(x, t, batch_size, seed, first_epoch, epochs)

@@ -19,6 +19,7 @@ import pytest
 from autoencoders.data import loading as data
 from autoencoders.data.datasets import DATASETS
 from autoencoders.data.loading import DataError, Dataset, load_dataset, prepare, read_idx
+from autoencoders.data.mapped import on_disk
 
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -301,22 +302,25 @@ def test_real_shapes_dtypes_and_range(name: str, request: pytest.FixtureRequest)
     assert ds.x_train.shape == (60000, 28, 28, 1) and ds.x_test.shape == (10000, 28, 28, 1)
     assert ds.y_train.shape == (60000,) and ds.y_test.shape == (10000,)
     assert ds.x_train.dtype == np.float32 and ds.x_test.dtype == np.float32
-    assert type(ds.x_train) is np.ndarray and type(ds.x_test) is np.ndarray  # built-in sets: float32 in memory (docs/data.md)
+    # built-in sets: held as their bytes in memory, a quarter of float32, and read as floats (docs/data.md)
+    assert ds.x_train.raw.dtype == np.uint8 and ds.x_test.raw.dtype == np.uint8 and not on_disk(ds.x_train)
+    assert ds.x_train.raw.nbytes == 60000 * 28 * 28
     assert ds.y_train.dtype == np.int64 and ds.y_test.dtype == np.int64
-    assert ds.x_train.min() == 0.0 and ds.x_train.max() == 1.0
-    assert ds.x_test.min() == 0.0 and ds.x_test.max() == 1.0
+    x_train, x_test = np.asarray(ds.x_train), np.asarray(ds.x_test)
+    assert x_train.dtype == np.float32 and x_train.min() == 0.0 and x_train.max() == 1.0
+    assert x_test.min() == 0.0 and x_test.max() == 1.0
     assert set(np.unique(ds.y_train)) == set(range(10))
 
 
 def test_real_mnist_facts(mnist: Dataset) -> None:
     assert mnist.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert mnist.y_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
-    assert float(mnist.x_train.mean(dtype=np.float64)) == pytest.approx(0.1307, abs=1e-3)
+    assert float(np.asarray(mnist.x_train).mean(dtype=np.float64)) == pytest.approx(0.1307, abs=1e-3)
 
 
 def test_real_fashion_facts(fashion: Dataset) -> None:
     assert fashion.y_train[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
-    assert float(fashion.x_train.mean(dtype=np.float64)) == pytest.approx(0.2860, abs=1e-3)
+    assert float(np.asarray(fashion.x_train).mean(dtype=np.float64)) == pytest.approx(0.2860, abs=1e-3)
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
@@ -352,7 +356,7 @@ def test_prepare_binarize(mnist: Dataset) -> None:
     p = prepare(mnist, train_size=200, test_size=50, noise_factor=0.0, binarize=True, seed=0)
     assert set(np.unique(p.t_train)) == {0.0, 1.0}
     assert set(np.unique(p.x_test)) == {0.0, 1.0}
-    np.testing.assert_array_equal(p.t_train, (mnist.x_train[:200] > 0.5).astype(np.float32))
+    np.testing.assert_array_equal(p.t_train, (np.asarray(mnist.x_train[:200]) > 0.5).astype(np.float32))
 
 
 def test_prepare_noise(mnist: Dataset) -> None:

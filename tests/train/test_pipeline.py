@@ -54,4 +54,4 @@ def test_reconstructions_through_the_pipeline_are_the_bits_of_kerass_numpy_path(
     codes = codes[0] if isinstance(codes, list) else codes  # a VAE's posterior mean
     kerass = model.decoder.predict(codes, batch_size=48, verbose=0)
     assert ours.shape == data.t_test.shape and np.array_equal(ours, np.asarray(kerass, np.float32))
-    assert np.array_equal(model.reconstruct(data.x_test.astype(np.float64), 48), ours)  # float64 in: cast as Keras would
+    assert np.array_equal(model.reconstruct(np.asarray(data.x_test, np.float64), 48), ours)  # float64 in: cast as Keras would

@@ -151,7 +151,7 @@ def test_a_nan_loss_stops_the_run_and_marks_it_failed(tmp_path, tiny_config, mon
 
     def poisoned(c, dataset):
         data = real(c, dataset)
-        x = data.x_train.copy()
+        x = np.array(data.x_train)  # floats, whatever the images are held as
         x[0, 0, 0, 0] = np.nan
         return type(data)(x, x, data.y_train, data.x_test, data.t_test, data.y_test)
 

@@ -35,6 +35,20 @@ def test_chunks_hold_the_rows_of_the_training_batches_in_their_order_and_resume_
     assert np.array_equal(resumed, batches[n:])  # a run resumed after epoch 1 gets epoch 2's rows, as uninterrupted
 
 
+def test_bytes_bound_to_the_program_read_as_the_correctly_rounded_division_which_the_program_would_not_compute():
+    """Images held as bytes (the built-in sets) are looked up in the program from a table of their
+    256 values, since XLA computes x / 255 as x * (1 / 255), off in the last bit for 126 values."""
+    from autoencoders.data.mapped import MappedImages
+
+    stored = np.arange(256, dtype=np.uint8).reshape(256, 1)
+    exact = (np.arange(256, dtype=np.float64) / 255).astype(np.float32).reshape(256, 1)  # rounded once from float64: exact
+    bound = xla_loop.bound(MappedImages(stored, ROOT / "bytes"))
+    looked_up = tf.function(lambda rows: xla_loop.rows_of(bound, rows), jit_compile=True)(tf.range(256)[::-1])
+    assert looked_up.dtype == tf.float32 and np.array_equal(looked_up.numpy(), exact[::-1])
+    divided = tf.function(lambda x: tf.cast(x, tf.float32) / 255, jit_compile=True)(tf.constant(stored))
+    assert int(np.sum(divided.numpy() != exact)) == 126
+
+
 def fitted(cfg: C.ExperimentConfig, ours: bool):
     """The model `cfg` trains by `fit` with our one-program loop, or with Keras's own train
     function on the batches of `epoch_batches`; its weights, optimizer state and history."""

@@ -20,7 +20,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from autoencoders.data.mapped import is_mapped
+from autoencoders.data.loading import to_float32
+from autoencoders.data.mapped import is_mapped, on_disk
 from autoencoders.train.speed.pipeline import epoch_order, gathered, without_autotune
 
 
@@ -42,17 +43,15 @@ class StepsInOneCall:
     def bind(self, images: np.ndarray, targets: np.ndarray) -> None:
         """The training arrays the row numbers point into; targets that are the images (every
         model but the denoising one) are gathered once per batch, not twice."""
-        import tensorflow as tf
-
-        self.streamed = is_mapped(images)
+        self.streamed = streams(images, targets)
         if self.streamed:  # images read from disk: the pipeline gathers each chunk (`streamed_chunks`)
             self.images = self.targets = None
             self.reads_per_call = -(
                 -self.model.steps_per_execution // steps_per_read(images, targets, self.batch_size, self.model.steps_per_execution)
             )
             return
-        self.images = tf.constant(images)
-        self.targets = None if targets is images else tf.constant(targets)
+        self.images = bound(images)
+        self.targets = None if targets is images else bound(targets)
 
     def release(self) -> None:
         """Let go of the training arrays: an idle compiled model kept for a later run
@@ -61,10 +60,8 @@ class StepsInOneCall:
         self.streamed = False
 
     def _train_on(self, images, targets, rows) -> None:
-        import tensorflow as tf
-
-        batch = tf.gather(images, rows)
-        self.model.train_step((batch, batch if targets is None else tf.gather(targets, rows)))
+        batch = rows_of(images, rows)
+        self.model.train_step((batch, batch if targets is None else rows_of(targets, rows)))
 
     def _full_batches(self, images, targets, rows, count):
         import tensorflow as tf
@@ -105,6 +102,38 @@ class StepsInOneCall:
         if used > full * self.batch_size:  # the epoch's short last batch
             logs = self.one_batch(images, targets, rows[full * self.batch_size : used])
         return logs
+
+
+#: uint8 -> float32 as `to_float32` computes it, looked up in the program: XLA (and Grappler, and
+#: JAX) compute x / 255 as x * (1 / 255), which differs from the division in 126 of the 256 values
+BYTE_VALUES = to_float32(np.arange(256, dtype=np.uint8))
+
+
+def streams(images, targets) -> bool:
+    """Whether a chunk's rows are read by the pipeline (`streamed_chunks`): for images on disk;
+    arrays in memory, as floats or as bytes, are bound to the program once (`bound`)."""
+    return on_disk(images) or on_disk(targets)
+
+
+def bound(images):
+    """Training images as the program holds them: float arrays as they are, images held as bytes in
+    memory (`mapped.held`: the built-in datasets, a user's uint8 files) as those bytes, a quarter of
+    the float32, with the table of their 256 values."""
+    import tensorflow as tf
+
+    if is_mapped(images):
+        return tf.constant(images.raw), tf.constant(BYTE_VALUES)
+    return tf.constant(images)
+
+
+def rows_of(images, rows):
+    """The float32 batch at `rows` of what `bound` made (or of a streamed chunk)."""
+    import tensorflow as tf
+
+    if isinstance(images, tuple):
+        stored, values = images
+        return tf.gather(values, tf.cast(tf.gather(stored, rows), tf.int32))
+    return tf.gather(images, rows)
 
 
 def epoch_chunks(n: int, batch_size: int, steps_per_call: int, seed: int, first_epoch: int, epochs: int):
