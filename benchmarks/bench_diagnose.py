@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "diagnose")]
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 from bench_train import EpochTimer  # noqa: E402  (wall time of each epoch; it comes last in the callbacks)
 from failures import blog_conv, dense, mnist  # noqa: E402
 
@@ -122,7 +123,7 @@ def one_run(arch: str, loss: str, seed: int, dataset: str = "mnist", watch_every
     """One epoch on 12,000 images; the callback's problems, and (watch_every) the lock step."""
     keras.utils.set_random_seed(seed)
     data = load_dataset(dataset)
-    x, probe = data.x_train[:12000], data.x_test[:1000]
+    x, probe = np.asarray(data.x_train[:12000]), np.asarray(data.x_test[:1000])
     model = blog_conv() if arch == "conv" else dense()
     if arch == "dense":
         x, probe = x.reshape(len(x), 784), probe.reshape(len(probe), 784)

@@ -37,7 +37,7 @@ def main() -> None:
     from autoencoders.data.loading import load_dataset
     from autoencoders.evaluate.evaluation import ssim
 
-    images = load_dataset("mnist").x_test
+    images = np.asarray(load_dataset("mnist").x_test)
     noisy = np.clip(images + np.float32(0.1) * np.random.default_rng(0).standard_normal(images.shape, dtype=np.float32), 0, 1)
 
     def eager() -> np.ndarray:

@@ -63,13 +63,13 @@ def plain_keras(cfg: C.ExperimentConfig, data) -> tuple[list[float], float]:
         loss=ReconstructionLoss(cfg.loss.name, cfg.loss.reduction),
     )
     timer = EpochTimer()
-    h = model.fit(
-        data.x_train,
-        data.t_train,
+    h = model.fit(  # float32 arrays, as a plain script has them
+        np.asarray(data.x_train),
+        np.asarray(data.t_train),
         batch_size=cfg.training.batch_size,
         epochs=cfg.training.epochs,
         shuffle=True,
-        validation_data=(data.x_test, data.t_test),
+        validation_data=(np.asarray(data.x_test), np.asarray(data.t_test)),
         callbacks=[timer],
         verbose=0,
     )

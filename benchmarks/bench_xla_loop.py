@@ -6,9 +6,12 @@ rounds, at `--threads` TensorFlow threads (1: as each of `make study`'s two jobs
 way: the first epoch (tracing and XLA compilation included), the median of the later epochs, the
 same per step, and whether the two ways trained the same bits (weights and Adam's state; they
 must). Epochs are timed by a callback, without validation. Nothing else may run on the machine.
+With `--floats` the two ways are both the one-program loop: on MNIST held as bytes (as training
+holds it, each pixel looked up in the program: issue 34) and on the same images as float32 arrays.
 
     python benchmarks/bench_xla_loop.py                                   # dense, deep_dense, sparse_dense, vae; 4 epochs, 2 rounds
     python benchmarks/bench_xla_loop.py --archs dense --epochs 3 --rounds 1
+    python benchmarks/bench_xla_loop.py --floats --json benchmarks/results/bench_xla_loop_bytes.json
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def one_way(arch: str, epochs: int, ours: bool) -> dict:
-    """`arch` trained from its seed's start on its batches, by our loop or Keras's: times and final state."""
+def one_way(arch: str, epochs: int, ours: bool, floats: bool = False) -> dict:
+    """`arch` trained from its seed's start on its batches, by our loop or Keras's (our loop on float32
+    arrays instead of the bytes, with `floats`): times and final state."""
     import numpy as np
     from bench_train import EpochTimer  # imports Keras: only once main() has set the threads
 
@@ -36,6 +40,7 @@ def one_way(arch: str, epochs: int, ours: bool) -> dict:
 
     cfg = C.load_config(ROOT / "configs" / "blog" / f"{arch}.yaml", [f"training.epochs={epochs}", "training.jit_compile=auto"])
     data = training.load_data(cfg)
+    x = t = np.asarray(data.x_train) if floats else data.x_train  # the blog's dense models: targets are the images
     steps = math.ceil(len(data.x_train) / cfg.training.batch_size)
     model = training.compile_model(cfg, steps)
     if not isinstance(model.train_function, xla_loop.StepsInOneCall):
@@ -48,16 +53,16 @@ def one_way(arch: str, epochs: int, ours: bool) -> dict:
     if not ours:
         model.train_function = None  # fit makes Keras's own
     batches = (
-        training.training_batches(model, data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, epochs)
+        training.training_batches(model, x, t, cfg.training.batch_size, cfg.seed, 0, epochs)
         if ours
-        else training.epoch_batches(data.x_train, data.t_train, cfg.training.batch_size, cfg.seed, 0, epochs)
+        else training.epoch_batches(x, t, cfg.training.batch_size, cfg.seed, 0, epochs)
     )
     timer = EpochTimer()
     model.fit(batches, epochs=epochs, steps_per_epoch=steps, shuffle=False, callbacks=[timer], verbose=0)
     later = statistics.median(timer.seconds[1:])
     return {
         "arch": arch,
-        "loop": "one XLA program" if ours else "Keras's",
+        "loop": ("one XLA program, float32" if floats else "one XLA program") if ours else "Keras's",
         "steps_per_epoch": steps,
         "steps_per_call": model.steps_per_execution,
         "first_epoch_s": timer.seconds[0],
@@ -72,6 +77,7 @@ def main() -> None:
     p.add_argument("--archs", default="dense,deep_dense,sparse_dense,vae", help="comma-separated archs (blog configs)")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--floats", action="store_true", help="compare the one-program loop on bytes with it on float32 arrays")
     p.add_argument("--threads", type=int, default=1, help="TensorFlow intra- and inter-op threads (default 1, as a make study job)")
     p.add_argument(
         "--json", default=str(ROOT / "benchmarks/results/bench_xla_loop.json"), help="where to write the figures ('' for nowhere)"
@@ -94,23 +100,26 @@ def main() -> None:
     from autoencoders.train import device
 
     result = {"device": device.cpu_model(), "cores": device.usable_cores(), "threads": args.threads, "epochs": args.epochs, "runs": []}
-    print(f"{'arch':13s} {'loop':16s} {'1st epoch s':>11s} {'later epoch s':>13s} {'ms/step':>8s} same bits")
+    # the two ways: (ours, floats) of the first, the reference, and of the second
+    ways = ((True, True), (True, False)) if args.floats else ((False, False), (True, False))
+    print(f"{'arch':13s} {'loop':25s} {'1st epoch s':>11s} {'later epoch s':>13s} {'ms/step':>8s} same bits")
     for round_ in range(args.rounds):
         for arch in filter(None, args.archs.split(",")):
-            order = (False, True) if round_ % 2 == 0 else (True, False)  # alternate which goes first
-            pair = {ours: one_way(arch, args.epochs, ours) for ours in order}
-            same = all(np.array_equal(a, b) for a, b in zip(pair[True].pop("state"), pair[False].pop("state"), strict=True))
-            for ours in (False, True):
-                row = {**pair[ours], "round": round_, "same_bits": same}
+            order = ways if round_ % 2 == 0 else ways[::-1]  # alternate which goes first
+            pair = {way: one_way(arch, args.epochs, *way) for way in order}
+            same = all(np.array_equal(a, b) for a, b in zip(pair[ways[0]].pop("state"), pair[ways[1]].pop("state"), strict=True))
+            for way in ways:
+                row = {**pair[way], "round": round_, "same_bits": same}
                 result["runs"].append(row)
                 print(
-                    f"{arch:13s} {row['loop']:16s} {row['first_epoch_s']:11.2f} {row['later_epoch_s']:13.3f} {row['ms_per_step']:8.2f} {same}"
+                    f"{arch:13s} {row['loop']:25s} {row['first_epoch_s']:11.2f} {row['later_epoch_s']:13.3f} {row['ms_per_step']:8.2f} {same}"
                 )
     print()
     for arch in filter(None, args.archs.split(",")):
-        rows = {loop: [r for r in result["runs"] if r["arch"] == arch and r["loop"] == loop] for loop in ("Keras's", "one XLA program")}
-        keras_ms, ours_ms = (statistics.median(r["ms_per_step"] for r in rows[loop]) for loop in rows)
-        print(f"median {arch}: {keras_ms:.2f} -> {ours_ms:.2f} ms per step ({ours_ms / keras_ms:.2f}x)")
+        loops = ("one XLA program, float32", "one XLA program") if args.floats else ("Keras's", "one XLA program")
+        rows = {loop: [r for r in result["runs"] if r["arch"] == arch and r["loop"] == loop] for loop in loops}
+        first_ms, second_ms = (statistics.median(r["ms_per_step"] for r in rows[loop]) for loop in loops)
+        print(f"median {arch}: {loops[0]} {first_ms:.2f} -> {loops[1]} {second_ms:.2f} ms per step ({second_ms / first_ms:.2f}x)")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")

@@ -21,7 +21,7 @@ TRAIN_IMAGES, PROBE_IMAGES = 12000, 1000
 
 def mnist(n: int = TRAIN_IMAGES):
     data = load_dataset("mnist")
-    return data.x_train[:n], data.x_test[:PROBE_IMAGES]
+    return np.asarray(data.x_train[:n]), np.asarray(data.x_test[:PROBE_IMAGES])  # float32, as a plain script has them
 
 
 def blog_conv() -> keras.Model:

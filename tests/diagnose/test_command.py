@@ -54,7 +54,7 @@ def test_the_healthy_twin_has_no_problem_and_beats_the_mean_image(saved, tmp_pat
     # the all-dark baseline's MSE is the mean squared pixel of the test images, worked out here
     from autoencoders.data.loading import load_dataset
 
-    x = load_dataset("mnist").x_test[:1000]
+    x = np.asarray(load_dataset("mnist").x_test[:1000])
     assert result["scores"]["all-dark output"]["mse"] == pytest.approx(float(np.mean(np.square(x, dtype=np.float64))), rel=1e-6)
 
 

@@ -71,7 +71,7 @@ def test_a_finished_run_stores_the_evaluation_evaluate_would_make(trained, arch)
     metrics = runs.read_json(trained[arch] / runs.METRICS)
     assert metrics["evaluation"] == {name: float(np.mean(values)) for name, values in fresh.per_image.items()}
     assert "ssim" in metrics["evaluation"] and 0 < metrics["evaluation"]["ssim"] < 1
-    x_test = load_dataset("mnist").x_test
+    x_test = np.asarray(load_dataset("mnist").x_test)
     recon = keras.saving.load_model(trained[arch] / runs.MODEL).reconstruct(x_test)
     assert metrics["evaluation"]["mse"] == pytest.approx(float(np.mean((recon.astype(np.float64) - x_test) ** 2)), rel=1e-5)
     if arch == "vae":

@@ -43,7 +43,7 @@ def test_without_runs_the_study_has_its_analytic_parts(tmp_path):
     assert set(floors) == {"mnist", "fashion_mnist", "natural_patches", "natural_patches_rgb"}  # every built-in
     for name in floors:
         data = load_dataset(name)
-        x = data.x_test.astype(np.float64)
+        x = np.asarray(data.x_test, np.float64)
         entropy = -(x * np.log(np.clip(x, 1e-7, 1 - 1e-7)) + (1 - x) * np.log(1 - np.clip(x, 1e-7, 1 - 1e-7)))  # H(y), written out here
         assert floors[name]["floor"] == pytest.approx(float(entropy.mean()), rel=1e-4)
         assert (floors[name]["test_images"], floors[name]["image_shape"]) == (len(data.x_test), list(data.image_shape))
