@@ -35,9 +35,10 @@ def test_chunks_hold_the_rows_of_the_training_batches_in_their_order_and_resume_
     assert np.array_equal(resumed, batches[n:])  # a run resumed after epoch 1 gets epoch 2's rows, as uninterrupted
 
 
-def test_bytes_bound_to_the_program_read_as_the_correctly_rounded_division_which_the_program_would_not_compute():
-    """Images held as bytes (the built-in sets) are looked up in the program from a table of their
-    256 values, since XLA computes x / 255 as x * (1 / 255), off in the last bit for 126 values."""
+def test_bytes_bound_to_the_program_read_as_the_correctly_rounded_division_which_a_constant_would_not_give():
+    """Images held as bytes (the built-in sets) are divided in the program by 255 handed to it as an
+    argument, since XLA computes x / 255 written into it as x * (1 / 255), off in the last bit for
+    126 values."""
     from autoencoders.data.mapped import MappedImages
 
     stored = np.arange(256, dtype=np.uint8).reshape(256, 1)

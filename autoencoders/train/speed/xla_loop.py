@@ -20,7 +20,6 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from autoencoders.data.loading import to_float32
 from autoencoders.data.mapped import is_mapped, on_disk
 from autoencoders.train.speed.pipeline import epoch_order, gathered, without_autotune
 
@@ -104,9 +103,11 @@ class StepsInOneCall:
         return logs
 
 
-#: uint8 -> float32 as `to_float32` computes it, looked up in the program: XLA (and Grappler, and
-#: JAX) compute x / 255 as x * (1 / 255), which differs from the division in 126 of the 256 values
-BYTE_VALUES = to_float32(np.arange(256, dtype=np.uint8))
+#: what bytes are divided by in the program: handed to it as an argument, not written into it as a
+#: constant, since XLA (as TensorFlow's graphs and JAX do) computes x / constant as
+#: x * (1 / constant), which differs from `to_float32`'s division in 126 of the 256 values, while
+#: a division by an argument is the correctly rounded one (tests/train/test_xla_loop.py)
+BYTE_SCALE = 255.0
 
 
 def streams(images, targets) -> bool:
@@ -118,11 +119,11 @@ def streams(images, targets) -> bool:
 def bound(images):
     """Training images as the program holds them: float arrays as they are, images held as bytes in
     memory (`mapped.held`: the built-in datasets, a user's uint8 files) as those bytes, a quarter of
-    the float32, with the table of their 256 values."""
+    the float32, with the divisor that scales them."""
     import tensorflow as tf
 
     if is_mapped(images):
-        return tf.constant(images.raw), tf.constant(BYTE_VALUES)
+        return tf.constant(images.raw), tf.constant(BYTE_SCALE, tf.float32)
     return tf.constant(images)
 
 
@@ -131,8 +132,8 @@ def rows_of(images, rows):
     import tensorflow as tf
 
     if isinstance(images, tuple):
-        stored, values = images
-        return tf.gather(values, tf.cast(tf.gather(stored, rows), tf.int32))
+        stored, scale = images
+        return tf.cast(tf.gather(stored, rows), tf.float32) / scale
     return tf.gather(images, rows)
 
 
