@@ -41,7 +41,8 @@ def one_way(arch: str, epochs: int, ours: bool, floats: bool = False, any_loop: 
 
     cfg = C.load_config(ROOT / "configs" / "blog" / f"{arch}.yaml", [f"training.epochs={epochs}", "training.jit_compile=auto"])
     data = training.load_data(cfg)
-    x = t = np.asarray(data.x_train) if floats else data.x_train  # the blog's dense models: targets are the images
+    x = np.asarray(data.x_train) if floats else data.x_train
+    t = x if data.t_train is data.x_train else np.asarray(data.t_train) if floats else data.t_train
     steps = math.ceil(len(data.x_train) / cfg.training.batch_size)
     model = training.compile_model(cfg, steps)
     if not any_loop and not isinstance(model.train_function, xla_loop.StepsInOneCall):
@@ -87,10 +88,13 @@ def main() -> None:
     from autoencoders.models.architectures import ARCHITECTURES
 
     looped = sorted(
-        arch for arch, spec in ARCHITECTURES.items() if spec.xla_on_cpu and (ROOT / "configs" / "blog" / f"{arch}.yaml").is_file()
+        arch
+        for arch, spec in ARCHITECTURES.items()
+        if (spec.xla_on_cpu or args.floats) and (ROOT / "configs" / "blog" / f"{arch}.yaml").is_file()
     )
-    if unknown := [arch for arch in filter(None, args.archs.split(",")) if arch not in looped and not args.floats]:
-        p.error(f"--archs: {', '.join(unknown)} has no blog config whose step XLA compiles on CPU; allowed: {', '.join(looped)}")
+    if unknown := [arch for arch in filter(None, args.archs.split(",")) if arch not in looped]:
+        what = "no blog config" if args.floats else "no blog config whose step XLA compiles on CPU"
+        p.error(f"--archs: {', '.join(unknown)} has {what}; allowed: {', '.join(looped)}")
     if args.epochs < 2:
         p.error("--epochs must be at least 2: the first epoch compiles")
     if args.rounds < 1 or args.threads < 1:

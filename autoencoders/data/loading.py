@@ -82,7 +82,7 @@ class Dataset:
     name: str
     x_train: np.ndarray  # reads as float32 (n_train, H, W, C) in [0, 1]: an array, or bytes as `MappedImages`
     y_train: np.ndarray | None  # int64 (n_train,) class index into class_names, or None (no labels)
-    x_test: np.ndarray  # float32 (n_test, H, W, C)
+    x_test: np.ndarray  # reads as float32 (n_test, H, W, C), as x_train
     y_test: np.ndarray | None
     source: str  # where it was loaded from, e.g. "cache /root/.cache/autoencoders/mnist.npz"
     identity: str  # SHA-256 naming exactly this data (pinned files, or the user's file or folder)

@@ -66,7 +66,7 @@ class MappedImages:
 
     def __array__(self, dtype=None, copy=None):
         if copy is False:
-            raise ValueError(f"{self!r} is read from disk and scaled: it cannot be viewed without a copy")
+            raise ValueError(f"{self!r} holds bytes that are scaled as they are read: it cannot be viewed without a copy")
         scaled = to_float32(np.asarray(self.raw))
         return scaled if dtype is None else scaled.astype(dtype, copy=False)
 

@@ -422,3 +422,11 @@ def test_source_dataset_loads_the_data_once_whatever_subset_or_noise_a_config_as
     again = data.source_dataset(DatasetConfig(name="mnist", test_size=128, noise_factor=0.5, binarize=True))
     assert again is first and len(first.x_train) == 60_000 and len(first.x_test) == 10_000
     assert data.source_dataset(DatasetConfig(name="fashion_mnist")) is not first
+
+
+def test_the_photo_patches_are_held_as_bytes_too() -> None:
+    patches = load_dataset("natural_patches")
+    assert patches.x_train.raw.dtype == np.uint8 and not on_disk(patches.x_train)
+    first = np.asarray(patches.x_train[:4])
+    exact = (patches.x_train.raw[:4] / 255).astype(np.float32)  # float64 division rounded once: exact
+    assert first.dtype == np.float32 and np.array_equal(first, exact)

@@ -69,7 +69,7 @@ HELD = ("floats", "bytes", "mapped")
 def test_a_run_on_bytes_or_mapped_images_is_the_run_on_float_arrays_bit_for_bit(tmp_path, monkeypatch, digits_npz, digits_float_npz, arch):
     """The same images held three ways: float32 arrays (a float npz), uint8 bytes in memory and
     uint8 mapped from disk (a uint8 npz, the memory budget set low). The dense model trains in the
-    one-program XLA loop each way (the bytes in memory bound to it with their 256 values, the
+    one-program XLA loop each way (the bytes in memory bound to it and divided there, the
     mapped ones read for each call's 12 batches in pieces of 5, 5 and 2, the last padded); the conv model in Keras's loop; the VAE in the one-program loop (94 batches
     of 32 a call, read 40, 40, 14), its mapped run stopped after epoch 1 and resumed: the
     histories, weights, optimizer state, test metrics and every per-image evaluation number are

@@ -1,6 +1,6 @@
 """The committed blog runs, retrained today, are the same bits: the built-in datasets are held as
-bytes and scaled a batch at a time (or looked up in the one-program loop's table), and x / 255 in
-float32 is the same number computed once or per batch (docs/data.md)."""
+bytes and scaled a batch at a time (in the one-program loop, divided by 255 handed to it as an
+argument), and x / 255 in float32 is the same number computed once or per batch (docs/data.md)."""
 
 import csv
 from pathlib import Path
@@ -21,7 +21,8 @@ def first_epochs(history: Path) -> list[dict]:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in list(csv.DictReader(f))[:EPOCHS]]
 
 
-# dense: the one-program XLA loop on Fashion-MNIST; the VAE: that loop with its sampling on MNIST
+# dense on Fashion-MNIST and the VAE (its sampling too) on MNIST: both train in the one-program XLA
+# loop here (`xla_loop.worthwhile`: TensorFlow, CPU, XLA on for them, many steps per call)
 @pytest.mark.parametrize("run", ["blog-dense-fashion_mnist-mse-s0", "blog-vae-mnist-bce-s0"])
 def test_a_committed_blog_run_retrained_on_images_held_as_bytes_has_its_committed_history(tmp_path, run):
     committed = ROOT / "results/blog/runs" / run

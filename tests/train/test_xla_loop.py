@@ -44,8 +44,8 @@ def test_bytes_bound_to_the_program_read_as_the_correctly_rounded_division_which
     stored = np.arange(256, dtype=np.uint8).reshape(256, 1)
     exact = (np.arange(256, dtype=np.float64) / 255).astype(np.float32).reshape(256, 1)  # rounded once from float64: exact
     bound = xla_loop.bound(MappedImages(stored, ROOT / "bytes"))
-    looked_up = tf.function(lambda rows: xla_loop.rows_of(bound, rows), jit_compile=True)(tf.range(256)[::-1])
-    assert looked_up.dtype == tf.float32 and np.array_equal(looked_up.numpy(), exact[::-1])
+    scaled = tf.function(xla_loop.rows_of, jit_compile=True)(bound, tf.range(256)[::-1])  # as `full_batches` gets them
+    assert scaled.dtype == tf.float32 and np.array_equal(scaled.numpy(), exact[::-1])
     divided = tf.function(lambda x: tf.cast(x, tf.float32) / 255, jit_compile=True)(tf.constant(stored))
     assert int(np.sum(divided.numpy() != exact)) == 126
 
