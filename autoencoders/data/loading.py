@@ -112,10 +112,14 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+#: the largest byte: uint8 images are scaled to [0, 1] by dividing by it
+BYTE_MAX = 255
+
+
 def to_float32(images: np.ndarray) -> np.ndarray:
     """uint8 0..255 -> float32 in [0, 1] in one pass (no float64 intermediate), float -> float32:
     the one formula, whether a dataset is scaled whole or a memory-mapped batch at a time."""
-    return np.divide(images, np.float32(255), dtype=np.float32) if images.dtype == np.uint8 else images.astype(np.float32, copy=False)
+    return np.divide(images, np.float32(BYTE_MAX), dtype=np.float32) if images.dtype == np.uint8 else images.astype(np.float32, copy=False)
 
 
 def scale_images(images: np.ndarray) -> np.ndarray:

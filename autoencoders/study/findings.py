@@ -28,7 +28,6 @@ from autoencoders.study.collapse import collapse_rate
 from autoencoders.study.collapse_rates import EARLY_STEPS
 from autoencoders.study.speed import REACH_SHARE, epoch_words, median_epoch
 from autoencoders.study.today import ARCHS as TODAY_ARCHS
-from autoencoders.study.today import DATASETS as TODAY_DATASETS
 
 TEMPLATES = Path(__file__).parent / "templates"
 ANSWER_START, ANSWER_END = "<!-- answer-table:start -->", "<!-- answer-table:end -->"
@@ -333,9 +332,7 @@ def today(summary: dict) -> dict:
         "constant_settings": [label for label in settings if constant[label]],
         "constant_spread": section["constant_spread"],
         "cost": cost,
-        "missing": [
-            family_name(a, d) for a in TODAY_ARCHS for d in TODAY_DATASETS if not any((f["arch"], f["dataset"]) == (a, d) for f in families)
-        ],
+        "missing": [family_name(*group_parts(name)) for name in section["missing"]],
         "mostly_neither": [t["setting"] for t in tally if t["None"] > t["better"] + t["worse"]],
         "epochs": max(r["epochs"] for f in families for r in f["rows"]),
         "metrics": [METRICS[m][0] for m in section["metrics"]],

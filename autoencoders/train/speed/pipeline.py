@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autoencoders.data.loading import BYTE_MAX
 from autoencoders.data.mapped import MappedImages
 
 
@@ -78,7 +79,7 @@ def gathered(arrays: np.ndarray | tuple[np.ndarray, ...], rows):
 
     def batch(r):
         read_parts = tf.numpy_function(read, [r], stored, stateful=False)
-        scaled = [tf.cast(x, tf.float32) / tf.constant(255, tf.float32) if x.dtype == tf.uint8 else x for x in read_parts]
+        scaled = [tf.cast(x, tf.float32) / tf.constant(BYTE_MAX, tf.float32) if x.dtype == tf.uint8 else x for x in read_parts]
         out = tuple(tf.ensure_shape(scaled[i], (None, *part.shape[1:])) for i, part in zip(which, parts))
         return out if isinstance(arrays, tuple) else out[0]
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from autoencoders.data.loading import BYTE_MAX
 from autoencoders.data.mapped import is_mapped, on_disk
 from autoencoders.train.speed.pipeline import epoch_order, gathered, without_autotune
 
@@ -103,13 +104,6 @@ class StepsInOneCall:
         return logs
 
 
-#: what bytes are divided by in the program: handed to it as an argument, not written into it as a
-#: constant, since XLA (as TensorFlow's graphs and JAX do) computes x / constant as
-#: x * (1 / constant), which differs from `to_float32`'s division in 126 of the 256 values, while
-#: a division by an argument is the correctly rounded one (tests/train/test_xla_loop.py)
-BYTE_SCALE = 255.0
-
-
 def streams(images, targets) -> bool:
     """Whether a chunk's rows are read by the pipeline (`streamed_chunks`): for images on disk;
     arrays in memory, as floats or as bytes, are bound to the program once (`bound`)."""
@@ -119,11 +113,15 @@ def streams(images, targets) -> bool:
 def bound(images):
     """Training images as the program holds them: float arrays as they are, images held as bytes in
     memory (`mapped.held`: the built-in datasets, a user's uint8 files) as those bytes, a quarter of
-    the float32, with the divisor that scales them."""
+    the float32, with the divisor that scales them: handed to the program as an argument, not
+    written into it as a constant, since XLA (as TensorFlow's graphs and JAX do) computes
+    x / constant as x * (1 / constant), which differs from `to_float32`'s division in 126 of the
+    256 values, while a division by an argument is the correctly rounded one
+    (tests/train/test_xla_loop.py)."""
     import tensorflow as tf
 
     if is_mapped(images):
-        return tf.constant(images.raw), tf.constant(BYTE_SCALE, tf.float32)
+        return tf.constant(images.raw), tf.constant(BYTE_MAX, tf.float32)
     return tf.constant(images)
 
 
