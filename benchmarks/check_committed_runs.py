@@ -17,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autoencoders.config import load_config  # noqa: E402
+from autoencoders.config import ConfigError, load_config  # noqa: E402
 from autoencoders.train.loop import train  # noqa: E402
 
 
@@ -31,12 +31,17 @@ def main() -> int:
         print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
         return 2
     epochs, differing = int(sys.argv[1]), 0
-    for run in map(Path, sys.argv[2:]):
-        cfg = load_config(run / "config.yaml", [f"training.epochs={epochs}", "training.store_evaluation=false"])
+    runs = [Path(arg) for arg in sys.argv[2:]]
+    try:  # every run's config and history read before anything trains
+        configs = [load_config(run / "config.yaml", [f"training.epochs={epochs}", "training.store_evaluation=false"]) for run in runs]
+        committed = [first_epochs(run / "history.csv", epochs) for run in runs]
+    except (ConfigError, OSError, csv.Error) as exc:
+        print(f"check_committed_runs.py: {exc}", file=sys.stderr)
+        return 2
+    for run, cfg, old in zip(runs, configs, committed):
         with tempfile.TemporaryDirectory() as tmp:
             train(cfg, Path(tmp) / run.name, verbose=0)
             new = first_epochs(Path(tmp) / run.name / "history.csv", epochs)
-        old = first_epochs(run / "history.csv", epochs)
         differing += new != old
         print(run.name, "same bits" if new == old else f"differs\n  retrained {new}\n  committed {old}", flush=True)
     return 1 if differing else 0
