@@ -10,6 +10,8 @@ the import graph), and another package can add a report section or a training ca
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -19,8 +21,35 @@ COMMANDS = "autoencoders.commands"
 STUDY = "autoencoders.study"
 #: a comparison report's extra sections, after the comparisons: f(evaluations) -> (title, markdown lines, data) or None
 REPORT_SECTIONS = "autoencoders.report_sections"
-#: callbacks a run trains with, before the epoch recorder: f(config, data) -> a Keras callback or None
+#: callbacks a config names in `training.callbacks` (e.g. the study's `probe_gradients`): each entry a
+#: `TrainingCallback`. They record measures (what they put in `logs` reaches history.csv) and change
+#: no weight, so runs that differ only in them share compiled functions and compare as equals.
 TRAINING_CALLBACKS = "autoencoders.training_callbacks"
+
+
+@dataclass(frozen=True)
+class TrainingCallback:
+    """A training callback a config can name: what it needs of the config, checked with the config
+    before TensorFlow is imported, and its Keras code, imported only when a run trains with it.
+
+    factory: "module:function", function(config, data) -> a Keras callback, added before the epoch
+        recorder so that what it logs is in the row the recorder writes.
+    heads: the output heads it works with (None: any).
+    why: why it needs those heads, for the config error.
+    """
+
+    factory: str
+    heads: tuple[str, ...] | None = None
+    why: str = ""
+
+    def problem(self, head: str) -> str | None:
+        if self.heads is None or head in self.heads:
+            return None
+        return f"works with model.output {' or '.join(self.heads)}{f' ({self.why})' if self.why else ''}"
+
+    def make(self, config: Any, data: Any) -> Any:
+        module, _, function = self.factory.partition(":")
+        return getattr(import_module(module), function)(config, data)
 
 
 def entries(group: str) -> dict[str, Any]:

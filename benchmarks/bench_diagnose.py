@@ -52,6 +52,13 @@ class TimedDiagnostics(DiagnosticsCallback):
         super().__init__(*args, **kwargs)
         self.inside: list[float] = []
         self.before_training = 0.0
+        self.forward_calls: list[float] = []  # each probe's forward pass, the first one the eager warm-up
+
+    def outputs(self, n):
+        start = time.perf_counter()
+        found = super().outputs(n)
+        self.forward_calls.append(time.perf_counter() - start)
+        return found
 
     def on_train_begin(self, logs=None):
         start = time.perf_counter()
@@ -73,7 +80,7 @@ class TimedDiagnostics(DiagnosticsCallback):
         self.inside[-1] += time.perf_counter() - start
 
 
-def epoch_seconds(arch: str, watched: bool, epochs: int, seed: int = 0) -> tuple[list[float], list[float]]:
+def epoch_seconds(arch: str, watched: bool, epochs: int, seed: int = 0) -> tuple[list[float], list[float], float]:
     keras.utils.set_random_seed(seed)
     x, probe = mnist(60000)
     if arch == "dense":
@@ -86,7 +93,7 @@ def epoch_seconds(arch: str, watched: bool, epochs: int, seed: int = 0) -> tuple
     model.fit(x, x, epochs=epochs, batch_size=batch, verbose=0, callbacks=[watch, timer] if watched else [timer])
     if watch.inside:
         watch.inside[0] += watch.before_training  # its start-of-training work counts against the first epoch
-    return timer.seconds, watch.inside
+    return timer.seconds, watch.inside, watch.forward_calls[0] if watch.forward_calls else 0.0
 
 
 def overhead(rounds: int, epochs: int = 3, archs: tuple[str, ...] = ("dense", "conv")) -> dict:
@@ -96,14 +103,26 @@ def overhead(rounds: int, epochs: int = 3, archs: tuple[str, ...] = ("dense", "c
     on shared cores their spread can exceed the cost)."""
     out = {}
     for arch in archs:
-        times, inside = {"without": [], "with": []}, []
+        times, inside, first_calls, after_first = {"without": [], "with": []}, [], [], []
         for r in range(rounds):
             for watched in (r % 2 == 0, r % 2 == 1):
-                seconds, spent = epoch_seconds(arch, watched, epochs)
+                seconds, spent, first_call = epoch_seconds(arch, watched, epochs)
                 times["with" if watched else "without"].append(seconds)
                 if watched:
                     inside.append([s_in / s for s_in, s in zip(spent, seconds)])
-        row = {"rounds": times, "inside_share": inside}
+                    first_calls.append(first_call)
+                    after_first.append((spent[0] - first_call) / seconds[0])
+        row = {
+            "rounds": times,
+            "inside_share": inside,
+            "first_forward_s": first_calls,
+            "first_epoch_after_first_forward_share": after_first,
+        }
+        print(
+            f"{arch}: the first probe's forward pass (Keras's first eager call of the model) took "
+            f"{1e3 * statistics.median(first_calls):.1f} ms; the rest of the callback, "
+            f"{100 * statistics.median(after_first):.2f}% of the first epoch"
+        )
         for part, pick in (("first_epoch", lambda s: s[0]), ("later_epochs", lambda s: statistics.median(s[1:]))):
             share = statistics.median(pick(s) for s in inside)
             row[f"{part}_inside_share"] = share

@@ -4,6 +4,8 @@ plugs in through the extension points of `autoencoders/plugins.py`."""
 import ast
 from pathlib import Path
 
+import pytest
+
 from autoencoders import plugins
 
 from conftest import ROOT
@@ -64,4 +66,19 @@ def test_the_study_plugs_in_through_the_extension_points():
     assert plugins.entries(plugins.STUDY) == {"study": study.write_study}
     assert plugins.entries(plugins.COMMANDS)["findings"] is findings.findings_main
     assert plugins.entries(plugins.REPORT_SECTIONS)["blog"] is blog.blog_section
-    assert plugins.entries(plugins.TRAINING_CALLBACKS)["probe_gradients"] is gradients.probe_callback
+    probe = plugins.entries(plugins.TRAINING_CALLBACKS)["probe_gradients"]
+    assert probe.factory == f"{gradients.__name__}:{gradients.probe_callback.__name__}"
+    assert probe.problem("sigmoid") is None and "sigmoid" in probe.problem("linear")
+
+
+def test_a_config_names_its_training_callbacks_and_old_run_folders_still_read(tmp_path):
+    """`training.callbacks` holds names of the extension point; the key it replaced
+    (`probe_gradients: true|false`, in run folders written before 2026-12-07) reads as it meant;
+    a name nobody registered is refused with the names there are."""
+    from autoencoders import config as C
+
+    old = {"name": "old", "training": {"probe_gradients": True}}
+    assert C.parse_config(old).training.callbacks == ("probe_gradients",)
+    assert C.parse_config({"name": "old", "training": {"probe_gradients": False}}).training.callbacks == ()
+    with pytest.raises(C.ConfigError, match=r"training.callbacks = \['nope'\] \(list\): expected a list, each one of 'probe_gradients'"):
+        C.parse_config({"name": "x", "training": {"callbacks": ["nope"]}})

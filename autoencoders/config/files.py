@@ -241,10 +241,10 @@ def dump_yaml(cfg: ExperimentConfig) -> str:
     return yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=False)
 
 
-# Settings that only add records (a gradient-probe callback at epoch ends, a stored copy of the
-# evaluation after the run): they change no weight and no reported number, so runs differing only
+# Settings that only add records (training callbacks such as the study's gradient probe, a stored
+# copy of the evaluation after the run): they change no weight and no reported number, so runs differing only
 # in them share compiled functions (training.compiled_key) and are compared (comparison.IGNORED_KEYS).
-RECORD_ONLY_KEYS = ("training.probe_gradients", "training.store_evaluation")
+RECORD_ONLY_KEYS = ("training.callbacks", "training.store_evaluation")
 
 
 def to_flat_dict(cfg: ExperimentConfig) -> dict[str, Any]:

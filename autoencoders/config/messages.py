@@ -97,6 +97,8 @@ def expected(schema: Mapping[str, Any]) -> str:
     for alt in alts:
         if "enum" in alt or "const" in alt:
             parts.append("one of " + ", ".join(show(choice) for choice in choices_of(alt)))
+        elif alt.get("type") == "array" and "items" in alt:
+            parts.append(f"a list, each {expected(alt['items'])}")
         elif alt.get("type") == "array":
             items = alt["prefixItems"]
             bounds = constraint(items[0])

@@ -9,13 +9,14 @@ import difflib
 import functools
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import pydantic
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
+from autoencoders import plugins
 from autoencoders.config.messages import SHOWN_LENGTH, ConfigError, join_or, show, shown_with_type, type_name, value_message
 from autoencoders.data.datasets import DATASETS
 from autoencoders.models.architectures import ARCHITECTURES, input_shape_problem
@@ -65,22 +66,24 @@ Triple = Annotated[tuple[Positive, Positive, Positive], BeforeValidator(as_tuple
 CHECKS = pydantic.ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-def registered(registry: Mapping[str, Any], what: str) -> Any:
-    """A name of `registry`, read when a config is checked (not when this module is imported), so
+def registered(names: Callable[[], Collection[str]], what: str) -> Any:
+    """A name among `names()`, read when a config is checked (not when this module is imported), so
     an entry registered later (a plug-in, a test) is a valid name at once; the schema lists the
     names there are when it is generated."""
 
     def check(name: str) -> str:
-        if name not in registry:
+        if name not in names():
             raise PydanticCustomError("literal_error", "not a registered {what}", {"what": what})
         return name
 
-    return Annotated[StrictStr, AfterValidator(check), Field(json_schema_extra=lambda schema: schema.update(enum=list(registry)))]
+    return Annotated[StrictStr, AfterValidator(check), Field(json_schema_extra=lambda schema: schema.update(enum=list(names())))]
 
 
-DatasetName = registered(DATASETS, "dataset")
-ArchName = registered(ARCHITECTURES, "arch")
-HeadName = registered(HEADS, "output head")
+DatasetName = registered(lambda: DATASETS, "dataset")
+ArchName = registered(lambda: ARCHITECTURES, "arch")
+HeadName = registered(lambda: HEADS, "output head")
+CallbackName = registered(lambda: plugins.names(plugins.TRAINING_CALLBACKS), "training callback")
+CallbackNames = Annotated[tuple[CallbackName, ...], BeforeValidator(as_tuple), pydantic.Strict()]
 
 
 def section(key: str):
@@ -255,14 +258,27 @@ class TrainingConfig:
     precision: Literal["float32", "mixed_bfloat16"] = Field(
         "float32", description="compute dtype policy; mixed_bfloat16 is faster on CPUs with AVX512_BF16, at some accuracy cost"
     )
-    probe_gradients: StrictBool = Field(
-        False, description="log the output-logit gradient and the wrong-side saturated share at each epoch end (the study)"
+    callbacks: CallbackNames = Field(
+        (),
+        description="training callbacks by name, from the autoencoders.training_callbacks entry points (the study's "
+        "probe_gradients: the output-logit gradient and the wrong-side saturated share at each epoch end); "
+        "they add columns to history.csv and change no weight",
     )
     store_evaluation: StrictBool = Field(
         True,
         description="evaluate the finished run as evaluate.py would and keep the result in its evaluation.npz, which reports read; "
         "false: reports evaluate the run themselves",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def renamed(cls, data: Any) -> Any:
+        """Run folders written before 2026-12-07 say `probe_gradients: true` (or false) where
+        `callbacks: [probe_gradients]` (or none) is meant; they are read as such."""
+        if isinstance(data, Mapping) and isinstance(data.get("probe_gradients"), bool) and "callbacks" not in data:
+            data = dict(data)
+            data["callbacks"] = ["probe_gradients"] if data.pop("probe_gradients") else []
+        return data
 
 
 @section("")
@@ -307,14 +323,16 @@ class ExperimentConfig:
                     ),
                 )
             )
-        if self.training.probe_gradients and head.activation != "sigmoid":
-            raise problem(
-                (
-                    ("training.probe_gradients", "model.output"),
-                    f"training.probe_gradients = true: the probe measures the gradient at a sigmoid's logit, and model.output "
-                    f"is {head.name!r}; set model.output to sigmoid or leave the probe off",
+        callbacks = plugins.entries(plugins.TRAINING_CALLBACKS) if self.training.callbacks else {}
+        for name in self.training.callbacks:
+            if why := callbacks[name].problem(head.name):
+                raise problem(
+                    (
+                        ("training.callbacks", "model.output"),
+                        f"training.callbacks = {show(self.training.callbacks)}: {name} {why}, and model.output is {head.name!r}; "
+                        f"set model.output to {join_or(callbacks[name].heads)} or leave {name} out",
+                    )
                 )
-            )
         if self.model.input_shape is None and known is not None:
             object.__setattr__(self, "model", dataclasses.replace(self.model, input_shape=known))
         return self

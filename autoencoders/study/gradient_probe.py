@@ -75,13 +75,11 @@ def logit_gradient_stats(loss: str, z: np.ndarray, t: np.ndarray) -> dict[str, f
     return {"logit_grad": float(np.mean(np.abs(measures.logit_gradient(loss, p, t)))), "saturated_wrong": measures.saturated_wrong(t, p)}
 
 
-def probe_callback(cfg, data) -> DiagnosticsCallback | None:
-    """The `autoencoders.training_callbacks` entry point: for a run whose config asks for it
-    (`training.probe_gradients: true`, the study's runs), the diagnosis's callback on a fixed probe
-    of PROBE_SIZE training images, logging `logit_grad` and `saturated_wrong` at each epoch end
-    under the run's own loss (so to history.csv), and saying nothing."""
-    if not cfg.training.probe_gradients:
-        return None
+def probe_callback(cfg, data) -> DiagnosticsCallback:
+    """The `probe_gradients` training callback (`callbacks.PROBE_GRADIENTS`; the study's runs name it
+    in `training.callbacks`): the diagnosis's callback on a fixed probe of PROBE_SIZE training
+    images, logging `logit_grad` and `saturated_wrong` at each epoch end under the run's own loss
+    (so to history.csv), and saying nothing."""
     return DiagnosticsCallback(
         data.x_train[:PROBE_SIZE],
         data.t_train[:PROBE_SIZE],

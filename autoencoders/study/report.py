@@ -277,10 +277,10 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
     summary: dict = {"measured": []}
     probed = [g for g in groups if g.is_pair and any("logit_grad" in r for ev in g.members for r in ev.run.history)]
     if not probed:
-        return md + ["", "(No runs with `training.probe_gradients: true` were given, so nothing was measured.)"], summary
+        return md + ["", "(No runs with `training.callbacks: [probe_gradients]` were given, so nothing was measured.)"], summary
     md += [
         "",
-        "**Measured while training** (study runs with `training.probe_gradients: true`): at every epoch end, on a fixed "
+        "**Measured while training** (study runs with `training.callbacks: [probe_gradients]`): at every epoch end, on a fixed "
         "probe of 1,024 training images, the mean |d loss_pixel / dz| of the run's own loss, and the share of pixels "
         "saturated on the wrong side (p < 0.01 or p > 0.99 with |p − y| > 0.5), the pixels where MSE's gradient vanishes. "
         "Mean over seeds.",

@@ -361,9 +361,10 @@ def _train(
     runs.write_text(run_dir / runs.CONFIG, C.dump_yaml(cfg))
 
     recorder = EpochRecorder(run_dir, history, dataset.identity)
-    # callbacks of the training_callbacks extension point (e.g. the study's gradient probe), before the
-    # recorder so that what they log is in the row it writes
-    extensions = [made for factory in plugins.entries(plugins.TRAINING_CALLBACKS).values() if (made := factory(cfg, data)) is not None]
+    # the callbacks the config names (plugins.TRAINING_CALLBACKS, e.g. the study's gradient probe),
+    # before the recorder so that what they log is in the row it writes
+    named = plugins.entries(plugins.TRAINING_CALLBACKS) if cfg.training.callbacks else {}
+    extensions = [named[name].make(cfg, data) for name in cfg.training.callbacks]
     bs = cfg.training.batch_size
     logs = [keras.callbacks.TensorBoard(run_dir / runs.TENSORBOARD, write_graph=False, profile_batch=0)] if tensorflow_installed() else []
     seconds = time.perf_counter()

@@ -88,7 +88,7 @@ def test_minimal_config_gets_all_defaults(tmp_path):
             "jit_compile": "auto",
             "eval_batch_size": 2048,
             "precision": "float32",
-            "probe_gradients": False,
+            "callbacks": [],
             "store_evaluation": True,
         },
     }
@@ -214,7 +214,7 @@ def test_unknown_nested_key_with_suggestion(tmp_path):
     message = error_of(tmp_path, with_section("training", "epoch: 10"))
     assert message == (
         f"{path}: unknown key 'training.epoch' (did you mean 'training.epochs'?); "
-        "allowed in 'training': epochs, batch_size, optimizer, learning_rate, jit_compile, eval_batch_size, precision, probe_gradients, store_evaluation"
+        "allowed in 'training': epochs, batch_size, optimizer, learning_rate, jit_compile, eval_batch_size, precision, callbacks, store_evaluation"
     )
 
 
@@ -665,7 +665,7 @@ def test_dump_keeps_declared_order_and_real_latent_dim(tmp_path):
         "jit_compile",
         "eval_batch_size",
         "precision",
-        "probe_gradients",
+        "callbacks",
         "store_evaluation",
     ]
     assert data["model"]["latent_dim"] == 2

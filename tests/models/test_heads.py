@@ -96,8 +96,8 @@ def test_the_linear_head_refuses_a_loss_for_probabilities_naming_both_keys(loss)
 def test_an_unknown_head_and_the_probe_on_a_linear_head_are_refused():
     with pytest.raises(ConfigError, match=r"model.output = 'tanh': must be one of 'sigmoid', 'linear'"):
         C.load_config(ROOT / "configs/blog/dense.yaml", ["model.output=tanh"])
-    with pytest.raises(ConfigError, match=r"training.probe_gradients = true: the probe measures the gradient at a sigmoid"):
-        C.load_config(ROOT / "configs/today/res_conv.yaml", ["training.probe_gradients=true"])
+    with pytest.raises(ConfigError, match=r"training.callbacks = \['probe_gradients'\]: probe_gradients works with model.output sigmoid"):
+        C.load_config(ROOT / "configs/today/res_conv.yaml", ["training.callbacks=[probe_gradients]"])
 
 
 def test_every_config_without_a_head_keeps_the_blogs_sigmoid():

@@ -28,7 +28,7 @@ def test_without_runs_the_study_has_its_analytic_parts(tmp_path):
     md = (tmp_path / "study" / "REPORT.md").read_text()
     for n in range(1, 7):
         assert f"## {n}. " in md
-    assert "No runs with `training.probe_gradients: true`" in md and "(No VAE runs" in md
+    assert "No runs with `training.callbacks: [probe_gradients]`" in md and "(No VAE runs" in md
     summary = json.loads((tmp_path / "study" / "summary.json").read_text())
     warnings = summary["early_warning"]
     assert warnings["runs"] == len(list((ROOT / "results" / "study" / "early_warning").glob("*.json"))) > 0
@@ -70,7 +70,7 @@ def tiny_study_runs(tmp_path_factory):
         for seed in (0, 1):
             cfg = load_config(
                 ROOT / "configs/blog/dense.yaml",
-                [*TINY, "training.epochs=2", "training.probe_gradients=true", f"loss.name={loss}", f"seed={seed}"],
+                [*TINY, "training.epochs=2", "training.callbacks=[probe_gradients]", f"loss.name={loss}", f"seed={seed}"],
             )
             made.append(training.train(cfg, out / cfg.name, verbose=0).run_dir)
         cfg = load_config(ROOT / "configs/blog/vae.yaml", [*TINY, f"loss.name={loss}", "loss.reduction=sum"])

@@ -36,7 +36,13 @@ def test_a_run_on_a_reused_compiled_model_is_the_run_on_a_new_one(tmp_path, tiny
 
 def test_the_key_ignores_what_the_seed_and_data_decide_and_keeps_what_is_compiled(tiny_config):
     base = training.compiled_key(tiny_config(), 4, gpu=False)
-    for same in (["seed=3"], ["training.epochs=7"], ["name=other"], ["dataset.name=fashion_mnist"], ["training.probe_gradients=true"]):
+    for same in (
+        ["seed=3"],
+        ["training.epochs=7"],
+        ["name=other"],
+        ["dataset.name=fashion_mnist"],
+        ["training.callbacks=[probe_gradients]"],
+    ):
         assert training.compiled_key(tiny_config("configs/blog/dense.yaml", *same), 4, gpu=False) == base, same
     for other in (
         ["loss.name=mse"],

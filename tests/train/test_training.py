@@ -214,7 +214,7 @@ def test_gradient_probe_logs_what_autodiff_gives_for_the_saved_model(tmp_path, t
     from autoencoders.study import gradient_probe as gradients
     from autoencoders.study import theory
 
-    cfg = tiny_config(path, f"loss.name={loss}", "training.epochs=2", "training.probe_gradients=true")
+    cfg = tiny_config(path, f"loss.name={loss}", "training.epochs=2", "training.callbacks=[probe_gradients]")
     run = training.train(cfg, tmp_path / cfg.name, verbose=0).run_dir
     history = runs.read_history(run / runs.HISTORY)
     assert all(0 < row["logit_grad"] < 1 and 0 <= row["saturated_wrong"] < 1 for row in history)
@@ -280,7 +280,7 @@ def test_gradient_probe_sees_through_the_crop_of_a_padded_conv_model(tmp_path, t
     from autoencoders.study import gradient_probe as gradients
     from autoencoders.study import theory
 
-    cfg = tiny_config("configs/blog/conv.yaml", "dataset.name=natural_patches_rgb", "training.probe_gradients=true")
+    cfg = tiny_config("configs/blog/conv.yaml", "dataset.name=natural_patches_rgb", "training.callbacks=[probe_gradients]")
     run = training.train(cfg, tmp_path / cfg.name, verbose=0).run_dir
     model = keras.saving.load_model(run / runs.MODEL)
     assert "crop" in [layer.name for layer in model.decoder.layers]
