@@ -3,7 +3,11 @@
 numpy + matplotlib only (no TensorFlow/Keras), and no pyplot: every function builds its own
 `matplotlib.figure.Figure`, so nothing depends on a GUI backend or on global figure state.
 Every function writes its PNG atomically (through `autoencoders.atomic.atomic_path`) and returns
-the path. Inconsistent or empty input raises ValueError with a message naming what is wrong.
+the path. Inputs are trusted to be what the callers (`report.document`, `study.report`) build: the
+(label, ...) tuples, shapes that agree, finite values. ValueError, naming what is wrong, is kept
+for what the runs given to a report can get wrong: image shapes that differ between runs (the
+study's VAE section takes VAEs of any dataset), labels that do not match the codes, a history without the
+columns a figure needs, and a grid size that is not a positive integer.
 
 Images are grey (n, H, W) / (n, H, W, 1) or colour (n, H, W, 3) in [0, 1]; colour images are
 drawn in colour, and their error maps show the mean absolute error over the three channels.
@@ -114,18 +118,10 @@ def _color_from_label(label: str) -> str:
     return "black"
 
 
-def _as_images(array, name: str) -> np.ndarray:
-    """(n, H, W) or (n, H, W, 1) -> float (n, H, W); (n, H, W, 3) stays colour; finite, at least one image."""
+def _as_images(array) -> np.ndarray:
+    """(n, H, W) or (n, H, W, 1) -> float (n, H, W); (n, H, W, 3) stays colour."""
     images = np.asarray(array, dtype=np.float64)
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
-    if images.ndim != 3 and not (images.ndim == 4 and images.shape[-1] == 3):
-        raise ValueError(f"{name}: expected images of shape (n, H, W), (n, H, W, 1) or (n, H, W, 3), got {np.shape(array)}")
-    if len(images) == 0:
-        raise ValueError(f"{name}: no images")
-    if not np.all(np.isfinite(images)):
-        raise ValueError(f"{name}: contains NaN or infinite pixels")
-    return images
+    return images[..., 0] if images.ndim == 4 and images.shape[-1] == 1 else images
 
 
 def _show_image(ax, image: np.ndarray, aspect: str | None = None) -> None:
@@ -149,23 +145,6 @@ def _abs_error(images: np.ndarray, originals: np.ndarray) -> np.ndarray:
     """|images - originals| per pixel: for colour, the mean over the channels."""
     error = np.abs(images - originals)
     return error.mean(axis=-1) if error.ndim == 4 else error
-
-
-def _check_nonempty(items: Sequence, name: str) -> list:
-    items = list(items)
-    if not items:
-        raise ValueError(f"{name}: empty, nothing to plot")
-    return items
-
-
-def _labelled(items: Sequence, name: str, what: str) -> list[tuple[int, str, object]]:
-    """Non-empty (label, value) pairs, numbered: [(i, label, value)]; what = the value's name."""
-    out = []
-    for i, item in enumerate(_check_nonempty(items, name)):
-        if len(item) != 2:
-            raise ValueError(f"{name}[{i}]: expected (label, {what}), got {len(item)} items")
-        out.append((i, str(item[0]), item[1]))
-    return out
 
 
 def _maybe_log(ax, values: Sequence[float]) -> None:
@@ -224,14 +203,10 @@ def _image_rows(
     k = rows[0][1].shape[0]
     if column_titles is not None:
         column_titles = [str(t) for t in column_titles]
-        if len(column_titles) != k:
-            raise ValueError(f"column_titles: {len(column_titles)} titles for {k} columns")
     n_img, n_err = len(rows), len(error_rows)
     vmax = 1.0
     if n_err:
         vmax = max(float(err.max()) for _, err in error_rows) if error_vmax is None else float(error_vmax)
-        if not math.isfinite(vmax):
-            raise ValueError(f"error_vmax: not finite ({error_vmax})")
         vmax = max(vmax, 1e-6)
 
     with figure_style():
@@ -297,10 +272,12 @@ def _image_rows(
 
 
 def _check_rows(rows, reference: np.ndarray, what: str) -> list[tuple[str, np.ndarray]]:
-    """(label, images) rows, each of the reference's shape."""
+    """(label, images) rows, each of the reference's shape (the study's VAE section may be given
+    VAEs of datasets with other image shapes)."""
     checked = []
-    for i, label, images in _labelled(rows, "rows", "images"):
-        images = _as_images(images, f"rows[{i}] ({label})")
+    for i, (label, images) in enumerate(rows):
+        label = str(label)
+        images = _as_images(images)
         if images.shape != reference.shape:
             raise ValueError(f"rows[{i}] ({label}): images of shape {images.shape} do not match the {what}' {reference.shape}")
         checked.append((label, images))
@@ -321,7 +298,7 @@ def reconstruction_grid(
     """Originals on top, one row per run (label on the left) and, with `error_maps`, one
     |reconstruction − original| row per run under them, on one shared colour range
     (`error_vmax`, default the largest error shown) with one colorbar."""
-    originals = _as_images(originals, "originals")
+    originals = _as_images(originals)
     checked = _check_rows(rows, originals, "originals")
     errors = [(f"|err| {label}", _abs_error(images, originals)) for label, images in checked] if error_maps else []
     return _image_rows(
@@ -341,13 +318,10 @@ def noisy_grid(
 ) -> Path:
     """The denoising figure: "noisy input", then one denoised row per run, then (if given)
     "clean target"."""
-    noisy = _as_images(noisy, "noisy")
+    noisy = _as_images(noisy)
     checked = [("noisy input", noisy), *_check_rows(rows, noisy, "noisy inputs")]
     if originals is not None:
-        originals = _as_images(originals, "originals")
-        if originals.shape != noisy.shape:
-            raise ValueError(f"originals: shape {originals.shape} does not match the noisy inputs' {noisy.shape}")
-        checked.append(("clean target", originals))
+        checked.append(("clean target", _as_images(originals)))
     return _image_rows(checked, [], path, column_titles=column_titles, title=title, error_vmax=None, dpi=dpi)
 
 
@@ -369,20 +343,8 @@ def code_grid(
     `code.reshape(h, w * c).T`, one tall image per test image, one row per run. Codes are
     unbounded ReLU activations, so each row gets its own grey scale from 0 to its largest value,
     printed under the label."""
-    rows = _labelled(rows, "rows", "codes")
-    checked = []
-    for i, label, codes in rows:
-        codes = np.asarray(codes, dtype=np.float64)
-        if codes.ndim != 4 or len(codes) == 0:
-            raise ValueError(f"rows[{i}] ({label}): expected codes of shape (n, h, w, c), got {codes.shape}")
-        if not np.all(np.isfinite(codes)):
-            raise ValueError(f"rows[{i}] ({label}): codes contain NaN or infinite values")
-        if i and codes.shape != np.shape(rows[0][2]):
-            raise ValueError(f"rows[{i}] ({label}): codes of shape {codes.shape} differ from the first row's {np.shape(rows[0][2])}")
-        checked.append((label, np.stack([blog_code_image(code) for code in codes])))
+    checked = [(str(label), np.stack([blog_code_image(code) for code in np.asarray(codes, dtype=np.float64)])) for label, codes in rows]
     n = checked[0][1].shape[0]
-    if column_titles is not None and len(column_titles) != n:
-        raise ValueError(f"column_titles: {len(column_titles)} titles for {n} columns")
     cell_h, cell_w = checked[0][1].shape[1:]
     with figure_style():
         scale = 1.6 / cell_h
@@ -414,20 +376,6 @@ def code_grid(
 # --------------------------------------------------------------------------- curves
 
 
-def _check_histories(histories) -> list[tuple[str, str, list[dict]]]:
-    histories = _check_nonempty(histories, "histories")
-    out = []
-    for i, entry in enumerate(histories):
-        if len(entry) != 3:
-            raise ValueError(f"histories[{i}]: expected (label, loss_name, rows), got {len(entry)} items")
-        label, loss_name, rows = entry
-        rows = list(rows)
-        if any(not isinstance(r, dict) for r in rows):
-            raise ValueError(f"histories[{i}] ({label}): rows must be dicts (history.csv rows)")
-        out.append((str(label), str(loss_name), rows))
-    return out
-
-
 def loss_curves(
     histories: Sequence[tuple[str, str, list[dict]]],
     path: str | os.PathLike[str],
@@ -437,7 +385,6 @@ def loss_curves(
 ) -> Path:
     """Small multiples, one panel per run (up to 4 a row): training loss solid, validation
     loss dashed, each on its own y axis since different losses have different scales."""
-    histories = _check_histories(histories)
     series = []
     for label, loss_name, rows in histories:
         train = _series(rows, "loss")
@@ -478,7 +425,6 @@ def common_scale_curves(
 ) -> Path:
     """Two panels, validation pixel MSE and validation pixel BCE per epoch: the same measure for
     every run whatever it was trained with, so all runs are overlaid, coloured by loss."""
-    histories = _check_histories(histories)
     panels = [("val_pixel_mse", "validation pixel MSE"), ("val_pixel_bce", "validation pixel BCE")]
     if not any(_series(rows, key)[0] for _, _, rows in histories for key, _ in panels):
         raise ValueError("histories: no run has 'val_pixel_mse' or 'val_pixel_bce' values")
@@ -542,32 +488,12 @@ def per_class_bars(
 ) -> Path:
     """Grouped bars: one group per class, one bar per entry (label, loss_name, means, errors),
     errors drawn as ±errors when given."""
-    per_class = _check_nonempty(per_class, "per_class")
-    entries = []
-    n_classes = None
-    for i, entry in enumerate(per_class):
-        if len(entry) != 4:
-            raise ValueError(f"per_class[{i}]: expected (label, loss_name, means, errors), got {len(entry)} items")
-        label, loss_name, means, errors = entry
-        means = np.asarray(means, dtype=np.float64)
-        if means.ndim != 1 or len(means) == 0:
-            raise ValueError(f"per_class[{i}] ({label}): means must be a non-empty 1-D array, got shape {means.shape}")
-        if n_classes is None:
-            n_classes = len(means)
-        if len(means) != n_classes:
-            raise ValueError(f"per_class[{i}] ({label}): {len(means)} class means, the first entry has {n_classes}")
-        if not np.all(np.isfinite(means)):
-            raise ValueError(f"per_class[{i}] ({label}): means contain NaN or infinite values")
-        if errors is not None:
-            errors = np.asarray(errors, dtype=np.float64)
-            if errors.shape != means.shape:
-                raise ValueError(f"per_class[{i}] ({label}): errors of shape {errors.shape} do not match means {means.shape}")
-            if not np.all(np.isfinite(errors)) or np.any(errors < 0):
-                raise ValueError(f"per_class[{i}] ({label}): errors must be finite and >= 0")
-        entries.append((str(label), str(loss_name), means, errors))
+    entries = [
+        (str(label), str(loss_name), np.asarray(means, dtype=np.float64), None if errors is None else np.asarray(errors, dtype=np.float64))
+        for label, loss_name, means, errors in per_class
+    ]
+    n_classes = len(entries[0][2])
     names = [str(c) for c in class_names] if class_names is not None else [str(c) for c in range(n_classes)]
-    if len(names) != n_classes:
-        raise ValueError(f"class_names: {len(names)} names for {n_classes} classes")
 
     n = len(entries)
     width = 0.8 / n
@@ -617,32 +543,17 @@ def latent_planes(
 ) -> Path:
     """One scatter panel per entry (label, codes (n, 2), labels (n,)), points coloured by class,
     panels side by side on the same axis limits, one colorbar naming the classes."""
-    panels = _check_nonempty(panels, "panels")
     checked = []
     top_class = -1
-    for i, entry in enumerate(panels):
-        if len(entry) != 3:
-            raise ValueError(f"panels[{i}]: expected (label, codes, labels), got {len(entry)} items")
-        label, codes, classes = entry
+    for i, (label, codes, classes) in enumerate(panels):
         codes = np.asarray(codes, dtype=np.float64)
-        if codes.ndim != 2 or codes.shape[1] != 2 or len(codes) == 0:
-            raise ValueError(f"panels[{i}] ({label}): codes must have shape (n, 2) with n > 0, got {codes.shape}")
-        if not np.all(np.isfinite(codes)):
-            raise ValueError(f"panels[{i}] ({label}): codes contain NaN or infinite values")
         classes = np.asarray(classes)
-        if classes.shape != (len(codes),):
+        if classes.shape != (len(codes),):  # the study passes the labels as they are: None for data without any
             raise ValueError(f"panels[{i}] ({label}): labels of shape {classes.shape} for {len(codes)} codes")
-        if not np.all(np.equal(np.mod(classes, 1), 0)) or np.any(classes < 0):
-            raise ValueError(f"panels[{i}] ({label}): labels must be non-negative integers")
         classes = classes.astype(np.int64)
         top_class = max(top_class, int(classes.max()))
         checked.append((str(label), codes, classes))
-    if class_names is not None:
-        names = [str(c) for c in class_names]
-        if top_class >= len(names):
-            raise ValueError(f"class_names: {len(names)} names but a label is {top_class}")
-    else:
-        names = [str(c) for c in range(max(10, top_class + 1))]
+    names = [str(c) for c in class_names] if class_names is not None else [str(c) for c in range(max(10, top_class + 1))]
     n_classes = len(names)
     base = matplotlib.colormaps[CLASS_CMAP if n_classes <= 10 else "tab20"]
     cmap = ListedColormap([base(i % base.N) for i in range(n_classes)])
@@ -712,10 +623,9 @@ def manifolds(
         raise ValueError(f"grid_size must be a positive integer, got {grid_size!r}")
     grid_size = int(grid_size)
     tiles = []
-    for i, label, images in _labelled(panels, "panels", "images"):
-        images = _as_images(images, f"panels[{i}] ({label})")
-        if len(images) != grid_size**2:
-            raise ValueError(f"panels[{i}] ({label}): {len(images)} images, a {grid_size}x{grid_size} manifold needs {grid_size**2}")
+    for i, (label, images) in enumerate(panels):
+        label = str(label)
+        images = _as_images(images)
         if tiles and images.shape[1:] != tiles[0][1].shape[1:]:
             raise ValueError(f"panels[{i}] ({label}): image size {images.shape[1:]} differs from the first panel's")
         tiles.append((label, images))

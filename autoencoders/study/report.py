@@ -480,7 +480,9 @@ def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[
             label += ", E[x]"
         recon_rows.append((label, images))
         sample_panels.append((label, samples))
-        latent_panels.append((label, ev.latent, ev.labels))
+        latent_panels.append(
+            (label, ev.latent, ev.labels if ev.labels is not None else np.zeros(len(ev.latent), int))
+        )  # unlabelled data: one class
         manifold_panels.append((label, manifold))
     first = vaes[0]
     paths = [

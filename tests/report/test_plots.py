@@ -130,9 +130,6 @@ def test_error_vmax_is_accepted_and_zero_error_does_not_fail(tmp_path):
     [
         ([("BCE", images(9))], {}, "do not match"),
         ([("BCE", np.zeros((10, 28, 27)))], {}, "do not match"),
-        ([], {}, "empty"),
-        ([("BCE", images())], {"column_titles": ["a", "b"]}, "column_titles"),
-        ([("BCE", np.full((10, 28, 28), np.nan))], {}, "NaN"),
         ([("BCE", np.zeros((10, 784)))], {}, "shape"),
     ],
 )
@@ -162,8 +159,6 @@ def test_noisy_grid_rows(tmp_path):
     (h2, _), _ = read_png(plots.noisy_grid(noisy, [("BCE", x)], tmp_path / "a.png"))
     (h3, _), _ = read_png(plots.noisy_grid(noisy, [("BCE", x)], tmp_path / "b.png", originals=x, title="Denoising"))
     assert h3 > h2 + 100  # the clean-target row (and the title)
-    with pytest.raises(ValueError, match="originals"):
-        plots.noisy_grid(noisy, [("BCE", x)], tmp_path / "c.png", originals=x[:4])
     with pytest.raises(ValueError, match="do not match"):
         plots.noisy_grid(noisy, [("BCE", x[:4])], tmp_path / "c.png")
     assert only_pngs(tmp_path) == ["a.png", "b.png"]
@@ -183,10 +178,6 @@ def test_code_grid_one_row_per_run(tmp_path):
     (h1, w1), _ = read_png(plots.code_grid([("BCE", codes)], tmp_path / "one.png"))
     (h2, w2), _ = read_png(plots.code_grid([("BCE", codes), ("MSE", codes * 3)], tmp_path / "two.png", column_titles=list("0123456789")))
     assert h2 > 1.6 * h1 and abs(w2 - w1) < 0.3 * w1
-    with pytest.raises(ValueError, match=r"shape \(n, h, w, c\)"):
-        plots.code_grid([("BCE", codes.reshape(10, -1))], tmp_path / "bad.png")
-    with pytest.raises(ValueError, match="differ from the first"):
-        plots.code_grid([("BCE", codes), ("MSE", codes[:5])], tmp_path / "bad.png")
     assert only_pngs(tmp_path) == ["one.png", "two.png"]
 
 
@@ -215,12 +206,8 @@ def test_loss_curves_single_epoch_and_missing_val_loss(tmp_path):
 
 
 def test_loss_curves_rejects_empty(tmp_path):
-    with pytest.raises(ValueError, match="empty"):
-        plots.loss_curves([], tmp_path / "c.png")
     with pytest.raises(ValueError, match="no 'loss'"):
         plots.loss_curves([("BCE", "bce", [])], tmp_path / "c.png")
-    with pytest.raises(ValueError, match="expected"):
-        plots.loss_curves([("BCE", history(0.1))], tmp_path / "c.png")
 
 
 def test_common_scale_curves(tmp_path):
@@ -285,21 +272,6 @@ def test_per_class_bars_with_fashion_names(tmp_path):
     assert differ(pixels, other)  # other means, other bars
 
 
-@pytest.mark.parametrize(
-    "entries, kwargs, match",
-    [
-        ([("BCE", "bce", np.ones(10), None), ("MSE", "mse", np.ones(9), None)], {}, "class means"),
-        ([("BCE", "bce", np.ones(10), np.ones(9))], {}, "errors"),
-        ([("BCE", "bce", np.ones(10), -np.ones(10))], {}, ">= 0"),
-        ([("BCE", "bce", np.ones(10), None)], {"class_names": ["a"]}, "class_names"),
-        ([], {}, "empty"),
-    ],
-)
-def test_per_class_bars_rejects_inconsistent_input(tmp_path, entries, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        plots.per_class_bars(entries, tmp_path / "bad.png", **kwargs)
-
-
 # ------------------------------------------------------------------ VAE figures
 
 
@@ -313,12 +285,8 @@ def test_latent_planes_side_by_side(tmp_path):
         )
     )
     assert w2 > 1.5 * w1 and h2 >= 0.8 * h1  # panels side by side, not stacked
-    with pytest.raises(ValueError, match=r"\(n, 2\)"):
-        plots.latent_planes([("VAE", RNG.normal(size=(10, 3)), labels[:10])], tmp_path / "bad.png")
     with pytest.raises(ValueError, match="labels"):
         plots.latent_planes([("VAE", codes, labels[:10])], tmp_path / "bad.png")
-    with pytest.raises(ValueError, match="class_names"):
-        plots.latent_planes([("VAE", codes, labels)], tmp_path / "bad.png", class_names=["a", "b"])
 
 
 def test_manifold_grid_points_order_and_symmetry():
@@ -354,8 +322,6 @@ def test_manifolds_tiles_row_major(tmp_path):
         plots.manifolds([("BCE VAE", panel), ("MSE VAE", panel[..., None])], tmp_path / "two.png", grid_size=g, title="Manifolds")
     )
     assert w2 > 1.6 * w1 and abs(h2 - h1) < 0.2 * h1  # side by side
-    with pytest.raises(ValueError, match="needs 25"):
-        plots.manifolds([("VAE", panel[:24])], tmp_path / "bad.png", grid_size=g)
     (h4, w4), _ = read_png(plots.manifolds([(f"VAE {i}", panel) for i in range(4)], tmp_path / "wrapped.png", grid_size=g, max_columns=2))
     assert abs(w4 - w2) < 0.2 * w2 and h4 > 1.6 * h1  # 2 x 2 instead of 1 x 4
     assert only_pngs(tmp_path) == ["one.png", "two.png", "wrapped.png"]
