@@ -159,18 +159,6 @@ def persistence_by_cell(long_runs: Iterable[CollapseRun]) -> dict[Cell, Persiste
     return {cell: persistence([(r.history, r.dark_mse) for r in members]) for cell, members in by_cell(long_runs).items()}
 
 
-def persistence_table(cells: dict[Cell, Persistence]) -> list[str]:
-    rows = [
-        "| cell | runs | epochs | dark after epoch 1 | of them still dark at the last | not dark after epoch 1 | of them dark at the last |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    return rows + [
-        f"| {c.arch} · {c.dataset} · {c.loss.upper()} · {c.setting} | {p.runs} | {p.longest} | {p.dark_first} | "
-        f"{p.dark_first_and_last} | {p.healthy_first} | {p.dark_later} |"
-        for c, p in cells.items()
-    ]
-
-
 # ----------------------------------------------------------------------------- mechanism
 
 #: every collapsing run in the study's cells is dark after 30 to 70 steps (measured every 7 steps
@@ -352,16 +340,11 @@ def _range(values: Sequence[float]) -> str:
 
 
 def section(fig_dir: Path, folder: Path | None, persisted: Persistence) -> tuple[list[str], dict]:
+    """Section 7 from the collapse-rate runs in `folder` (`templates/collapse_rates.md.j2`): the
+    rates per cell, the longer runs' persistence, and the mechanism and loss-contrast tests."""
     from autoencoders.study import figures as figs
+    from autoencoders.study.findings import environment
 
-    md = [
-        "## 7. How often does MSE training collapse, and when? The collapse as a rate",
-        "",
-        f"A run has **collapsed** when its validation pixel MSE is within {collapse.TOLERANCE:.0%} of the pixel MSE of an output "
-        "that is 0 everywhere on the same validation images (the all-dark output a locked sigmoid gives). The collapse-rate sweeps "
-        f"(`{SWEEPS}`) train each model for **one epoch** over the whole training set (batch 128), validated on the first 2,000 test "
-        "images, at 20 seeds per cell; the rate comes with a Wilson 95% interval (statsmodels `proportion_confint`).",
-    ]
     summary: dict = {
         "tolerance": collapse.TOLERANCE,
         "interval": collapse.INTERVAL,
@@ -369,124 +352,75 @@ def section(fig_dir: Path, folder: Path | None, persisted: Persistence) -> tuple
         "cells": [],
         "mechanism": [],
     }
-    md += [
-        "",
-        f"**Is one epoch enough?** Of the study's {persisted.runs} full-length runs above (up to {persisted.longest} epochs), "
-        f"{persisted.dark_first} were dark after their first epoch and {persisted.dark_first_and_last} of them were still dark at their last; "
-        f"of the {persisted.healthy_first} that were not dark after one epoch, {persisted.dark_later} went dark later.",
-    ]
-    if folder is None:
-        return md + ["", "(No collapse-rate runs were given: pass `--collapse results/study/collapse`.)"], summary
-    long_runs, long_problems = load_runs(folder, LONG_PREFIX)
-    lasting = persistence_by_cell(long_runs)
-    summary["persistence_long"] = [{**vars(cell), **vars(p)} for cell, p in lasting.items()]
-    if lasting:
-        md += [
-            "",
-            f"Outside Adam 1e-3 the longer runs of `{LONG_SWEEPS}`, validated like the one-epoch runs, check the same"
-            + (f" ({len(long_problems)} more not completed, left out)" if long_problems else "")
-            + ":",
-            "",
-            *persistence_table(lasting),
-        ]
-    found, problems = load_runs(folder)
-    cells = by_cell(found)
-    cell_rates = rates(cells)
-    summary["folder"] = str(folder)
-    summary["runs"] = len(found)
-    summary["not_used"] = problems
-    summary["cells"] = [
-        {
-            **vars(cell),
-            "collapsed": r.collapsed,
-            "runs": r.runs,
-            "rate": r.rate,
-            "ci": [r.low, r.high],
-            "diverged": sum(run.diverged for run in cells[cell]),
-        }
-        for cell, r in cell_rates.items()
-    ]
-    settings = [f"{o.capitalize()} {lr:g}" for o, lr in OPTIMIZER_SETTINGS]
-    md += [
-        "",
-        f"{len(found)} runs in `{folder}`" + (f" ({len(problems)} more not completed, left out)" if problems else "") + ". "
-        "Collapsed runs / runs [95% CI] per cell:",
-        "",
-        "| model · data | loss | " + " | ".join(settings) + " |",
-        "|---|---|" + "---|" * len(settings),
-    ]
-    for arch in ARCHS:
-        for dataset in DATASETS:
-            for loss in ("mse", "bce"):
-                keys = [Cell(arch, dataset, o, lr, loss) for o, lr in OPTIMIZER_SETTINGS]
-                if any(k in cell_rates for k in keys):
-                    md.append(
-                        f"| {arch} · {dataset} | {loss.upper()} | "
-                        + " | ".join(rate_text(cell_rates.get(k), sum(r.diverged for r in cells.get(k, []))) for k in keys)
-                        + " |"
-                    )
-    panels = [
-        (
-            arch,
+    context: dict = {"tolerance": collapse.TOLERANCE, "sweeps": SWEEPS, "p": persisted, "folder": None}
+    if folder is not None:
+        long_runs, long_problems = load_runs(folder, LONG_PREFIX)
+        lasting = persistence_by_cell(long_runs)
+        summary["persistence_long"] = [{**vars(cell), **vars(p)} for cell, p in lasting.items()]
+        found, problems = load_runs(folder)
+        cells = by_cell(found)
+        cell_rates = rates(cells)
+        summary["folder"] = str(folder)
+        summary["runs"] = len(found)
+        summary["not_used"] = problems
+        summary["cells"] = [
             {
-                (dataset, loss): [cell_rates.get(Cell(arch, dataset, o, lr, loss)) for o, lr in OPTIMIZER_SETTINGS]
-                for dataset in DATASETS
-                for loss in ("mse", "bce")
-            },
-        )
-        for arch in ARCHS
-    ]
-    panels = [(arch, lines) for arch, lines in panels if any(r for rs in lines.values() for r in rs)]
-    if panels:
-        path = figs.collapse_rates(panels, settings, fig_dir / "7-collapse-rates.png")
-        md += ["", f"![collapse rate against optimizer and learning rate](figures/{path.name})"]
-    tests = mechanism(cells)
-    labels = mechanism_labels()
-    md += [
-        "",
-        f"**When does MSE + sigmoid lock?** In each cell where some seeds collapsed and some did not, each run was replayed "
-        f"from its seed (same initial weights, same batches) and measured at initialisation and after {EARLY_STEPS} steps on its "
-        "1,024 probe images, next to the probe's values after epoch 1. Collapsed against healthy seeds: Mann–Whitney U "
-        f"(two-sided, p by permutation, scipy) where each group has at least {MIN_GROUP} seeds, Holm-corrected over the "
-        f"{sum(t.p_value is not None for t in tests)} tests of this table; smaller groups are shown untested:",
-    ]
-    if not tests:
-        md += ["", "(No cell has both collapsed and healthy seeds yet.)"]
-    else:
-        md += [
-            "",
-            "| cell | measure | median, collapsed (n) | range, collapsed | median, healthy (n) | range, healthy | p | p Holm |",
-            "|---|---|---|---|---|---|---|---|",
+                **vars(cell),
+                "collapsed": r.collapsed,
+                "runs": r.runs,
+                "rate": r.rate,
+                "ci": [r.low, r.high],
+                "diverged": sum(run.diverged for run in cells[cell]),
+            }
+            for cell, r in cell_rates.items()
         ]
-        for t in tests:
-            c = t.cell
-            md.append(
-                f"| {c.arch} · {c.dataset} · {c.loss.upper()} · {c.setting} | {labels[t.measure]} | {_median(t.collapsed)} ({len(t.collapsed)}) "
-                f"| {_range(t.collapsed)} | {_median(t.healthy)} ({len(t.healthy)}) | {_range(t.healthy)} | {_p(t.p_value)} | {_p(t.p_holm)} |"
+        settings = [f"{o.capitalize()} {lr:g}" for o, lr in OPTIMIZER_SETTINGS]
+        table = []
+        for arch in ARCHS:
+            for dataset in DATASETS:
+                for loss in ("mse", "bce"):
+                    keys = [Cell(arch, dataset, o, lr, loss) for o, lr in OPTIMIZER_SETTINGS]
+                    if any(k in cell_rates for k in keys):
+                        texts = [rate_text(cell_rates.get(k), sum(r.diverged for r in cells.get(k, []))) for k in keys]
+                        table.append({"arch": arch, "dataset": dataset, "loss": loss, "cells": texts})
+        panels = [
+            (
+                arch,
+                {
+                    (dataset, loss): [cell_rates.get(Cell(arch, dataset, o, lr, loss)) for o, lr in OPTIMIZER_SETTINGS]
+                    for dataset in DATASETS
+                    for loss in ("mse", "bce")
+                },
             )
-            summary["mechanism"].append(
-                {**vars(c), "measure": t.measure, "collapsed": t.collapsed, "healthy": t.healthy, "p": t.p_value, "p_holm": t.p_holm}
-            )
-    contrasts = loss_contrast(cells)
-    summary["loss_contrast"] = [
-        {**vars(t.cell), "measure": t.measure, "mse": t.mse, "bce": t.bce, "p": t.p_value, "p_holm": t.p_holm} for t in contrasts
-    ]
-    if contrasts:
-        md += [
-            "",
-            f"**Where MSE and BCE part.** The same seeds trained with BCE start from the same weights and see the same batches, "
-            "so in each cell where MSE collapsed at least half the time its runs and the BCE runs of the same seeds, replayed and "
-            "measured the same way, show when the two losses part. Paired by seed: Wilcoxon signed-rank (scipy), Holm-corrected over "
-            f"the {sum(t.p_value is not None for t in contrasts)} tests of this table:",
-            "",
-            "| cell | measure | median, MSE | median, BCE | seeds | p | p Holm |",
-            "|---|---|---|---|---|---|---|",
+            for arch in ARCHS
         ]
-        for t in contrasts:
-            c = t.cell
-            p_cells = ("identical (same weights)", "") if t.p_value is None else (f"{t.p_value:.3g}", f"{t.p_holm:.3g}")
-            md.append(
-                f"| {c.arch} · {c.dataset} · {c.setting} | {labels[t.measure]} | {_median(t.mse)} | {_median(t.bce)} | {len(t.mse)} "
-                f"| {p_cells[0]} | {p_cells[1]} |"
-            )
-    return md, summary
+        panels = [(arch, lines) for arch, lines in panels if any(r for rs in lines.values() for r in rs)]
+        figure = figs.collapse_rates(panels, settings, fig_dir / "7-collapse-rates.png").name if panels else None
+        tests, contrasts = mechanism(cells), loss_contrast(cells)
+        summary["mechanism"] = [
+            {**vars(t.cell), "measure": t.measure, "collapsed": t.collapsed, "healthy": t.healthy, "p": t.p_value, "p_holm": t.p_holm}
+            for t in tests
+        ]
+        summary["loss_contrast"] = [
+            {**vars(t.cell), "measure": t.measure, "mse": t.mse, "bce": t.bce, "p": t.p_value, "p_holm": t.p_holm} for t in contrasts
+        ]
+        context |= {
+            "folder": str(folder),
+            "long_sweeps": LONG_SWEEPS,
+            "long_problems": len(long_problems),
+            "lasting": list(lasting.items()),
+            "runs": len(found),
+            "problems": len(problems),
+            "settings": settings,
+            "table": table,
+            "figure": figure,
+            "early_steps": EARLY_STEPS,
+            "min_group": MIN_GROUP,
+            "tests": tests,
+            "labels": mechanism_labels(),
+            "contrasts": contrasts,
+        }
+    env = environment()
+    env.filters |= {"median": _median, "spread": _range, "p": _p}
+    text = env.get_template("collapse_rates.md.j2").render(**context)
+    return text.rstrip("\n").split("\n"), summary
