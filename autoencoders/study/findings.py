@@ -24,6 +24,7 @@ import numpy as np
 
 from autoencoders.data.datasets import DATASETS
 from autoencoders.evaluate.comparison import ALPHA, METRICS, significant, winner
+from autoencoders.report.document import fmt, times
 from autoencoders.study.collapse import collapse_rate
 from autoencoders.study.collapse_rates import EARLY_STEPS
 from autoencoders.study.speed import REACH_SHARE, epoch_words, median_epoch
@@ -421,6 +422,10 @@ def environment(mark: bool = False):
     env.filters["epoch_words"] = epoch_words
     env.filters["pct"] = lambda x, digits=0: f"{100 * x:.{digits}f}%"
     env.filters["capitalize_first"] = lambda text: text[:1].upper() + text[1:]
+    env.filters["f"] = format  # {{ x | f(".4f") }} is f"{x:.4f}"
+    env.filters["fmt"] = fmt
+    env.filters["times"] = times
+    env.filters["median_epoch"] = median_epoch
     return env
 
 

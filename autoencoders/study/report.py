@@ -41,11 +41,9 @@ from autoencoders.report import plots
 from autoencoders.report.document import (
     REPORT_HTML,
     REPORT_MD,
-    fmt,
     not_evaluated_table,
     statistics_note,
     test_images_phrase,
-    times,
     to_html,
     verdict_summary,
     verdict_table,
@@ -54,7 +52,7 @@ from autoencoders.study import collapse, early_warning, theory, today
 from autoencoders.study import collapse_rates as collapse_study
 from autoencoders.study import figures as figs
 from autoencoders.study.blog import BLOG_RESULTS
-from autoencoders.study.speed import REACH_SHARE, epoch_words, median_epoch, reach_epoch, reach_test
+from autoencoders.study.speed import REACH_SHARE, reach_epoch, reach_test
 from autoencoders.train.device import here as device_here
 
 OUTCOME_ARCHS = ("dense", "deep_dense", "conv", "denoising_conv")
@@ -87,6 +85,14 @@ def floors_by_dataset(evaluations: Sequence[Evaluation]) -> dict[str, dict[str, 
         if d.path is not None:
             configs.setdefault(f"{d.name} {d.path}", d)
     return {name: dataset_floor(d) for name, d in configs.items()}
+
+
+def rendered(template: str, **context) -> list[str]:
+    """A section's Markdown lines from its template (`templates/`): every number and word that
+    depends on the runs comes from `context`."""
+    from autoencoders.study.findings import environment
+
+    return environment().get_template(template).render(**context).rstrip("\n").split("\n")
 
 
 def _label(cfg: C.ExperimentConfig) -> str:
@@ -125,56 +131,8 @@ def landscape_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple
                 }
             )
     path = figs.landscapes(fig_dir / "1-landscapes.png")
-    md = [
-        "## 1. Is BCE wrong for targets in (0, 1)? Loss landscapes",
-        "",
-        "Per-pixel loss against the prediction p for six targets. The minimum of each loss is found numerically "
-        "(bounded Brent search, no formula) and sits at p = y for BCE, MSE, MAE and log-cosh alike; BCE's minimum "
-        "value is the target's binary entropy H(y), not 0.",
-        "",
-        f"![landscapes](figures/{path.name})",
-        "",
-        "| y | H(y) | BCE argmin | BCE min | MSE argmin | MAE argmin | log-cosh argmin | cont. Bernoulli argmin λ | its mean E[x] |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    md += [
-        f"| {r['y']:g} | {r['entropy']:.4f} | {r['bce_argmin']:.4f} | {r['bce_min']:.4f} | {r['mse_argmin']:.4f} | {r['mae_argmin']:.4f} "
-        f"| {r['log_cosh_argmin']:.4f} | {r['continuous_bernoulli_argmin']:.4g} | {r['cb_mean_at_argmin']:.4f} |"
-        for r in rows
-    ]
-    md += [
-        "",
-        "The continuous Bernoulli is the exception: its best λ for a pixel y is not y but the λ whose *mean* is y, "
-        "so its outputs λ must be read through E[x] (section 5).",
-        "",
-        "**BCE's floor on the real test sets** (mean binary entropy of every pixel of the test set):",
-        "",
-        "| dataset | test images | image shape | BCE floor (nats/pixel) | pixels strictly between 0 and 1 | pixel MSE of an all-black output |",
-        "|---|---|---|---|---|---|",
-    ]
-    md += [
-        f"| {name} | {f['test_images']:,} | {'×'.join(map(str, f['image_shape']))} | {f['floor']:.4f} | {100 * f['grey_share']:.1f}% "
-        f"| {f['zero_mse']:.4f} |"
-        for name, f in floors.items()
-    ]
-    md += [
-        "",
-        "Share of the blog's MNIST BCE numbers that is just this floor (no model can go below it):",
-        "",
-        "| blog experiment | blog's BCE | floor | share that is floor |",
-        "|---|---|---|---|",
-    ]
-    md += [f"| {b['arch']}: {b['text']} | {b['value']:g} | {floors['mnist']['floor']:.4f} | {100 * b['floor_share']:.0f}% |" for b in blog]
-    if ours:
-        md += [
-            "",
-            "The same split for our BCE-trained study runs (seed 0): test BCE = floor + excess.",
-            "",
-            "| run | test BCE | floor | excess (BCE − floor) | share that is floor |",
-            "|---|---|---|---|---|",
-        ]
-        md += [f"| `{o['run']}` | {o['bce']:.4f} | {o['floor']:.4f} | {o['excess']:.4f} | {100 * o['floor_share']:.0f}% |" for o in ours]
-    return md, {"targets": rows, "floors": floors, "blog": blog, "ours": ours}
+    summary = {"targets": rows, "floors": floors, "blog": blog, "ours": ours}
+    return rendered("landscapes.md.j2", figure=path.name, **summary), summary
 
 
 # ----------------------------------------------------------------------------- 2. scale
@@ -182,26 +140,6 @@ def landscape_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple
 
 def scale_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[str], dict]:
     pairs = theory.random_pairs_experiment()
-    md = [
-        '## 2. "BCE returns a higher loss than MSE, so it penalises errors more"? Scale',
-        "",
-        f"The Data Science SE answer's experiment (BCE and MSE of 10 random (y, p) pairs), repeated 10,000 times "
-        f"({pairs['pairs']:,} pairs, uniform on [0, 1]):",
-        "",
-        "| quantity | value |",
-        "|---|---|",
-        f"| share of pairs with BCE > MSE | {100 * pairs['bce_greater_share']:.1f}% |",
-        f"| mean BCE / mean MSE / mean H(y) | {pairs['bce_mean']:.3f} / {pairs['mse_mean']:.3f} / {pairs['entropy_mean']:.3f} |",
-        f"| BCE / MSE ratio of a 10-pair draw: median [5%, 95%] | {pairs['ratio_median']:.2f} [{pairs['ratio_p05']:.2f}, {pairs['ratio_p95']:.2f}] |",
-        f"| correlation of BCE with MSE over draws | {pairs['corr_bce_mse']:.2f} |",
-        f"| correlation of BCE − H(y) with MSE over draws | {pairs['corr_excess_mse']:.2f} |",
-        "",
-        "BCE > MSE for every pair, not by chance: BCE(y, p) − H(y) is KL(y‖p) ≥ 2(y − p)² (Pinsker's inequality, "
-        "tested in `tests/study/test_theory.py`), so BCE ≥ H(y) + 2·MSE per pixel. A larger number is a different unit, "
-        "not a harsher penalty: the optimiser (Adam here) is invariant to the loss's scale, and what shapes training is "
-        "how the gradient is spread over pixels (section 3). Raw BCE and MSE values therefore cannot be compared; "
-        "pixel MSE, MAE, PSNR, SSIM and BCE − floor, computed the same way for every model, can (section 4).",
-    ]
     summary: dict = {"random_pairs": pairs, "real": []}
     panels = []
     for ev in evaluations:
@@ -223,22 +161,10 @@ def scale_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[lis
                     ("per test image: BCE vs MSE", pi["mse"], pi["bce"], "pixel MSE", "pixel BCE"),
                     ("BCE − floor vs MSE", pi["mse"], pi["bce_excess"], "pixel MSE", "BCE − target entropy"),
                 ]
-    if summary["real"]:
-        md += [
-            "",
-            "On real reconstructions (each model's whole test set, seed 0): how well does an image's BCE track its MSE?",
-            "",
-            "| run | r(BCE, MSE) over images | r(BCE − floor, MSE) | BCE / MSE per image [5%, 95%] |",
-            "|---|---|---|---|",
-        ]
-        md += [
-            f"| `{r['run']}` | {r['corr_bce_mse']:.2f} | {r['corr_excess_mse']:.2f} | [{r['ratio_p05']:.1f}, {r['ratio_p95']:.1f}] |"
-            for r in summary["real"]
-        ]
+    figure = None
     if panels:
-        path = figs.scatter(panels, fig_dir / "2-scale.png", title="Dense autoencoder, BCE-trained, MNIST test set")
-        md += ["", f"![scale](figures/{path.name})"]
-    return md, summary
+        figure = figs.scatter(panels, fig_dir / "2-scale.png", title="Dense autoencoder, BCE-trained, MNIST test set").name
+    return rendered("scale.md.j2", pairs=pairs, real=summary["real"], figure=figure), summary
 
 
 # ----------------------------------------------------------------------------- 3. gradients
@@ -256,38 +182,17 @@ def _curves(group: Group, key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str], dict]:
     path = figs.logit_gradients(fig_dir / "3-logit-gradients.png")
-    z = np.array([-10.0, -5.0, -2.0, 0.0, 2.0])
-    md = [
-        "## 3. Does MSE's gradient saturate? Logit gradients, in closed form and measured",
-        "",
-        "With a sigmoid output p = σ(z), d BCE / dz = p − y while d MSE / dz = 2 (p − y) p (1 − p) (both checked "
-        "against `tf.GradientTape`). A pixel saturated on the wrong side gets BCE's full gradient and almost none of MSE's:",
-        "",
-        f"![closed-form logit gradients](figures/{path.name})",
-        "",
-        "| target y = 1, logit z | " + " | ".join(f"{v:g}" for v in z) + " |",
-        "|---|" + "---|" * len(z),
-    ]
-    md += [
-        f"| \\|d {figs.LOSS_LABELS[loss]} / dz\\| | "
-        + " | ".join(f"{abs(float(theory.logit_gradient(loss, v, 1.0))):.2g}" for v in z)
-        + " |"
+    z = [-10.0, -5.0, -2.0, 0.0, 2.0]
+    closed_form = [
+        {"label": figs.LOSS_LABELS[loss], "gradients": [abs(float(theory.logit_gradient(loss, v, 1.0))) for v in z]}
         for loss in ("bce", "mse")
     ]
+    context: dict = {"figure": path.name, "z": z, "closed_form": closed_form, "reach_share": REACH_SHARE}
     summary: dict = {"measured": []}
     probed = [g for g in groups if g.is_pair and any("logit_grad" in r for ev in g.members for r in ev.run.history)]
     if not probed:
-        return md + ["", "(No runs with `training.callbacks: [probe_gradients]` were given, so nothing was measured.)"], summary
-    md += [
-        "",
-        "**Measured while training** (study runs with `training.callbacks: [probe_gradients]`): at every epoch end, on a fixed "
-        "probe of 1,024 training images, the mean |d loss_pixel / dz| of the run's own loss, and the share of pixels "
-        "saturated on the wrong side (p < 0.01 or p > 0.99 with |p − y| > 0.5), the pixels where MSE's gradient vanishes. "
-        "Mean over seeds.",
-        "",
-        "| model · dataset | loss | \\|dℓ/dz\\| epoch 1 | \\|dℓ/dz\\| last | wrong-side saturated, epoch 1 | last | collapsed: validation pixel MSE within 1% of an all-black output's (Wilson 95% CI) |",
-        "|---|---|---|---|---|---|---|",
-    ]
+        return rendered("gradients.md.j2", probed=False, **context), summary
+    measured = []
     grad_panels, sat_panels, reach_tests = [], [], []
     for g in probed:
         c = g.config
@@ -323,32 +228,14 @@ def gradient_section(fig_dir: Path, groups: Sequence[Group]) -> tuple[list[str],
                 "saturated_last": float(sat[:, -1].mean()),
             }
             summary["measured"].append(entry)
-            md.append(
-                f"| {title} | {loss.upper()} | {entry['grad_first']:.3g} | {entry['grad_last']:.3g} | {100 * entry['saturated_first']:.3f}% "
-                f"| {100 * entry['saturated_last']:.3f}% | {rate} |"
-            )
+            measured.append({"title": title, "entry": entry, "rate": str(rate)})
     for test, p_holm in zip(reach_tests, holm_adjusted([t["p"] for t in reach_tests]), strict=True):
         test["p_holm"] = p_holm
     summary["reach"] = reach_tests
-    md += [
-        "",
-        f"**Which loss learns faster?** For each seed, the first epoch at which the validation pixel MSE falls to {REACH_SHARE:.0%} "
-        "of an all-black output's (a target neither loss sets), BCE run against MSE run of the same seed; a sign test "
-        "(`scipy.stats.binomtest`) over the seeds where one was sooner (a run that never got there is later than one that did), "
-        f"Holm-adjusted over the {sum(t['p'] is not None for t in reach_tests)} tests of this table.",
-        "",
-        "| model · dataset | target MSE | median epoch, BCE | median epoch, MSE | BCE sooner | MSE sooner | tie | p (sign) | p Holm |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    md += [
-        f"| {t['group']} | {t['target']:.4g} | {epoch_words(median_epoch(t['bce']))} | {epoch_words(median_epoch(t['mse']))} | {t['bce_sooner']} "
-        f"| {t['mse_sooner']} | {t['ties']} | {fmt(t['p'], 2)} | {fmt(t['p_holm'], 2)} |"
-        for t in reach_tests
-    ]
     p1 = figs.measured_gradients(grad_panels, fig_dir / "3-measured-gradients.png", "logit_grad", "mean |d loss_pixel / dz| (probe)")
     p2 = figs.measured_gradients(sat_panels, fig_dir / "3-saturated.png", "saturated_wrong", "share of pixels saturated, wrong side")
-    md += ["", f"![measured logit gradients](figures/{p1.name})", "", f"![wrong-side saturated pixels](figures/{p2.name})"]
-    return md, summary
+    context |= {"measured": measured, "reach": reach_tests, "measured_figure": p1.name, "saturated_figure": p2.name}
+    return rendered("gradients.md.j2", probed=True, **context), summary
 
 
 # ----------------------------------------------------------------------------- 4. outcome
@@ -361,40 +248,30 @@ def raw_winner(d) -> str:
 
 def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_METRICS, binarized: bool = False) -> tuple[list[str], dict]:
     chosen = [g for g in groups if g.is_pair and g.config.model.arch in OUTCOME_ARCHS and g.config.dataset.binarize == binarized]
-    if binarized:
-        md = [
-            "## 6. Control: binarized MNIST, where every target is 0 or 1",
-            "",
-            "Thresholded at 0.5, the targets are binary, BCE's floor is 0 and BCE is exactly the Bernoulli likelihood: "
-            "the setting BCE was made for. Same dense model, BCE vs MSE over seeds:",
-        ]
-    else:
-        md = [
-            "## 4. Which loss gives better reconstructions? Outcome over seeds",
-            "",
-            "Each model trained with BCE and with MSE, same seeds, then judged on metrics computed afresh on the full test set; "
-            "BCE − MSE is paired by seed.",
-        ]
+    context: dict = {"binarized": binarized, "groups": [], "metrics": list(metrics), "labels": {m: METRICS[m][0] for m in metrics}}
     summary = []
     if not chosen:
-        return md + ["", "(No such runs were given.)"], {"groups": summary}
+        return rendered("outcome.md.j2", **context), {"groups": summary}
     judged = compare_groups(chosen, metrics)  # the table's tests are one family
-    md += ["", statistics_note([d for diffs in judged for d in diffs], "this section (every model × dataset × metric below)")]
     wins: dict[str, int] = {"bce": 0, "mse": 0, "none": 0}
     raw_wins = dict(wins)
     for g, diffs in zip(chosen, judged):
-        md += ["", f"**{g.title}** ({', '.join(f'{len(v)} {k.upper()}' for k, v in g.by_loss().items())} runs)", "", *verdict_table(diffs)]
         for d in own_tests(diffs):  # a metric shown with another's test is not counted twice
             wins[d.winner or "none"] += 1
             raw_wins[raw_winner(d)] += 1
-        others = {k: v for k, v in g.by_loss().items() if k not in ("bce", "mse")}
-        for loss, evs in others.items():
-            md += [
-                "",
-                f"{loss.upper()}-trained runs of the same model: "
-                + ", ".join(f"{METRICS[m][0]} {fmt(float(np.mean([ev.mean(m) for ev in evs])))}" for m in metrics)
-                + ".",
-            ]
+        others = {
+            loss: {m: float(np.mean([ev.mean(m) for ev in evs])) for m in metrics}
+            for loss, evs in g.by_loss().items()
+            if loss not in ("bce", "mse")
+        }
+        context["groups"].append(
+            {
+                "title": g.title,
+                "counts": ", ".join(f"{len(v)} {k.upper()}" for k, v in g.by_loss().items()),
+                "table": verdict_table(diffs),
+                "others": [{"loss": loss, "means": means} for loss, means in others.items()],
+            }
+        )
         summary.append(
             {
                 "title": g.title,
@@ -416,17 +293,16 @@ def outcome_section(groups: Sequence[Group], metrics: Sequence[str] = OUTCOME_ME
                     }
                     for d in diffs
                 ],
-                "others": {loss: {m: float(np.mean([ev.mean(m) for ev in evs])) for m in metrics} for loss, evs in others.items()},
+                "others": others,
             }
         )
-    md += [
-        "",
-        f"Tally over these comparisons and metrics, after Holm's correction: BCE significantly better {times(wins['bce'])}, "
-        f"MSE {times(wins['mse'])}, no significant difference {times(wins['none'])} (on unadjusted p: {raw_wins['bce']}, "
-        f"{raw_wins['mse']} and {raw_wins['none']}).",
-    ]
+    context |= {
+        "statistics": statistics_note([d for diffs in judged for d in diffs], "this section (every model × dataset × metric below)"),
+        "wins": wins,
+        "raw_wins": raw_wins,
+    }
     verdicts = verdict_summary([(g.title, diffs) for g, diffs in zip(chosen, judged)])
-    return md, {
+    return rendered("outcome.md.j2", **context), {
         "groups": summary,
         "verdicts": verdicts,
         "wins": wins,
@@ -444,21 +320,9 @@ def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[
         [ev for ev in evaluations if ARCHITECTURES[ev.run.config.model.arch].vae and ev.latent is not None],
         key=lambda ev: (ev.run.config.loss.reduction != "sum", C.LOSSES.index(ev.run.config.loss.name), ev.run.config.seed),
     )
-    md = ["## 5. Why do BCE- and MSE-trained VAEs look different? Likelihoods and the KL weight", ""]
     if not vaes:
-        return md + ["(No VAE runs with a 2-d latent space were given.)"], {}
+        return rendered("vae.md.j2", rows={}), {}
     pixels = " or ".join(sorted({f"{math.prod(ev.run.config.model.input_shape):,}" for ev in vaes}))
-    md += [
-        "The same VAE (the blog's, latent 2) trained with different reconstruction terms. The VAE loss is reconstruction + KL, "
-        f"so the reconstruction term's scale *is* the weight of the data against the prior: BCE summed over the {pixels} pixels is a "
-        "Bernoulli log-likelihood; MSE summed is a Gaussian log-likelihood with σ² = 1/2 up to a constant, i.e. far less "
-        f"confident than the pixels' real error; MSE or BCE averaged over pixels divides the data term by {pixels}, so KL wins "
-        "and codes collapse toward the prior. The σ-VAE learns σ (σ² = the batch's MSE), the continuous Bernoulli "
-        "normalises BCE for grey pixels.",
-        "",
-        "| loss (pixel reduction) | KL (nats) | reconstruction term | pixel MSE | SSIM | BCE − floor | active latent dims (var of posterior mean > 0.01) |",
-        "|---|---|---|---|---|---|---|",
-    ]
     summary = {}
     recon_rows, sample_panels, latent_panels, manifold_panels = [], [], [], []
     for ev in vaes:
@@ -471,18 +335,14 @@ def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[
             **{m: ev.mean(m) for m in ("mse", "ssim", "bce_excess")},
             "active_dims": active,
         }
-        md.append(
-            f"| {label} | {ev.vae['kl']:.3g} | {ev.vae['reconstruction']:.4g} | {ev.mean('mse'):.4f} | {ev.mean('ssim'):.3f} | {ev.mean('bce_excess'):.4f} | {active} |"
-        )
         images, samples, manifold = ev.grid_images, ev.prior_samples, ev.manifold
         if c.loss.name == "continuous_bernoulli":  # λ is not the mean: show E[x] as the image
             images, samples, manifold = (theory.cb_mean(a).astype(np.float32) for a in (images, samples, manifold))
             label += ", E[x]"
         recon_rows.append((label, images))
         sample_panels.append((label, samples))
-        latent_panels.append(
-            (label, ev.latent, ev.labels if ev.labels is not None else np.zeros(len(ev.latent), int))
-        )  # unlabelled data: one class
+        # unlabelled data: one class
+        latent_panels.append((label, ev.latent, ev.labels if ev.labels is not None else np.zeros(len(ev.latent), int)))
         manifold_panels.append((label, manifold))
     first = vaes[0]
     paths = [
@@ -515,9 +375,8 @@ def vae_section(fig_dir: Path, evaluations: Sequence[Evaluation]) -> tuple[list[
             plots.manifolds(manifold_panels, fig_dir / "5-vae-manifold.png", max_columns=3, title="Decoded 15×15 grid of latent points"),
         ),
     ]
-    for subject, path in paths:
-        md += ["", f"**{subject.capitalize()}**", "", f"![{subject}](figures/{path.name})"]
-    return md, summary
+    figures = [(subject, path.name) for subject, path in paths]
+    return rendered("vae.md.j2", rows=summary, pixels=pixels, figures=figures), summary
 
 
 # ----------------------------------------------------------------------------- the report
@@ -548,14 +407,6 @@ def write_study(
         "runs": len(evaluations),
         "train_seconds_total": sum(r.metrics.get("train_seconds") or 0 for r in runs),
     }
-    md = [
-        "# Why BCE and not MSE? The study",
-        "",
-        f"Made by `{command}` on {created}; device: {device}. {len(evaluations)} runs evaluated; their training took "
-        f"{summary['train_seconds_total'] / 60:.0f} min in all (each run's own `train_seconds`). Every metric is computed afresh "
-        f"from each saved model on {test_images_phrase(evaluations)}.",
-        "",
-    ]
     sections = [
         ("landscapes", landscape_section(fig_dir, evaluations)),
         ("scale", scale_section(fig_dir, evaluations)),
@@ -582,17 +433,19 @@ def write_study(
     ]
     for key, (lines, data) in sections:
         summary[key] = data
-    if summary["outcome"].get("verdicts"):  # the answer first: section 4's verdicts, as a comparison report opens
-        md += [
-            "## Verdicts",
-            "",
-            "Which loss gives the better reconstructions, per model and dataset (section 4; Holm-adjusted over its "
-            f"{summary['outcome']['family_size']} tests). The answers to each question, from this report's summary.json: "
-            "[the Findings](../../docs/findings.md).",
-            "",
-            *summary["outcome"]["verdicts"],
-            "",
-        ]
+    # the answer first: section 4's verdicts, as a comparison report opens
+    md = rendered(
+        "study.md.j2",
+        command=command,
+        created=created,
+        device=device,
+        runs=len(evaluations),
+        train_seconds=summary["train_seconds_total"],
+        test_images=test_images_phrase(evaluations),
+        verdicts=summary["outcome"].get("verdicts"),
+        family_size=summary["outcome"].get("family_size"),
+    )
+    md.append("")
     for key, (lines, data) in sections:
         md += [*lines, ""]
     md += not_evaluated_table([r for r in runs if r.status != "completed"])
