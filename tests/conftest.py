@@ -92,3 +92,46 @@ def one_thread_per_run(monkeypatch):
 
     monkeypatch.setenv(INTRA_ENV, "1")
     monkeypatch.setenv(INTER_ENV, "1")
+
+
+# ----------------------------------------------------------------------------- a user's npz of real digits
+
+#: a budget under which the 3,700 images below (11.6 MB as float32) are mapped
+TINY_MEMORY = "1000000"
+
+
+@pytest.fixture(scope="module")
+def digits_npz(tmp_path_factory):
+    """3,000 training and 700 test images of real MNIST as a user's uint8 npz."""
+    import numpy as np
+
+    from autoencoders.data.loading import load_dataset
+
+    mnist = load_dataset("mnist")
+    path = tmp_path_factory.mktemp("data") / "digits.npz"
+
+    def as_uint8(x):
+        return np.rint(x[..., 0] * 255).astype(np.uint8)
+
+    np.savez(
+        path,
+        x_train=as_uint8(mnist.x_train[:3000]),
+        y_train=mnist.y_train[:3000],
+        x_test=as_uint8(mnist.x_test[:700]),
+        y_test=mnist.y_test[:700],
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def digits_float_npz(digits_npz, tmp_path_factory):
+    """The same images as float32 x / 255: the arrays every image became before bytes were kept."""
+    import numpy as np
+
+    path = tmp_path_factory.mktemp("data") / "digits_float.npz"
+    with np.load(digits_npz) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    for key in ("x_train", "x_test"):
+        arrays[key] = arrays[key] / np.float32(255)
+    np.savez(path, **arrays)
+    return path

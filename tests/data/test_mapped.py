@@ -16,29 +16,7 @@ from autoencoders.config import DatasetConfig
 from autoencoders.data import mapped
 from autoencoders.data.loading import DataError, forget_sources, load_dataset
 
-from conftest import ROOT, assert_same_run
-
-#: a budget under which the 3,700 images below (11.6 MB as float32) are mapped
-TINY_MEMORY = "1000000"
-
-
-@pytest.fixture(scope="module")
-def digits_npz(tmp_path_factory):
-    """3,000 training and 700 test images of real MNIST as a user's uint8 npz."""
-    mnist = load_dataset("mnist")
-    path = tmp_path_factory.mktemp("data") / "digits.npz"
-
-    def as_uint8(x):
-        return np.rint(x[..., 0] * 255).astype(np.uint8)
-
-    np.savez(
-        path,
-        x_train=as_uint8(mnist.x_train[:3000]),
-        y_train=mnist.y_train[:3000],
-        x_test=as_uint8(mnist.x_test[:700]),
-        y_test=mnist.y_test[:700],
-    )
-    return path
+from conftest import ROOT, TINY_MEMORY, assert_same_run
 
 
 def load(path, monkeypatch, *, mapped_: bool):
@@ -47,18 +25,6 @@ def load(path, monkeypatch, *, mapped_: bool):
     else:
         monkeypatch.delenv("AUTOENCODERS_MEMORY_BYTES", raising=False)
     return load_dataset(DatasetConfig(name="npz", path=str(path)))
-
-
-@pytest.fixture(scope="module")
-def digits_float_npz(digits_npz, tmp_path_factory):
-    """The same images as float32 x / 255: the arrays every image became before bytes were kept."""
-    path = tmp_path_factory.mktemp("data") / "digits_float.npz"
-    with np.load(digits_npz) as npz:
-        arrays = {key: npz[key] for key in npz.files}
-    for key in ("x_train", "x_test"):
-        arrays[key] = arrays[key] / np.float32(255)
-    np.savez(path, **arrays)
-    return path
 
 
 #: how a run's images were held: float32 arrays (the reference), uint8 bytes in memory, mapped from disk

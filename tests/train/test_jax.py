@@ -17,7 +17,7 @@ from test_faults import history_without_time, wait_for_epoch
 from autoencoders.models.architectures import ARCHITECTURES
 from autoencoders.train import run_folder as runs
 
-from conftest import ROOT, assert_same_run
+from conftest import ROOT, TINY_MEMORY, assert_same_run
 
 pytest.importorskip("jax")
 pytestmark = pytest.mark.slow
@@ -73,6 +73,25 @@ def test_each_kind_of_arch_trains_under_jax_and_evaluate_reads_the_runs(tmp_path
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "report" / "REPORT.md").read_text()
     assert f"({len(ARCHS)} runs)" in text and ", jax)" in text  # the devices line names the backend
+
+
+def test_a_jax_run_on_bytes_or_mapped_images_is_the_run_on_float_arrays_bit_for_bit(tmp_path, digits_npz, digits_float_npz):
+    """Issue 34's promise under JAX too: the dense model trained on real digits held as float32
+    arrays (a float npz), as uint8 bytes in memory, and as uint8 mapped from disk (the memory
+    budget set low, so the images are cached as a `.npy` and read from it) has the same history,
+    weights and test metrics."""
+    config = tmp_path / "dense.yaml"
+    config.write_text("name: jm\nmodel: {arch: dense}\n")
+    settings = {"dataset.name": "npz", "training.epochs": 2, "training.batch_size": 64}
+    cache = tmp_path / "cache"
+    for held, path, memory in (("floats", digits_float_npz, None), ("bytes", digits_npz, None), ("mapped", digits_npz, TINY_MEMORY)):
+        env = {**JAX_ENV, "AUTOENCODERS_DATA": str(cache)} | ({"AUTOENCODERS_MEMORY_BYTES": memory} if memory else {})
+        done = subprocess.run(command(config, tmp_path / held, {**settings, "dataset.path": path}), capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert bool(list(cache.rglob("*.npy"))) == (held == "mapped")  # only the mapped run wrote the images' cache
+        assert runs.read_json(tmp_path / held / "jm" / runs.METRICS)["device"]["backend"] == "jax"
+    for held in ("bytes", "mapped"):
+        assert_same_run(tmp_path / "floats" / "jm", tmp_path / held / "jm")
 
 
 def test_a_stopped_jax_run_resumes_to_the_undisturbed_history(tmp_path):
