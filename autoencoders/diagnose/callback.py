@@ -98,7 +98,7 @@ class DiagnosticsCallback(keras.callbacks.Callback):
         self.step_probe_size = step_probe_size
         self.problems: list[Problem] = []
         # what the measures need of the fixed targets, by probe length: computed here, once, and not
-        # while the model trains (about 3.5 ms of a dense model's first epoch, benchmarks/README.md)
+        # while the model trains (2.7 ms, the median in benchmarks/README.md's DiagnosticsCallback table)
         self.target_cache = {n: target_measures(self.targets[:n]) for n in {len(self.targets), min(step_probe_size, len(self.targets))}}
         self.measured: list[dict[str, Any]] = []
         self.epoch, self.step, self.from_logits, self.out_of_range = 0, 0, False, False

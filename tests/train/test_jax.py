@@ -1,7 +1,8 @@
 """The training path under KERAS_BACKEND=jax (GPU machines often carry JAX and no TensorFlow):
 dense, conv and conv_vae train (two seeds each), a stopped dense run resumes to the undisturbed history, the conv decoders' one layer
 for an upsampling and a conv is that pair under JAX too, and the run folders are the
-same kind of folder, which evaluate.py (on TensorFlow) reads. On CPU here; no GPU was measured."""
+same kind of folder, which evaluate.py (on TensorFlow) reads, and a run on images held as bytes or
+mapped from disk is the run on float32 arrays, bit for bit. On CPU here; no GPU was measured."""
 
 from __future__ import annotations
 
