@@ -26,6 +26,7 @@ from autoencoders.data.datasets import DATASETS
 from autoencoders.evaluate.comparison import ALPHA, METRICS, significant, winner
 from autoencoders.report.document import fmt, times
 from autoencoders.study.collapse import collapse_rate
+from autoencoders.study.collapse_rates import DATASETS as COLLAPSE_DATASETS
 from autoencoders.study.collapse_rates import EARLY_STEPS
 from autoencoders.study.speed import REACH_SHARE, epoch_words, median_epoch
 from autoencoders.study.today import ARCHS as TODAY_ARCHS
@@ -314,7 +315,13 @@ def today(summary: dict) -> dict:
         "collapse": {
             "rows": [{**r, "name": family_name(r["arch"], r["dataset"])} for r in rated_cells],
             "settings": (section.get("collapse") or {}).get("settings", []),
-            "untrained_archs": [ARCH_WORDS.get(a, a) for a in TODAY_ARCHS if not any(r["arch"] == a for r in rated_cells)],
+            "untrained_families": [
+                family_name(a, d)
+                for a in TODAY_ARCHS
+                for d in COLLAPSE_DATASETS
+                if not any((r["arch"], r["dataset"]) == (a, d) for r in rated_cells)
+            ],
+            "untrained_cells": any(rate.get("runs") is None for r in rated_cells for rate in r["rates"]),
             "trained_archs": [ARCH_WORDS.get(a, a) for a in TODAY_ARCHS if any(r["arch"] == a for r in rated_cells)],
             "linear": pooled_counts("linear"),
             "linear_by_loss": {loss: pooled_counts("linear", loss) for loss in ("mse", "mae")},
