@@ -11,8 +11,8 @@ the import graph), and another package can add a report section or a training ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import import_module
 from importlib.metadata import entry_points
+from pkgutil import resolve_name
 from typing import Any
 
 #: `python -m autoencoders NAME ARGS`: f(argv) -> exit code (the Findings' command)
@@ -48,8 +48,7 @@ class TrainingCallback:
         return f"works with model.output {' or '.join(self.heads)}{f' ({self.why})' if self.why else ''}"
 
     def make(self, config: Any, data: Any) -> Any:
-        module, _, function = self.factory.partition(":")
-        return getattr(import_module(module), function)(config, data)
+        return resolve_name(self.factory)(config, data)
 
 
 def entries(group: str) -> dict[str, Any]:
