@@ -22,8 +22,8 @@ STUDY = "autoencoders.study"
 #: a comparison report's extra sections, after the comparisons: f(evaluations) -> (title, markdown lines, data) or None
 REPORT_SECTIONS = "autoencoders.report_sections"
 #: callbacks a config names in `training.callbacks` (e.g. the study's `probe_gradients`): each entry a
-#: `TrainingCallback`. They record measures (what they put in `logs` reaches history.csv) and change
-#: no weight, so runs that differ only in them share compiled functions and compare as equals.
+#: `TrainingCallback`. One must only record measures (what it puts in `logs` reaches history.csv),
+#: never change a weight: runs that differ only in them share compiled functions and compare as equals.
 TRAINING_CALLBACKS = "autoencoders.training_callbacks"
 
 

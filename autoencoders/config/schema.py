@@ -262,7 +262,7 @@ class TrainingConfig:
         (),
         description="training callbacks by name, from the autoencoders.training_callbacks entry points (the study's "
         "probe_gradients: the output-logit gradient and the wrong-side saturated share at each epoch end); "
-        "they add columns to history.csv and change no weight",
+        "they add columns to history.csv",
     )
     store_evaluation: StrictBool = Field(
         True,
