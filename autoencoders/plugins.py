@@ -10,6 +10,7 @@ the import graph), and another package can add a report section or a training ca
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pkgutil import resolve_name
@@ -42,18 +43,18 @@ class TrainingCallback:
     heads: tuple[str, ...] | None = None
     why: str = ""
 
-    def problem(self, head: str) -> str | None:
-        if self.heads is None or head in self.heads:
-            return None
-        return f"works with model.output {' or '.join(self.heads)}{f' ({self.why})' if self.why else ''}"
+    def works_with(self, head: str) -> bool:
+        return self.heads is None or head in self.heads
 
     def make(self, config: Any, data: Any) -> Any:
         return resolve_name(self.factory)(config, data)
 
 
+@functools.cache
 def entries(group: str) -> dict[str, Any]:
     """The group's entries by name, loaded, in name order (so a report's sections always come in
-    the same order)."""
+    the same order). Read once per process: a run that names a callback asks for it when its
+    config is checked and again when it trains."""
     return {point.name: point.load() for point in sorted(entry_points(group=group), key=lambda point: point.name)}
 
 

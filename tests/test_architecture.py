@@ -68,7 +68,7 @@ def test_the_study_plugs_in_through_the_extension_points():
     assert plugins.entries(plugins.REPORT_SECTIONS)["blog"] is blog.blog_section
     probe = plugins.entries(plugins.TRAINING_CALLBACKS)["probe_gradients"]
     assert probe.factory == f"{gradients.__name__}:{gradients.probe_callback.__name__}"
-    assert probe.problem("sigmoid") is None and "sigmoid" in probe.problem("linear")
+    assert probe.works_with("sigmoid") and not probe.works_with("linear")
 
 
 def test_a_config_names_its_training_callbacks_and_old_run_folders_still_read(tmp_path):

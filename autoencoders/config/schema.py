@@ -325,11 +325,13 @@ class ExperimentConfig:
             )
         callbacks = plugins.entries(plugins.TRAINING_CALLBACKS) if self.training.callbacks else {}
         for name in self.training.callbacks:
-            if why := callbacks[name].problem(head.name):
+            if not (callback := callbacks[name]).works_with(head.name):
+                why = f" ({callback.why})" if callback.why else ""
                 raise problem(
                     (
                         ("training.callbacks", "model.output"),
-                        f"training.callbacks = {show(self.training.callbacks)}: {name} {why}, and model.output is {head.name!r}; "
+                        f"training.callbacks = {show(self.training.callbacks)}: {name} works with model.output "
+                        f"{join_or(callback.heads)}{why}, and model.output is {head.name!r}; "
                         f"set model.output to {join_or(callbacks[name].heads)} or leave {name} out",
                     )
                 )
