@@ -237,3 +237,18 @@ def test_the_html_page_is_the_markdown_converted_inside_the_template(tmp_path):
     assert html.startswith('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>A <hand-made> report</title>\n<style>\n')
     assert "<h1>A hand-made report</h1>" in html and "<td>non-finite loss at epoch 2</td>" in html
     assert html.endswith("</table>\n</body></html>\n")
+
+
+@pytest.mark.slow
+def test_the_committed_quick_report_is_remade_from_its_committed_runs(tmp_path):
+    """docs/comparing.md: `make demo`'s report regenerates from the six runs committed beside it,
+    with the same verdicts and the same tables (all but the run inventory's times)."""
+    committed = ROOT / "results" / "reports" / "quick-dense"
+    done = evaluate(*sorted(committed.glob("runs/quick-dense-mnist-*")), "--out", tmp_path, "--title", "Quick comparison")
+
+    def tables(report):
+        lines = (report / "REPORT.md").read_text().splitlines()
+        return [line for line in lines if line.startswith(("|", "- **")) and "| completed |" not in line]
+
+    assert done.returncode == 0, done.stderr
+    assert len(tables(committed)) > 10 and tables(tmp_path) == tables(committed)
