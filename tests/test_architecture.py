@@ -69,6 +69,7 @@ def test_the_study_plugs_in_through_the_extension_points():
     probe = plugins.entries(plugins.TRAINING_CALLBACKS)["probe_gradients"]
     assert probe.factory == f"{gradients.__name__}:{gradients.probe_callback.__name__}"
     assert probe.works_with("sigmoid") and not probe.works_with("linear")
+    assert plugins.entries(plugins.TRAINING_CALLBACKS) is plugins.entries(plugins.TRAINING_CALLBACKS)  # read once per process
 
 
 def test_a_config_names_its_training_callbacks_and_old_run_folders_still_read(tmp_path):
