@@ -263,3 +263,21 @@ def test_the_committed_quick_report_is_remade_from_its_committed_runs(tmp_path):
     verdicts, metric_rows = verdicts_and_metrics(committed)
     assert len(verdicts) == 1 and len(metric_rows) == 6  # pixel MSE, MAE, PSNR, SSIM, pixel BCE, BCE - target entropy
     assert verdicts_and_metrics(tmp_path) == (verdicts, metric_rows)
+
+
+def test_every_committed_report_has_its_runs_committed_beside_it():
+    """README's map: the committed reports each come with their runs. Every run folder a committed
+    comparison report names is tracked by git with the files a report is remade from; the study
+    names as many runs as results/study/runs tracks models."""
+    tracked = set(subprocess.run(["git", "ls-files", "results"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split())
+    reports = sorted(path for path in tracked if path.endswith("summary.json") and path != "results/study/summary.json")
+    assert {"results/reports/quick-dense/summary.json", "results/blog/summary.json", "results/compare/natural_patches/summary.json"} <= set(
+        reports
+    )
+    for report in reports:
+        named = [run["path"] for run in json.loads((ROOT / report).read_text())["runs"]]
+        assert named and all(path.startswith(report.rsplit("/", 1)[0] + "/runs/") for path in named), report
+        for path in named:
+            assert {f"{path}/{name}" for name in ("config.yaml", "history.csv", "metrics.json", "model.keras")} <= tracked, path
+    study = json.loads((ROOT / "results" / "study" / "summary.json").read_text())
+    assert study["runs"] == sum(1 for path in tracked if path.startswith("results/study/runs/") and path.endswith("/model.keras"))
