@@ -171,9 +171,10 @@ def main(argv=None) -> int:
             if arch == "dense":
                 from autoencoders.evaluate.evaluation import evaluate_run, load_run
 
-                evaluate_run(load_run(run_dir))  # warm-up: imports, data, tracing
+                # afresh (reload, reconstruct, every metric), not the evaluation training stored
+                evaluate_run(load_run(run_dir), use_stored=False)  # warm-up: imports, data, tracing
                 t = time.perf_counter()
-                evaluate_run(load_run(run_dir))
+                evaluate_run(load_run(run_dir), use_stored=False)
                 report["evaluate_dense_run_seconds"] = time.perf_counter() - t
             report["archs"][arch] = row
             print(
