@@ -172,7 +172,7 @@ def main(argv=None) -> int:
                 from autoencoders.evaluate.evaluation import evaluate_run, load_run
 
                 # afresh (reload, reconstruct, every metric), not the evaluation training stored
-                evaluate_run(load_run(run_dir), use_stored=False)  # warm-up: imports, data, tracing
+                evaluate_run(load_run(run_dir), use_stored=False)  # warm-up: imports, data, the metrics' compiled functions
                 t = time.perf_counter()
                 evaluate_run(load_run(run_dir), use_stored=False)
                 report["evaluate_dense_run_seconds"] = time.perf_counter() - t

@@ -239,45 +239,63 @@ def test_the_html_page_is_the_markdown_converted_inside_the_template(tmp_path):
     assert html.endswith("</table>\n</body></html>\n")
 
 
+def committed(path: str) -> str:
+    """A file as the last commit holds it: `make demo` rewrites the quick report in the working tree
+    from the user's own runs in results/runs/, and these tests are about what is committed."""
+    return subprocess.run(["git", "show", f"HEAD:{path}"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+
+def tracked_files(folder: str) -> set[str]:
+    return set(subprocess.run(["git", "ls-files", folder], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split())
+
+
+RUN_FILES = ("config.yaml", "history.csv", "metrics.json", "model.keras")
+
+
 @pytest.mark.slow
 def test_the_committed_quick_report_is_remade_from_its_committed_runs(tmp_path):
     """docs/comparing.md: the quick comparison's report regenerates from the six runs committed
     beside it (config, history, metrics and model each), with the same verdict and the same metric
-    table; only the run inventory's times differ."""
-    committed = ROOT / "results" / "reports" / "quick-dense"
-    tracked = subprocess.run(["git", "ls-files", "runs"], cwd=committed, capture_output=True, text=True, check=True).stdout.split()
-    folders = sorted({path.split("/")[1] for path in tracked})
+    table (its other lines hold times, dates and paths)."""
+    report = "results/reports/quick-dense"
+    folders = sorted({path.split("/")[4] for path in tracked_files(f"{report}/runs")})
     assert folders == [f"quick-dense-mnist-{loss}-s{seed}" for loss in ("bce", "mse") for seed in range(3)]
-    assert sorted(tracked) == sorted(
-        f"runs/{f}/{name}" for f in folders for name in ("config.yaml", "history.csv", "metrics.json", "model.keras")
-    )
-    done = evaluate(*(committed / "runs" / f for f in folders), "--out", tmp_path, "--title", "Quick comparison")
+    assert tracked_files(f"{report}/runs") == {f"{report}/runs/{f}/{name}" for f in folders for name in RUN_FILES}
+    done = evaluate(*(ROOT / report / "runs" / f for f in folders), "--out", tmp_path, "--title", "Quick comparison")
     assert done.returncode == 0, done.stderr
 
-    def verdicts_and_metrics(report):
-        lines = (report / "REPORT.md").read_text().splitlines()
+    def verdicts_and_metrics(text):
+        lines = text.splitlines()
         verdicts = [line for line in lines if line.startswith("- **dense · mnist")]
         metric_rows = [line for line in lines if line.startswith("| ") and (" ↓ |" in line or " ↑ |" in line)]
         return verdicts, metric_rows
 
-    verdicts, metric_rows = verdicts_and_metrics(committed)
+    verdicts, metric_rows = verdicts_and_metrics(committed(f"{report}/REPORT.md"))
     assert len(verdicts) == 1 and len(metric_rows) == 6  # pixel MSE, MAE, PSNR, SSIM, pixel BCE, BCE - target entropy
-    assert verdicts_and_metrics(tmp_path) == (verdicts, metric_rows)
+    assert verdicts_and_metrics((tmp_path / "REPORT.md").read_text()) == (verdicts, metric_rows)
 
 
 def test_every_committed_report_has_its_runs_committed_beside_it():
     """README's map: the committed reports each come with their runs. Every run folder a committed
-    comparison report names is tracked by git with the files a report is remade from; the study
-    names as many runs as results/study/runs tracks models."""
-    tracked = set(subprocess.run(["git", "ls-files", "results"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split())
+    comparison report names is tracked with the files a report is remade from; every one of the
+    study's runs is tracked with them too, and the study counts what the repository holds."""
+    tracked = tracked_files("results")
     reports = sorted(path for path in tracked if path.endswith("summary.json") and path != "results/study/summary.json")
     assert {"results/reports/quick-dense/summary.json", "results/blog/summary.json", "results/compare/natural_patches/summary.json"} <= set(
         reports
     )
     for report in reports:
-        named = [run["path"] for run in json.loads((ROOT / report).read_text())["runs"]]
+        named = [run["path"] for run in json.loads(committed(report))["runs"]]
         assert named and all(path.startswith(report.rsplit("/", 1)[0] + "/runs/") for path in named), report
         for path in named:
-            assert {f"{path}/{name}" for name in ("config.yaml", "history.csv", "metrics.json", "model.keras")} <= tracked, path
-    study = json.loads((ROOT / "results" / "study" / "summary.json").read_text())
-    assert study["runs"] == sum(1 for path in tracked if path.startswith("results/study/runs/") and path.endswith("/model.keras"))
+            assert {f"{path}/{name}" for name in RUN_FILES} <= tracked, path
+    study = json.loads(committed("results/study/summary.json"))
+    study_runs = {path.split("/")[3] for path in tracked if path.startswith("results/study/runs/")}
+    assert study["runs"] == len(study_runs) == 262
+    assert all({f"results/study/runs/{run}/{name}" for name in RUN_FILES} <= tracked for run in study_runs)
+    lean = ("config.yaml", "history.csv", "metrics.json")  # the collapse and today runs keep no model
+    collapse_runs = {p.split("/")[3] for p in tracked if p.startswith("results/study/collapse/collapse-")}
+    assert study["collapse"]["runs"] == len(collapse_runs) == 1440
+    assert all({f"results/study/collapse/{run}/{name}" for name in lean} <= tracked for run in collapse_runs)
+    today_runs = {p.split("/")[4] for p in tracked if p.startswith("results/study/today/runs/")}
+    assert study["today"]["runs"] == len(today_runs) == 300
