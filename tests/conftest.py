@@ -12,6 +12,15 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def tracked_files(path: str | Path = ".") -> list[str]:
+    """The files git tracks under `path`, relative to the repository root: what a clone holds."""
+    import subprocess
+
+    return subprocess.run(["git", "ls-files", str(path)], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+
+
 SHIPPED_CONFIGS = sorted(p for p in (ROOT / "configs").glob("**/*.yaml") if p.parent.name != "sweeps")
 SHIPPED_SWEEPS = sorted((ROOT / "configs" / "sweeps").glob("*.yaml"))
 

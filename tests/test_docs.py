@@ -22,7 +22,7 @@ from autoencoders import config as C
 from autoencoders.cli import evaluate_parser, train_parser
 from autoencoders.sweep import schedule as sweep
 
-from conftest import ROOT
+from conftest import ROOT, tracked_files
 
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
@@ -101,7 +101,7 @@ def test_the_readme_maps_every_top_level_folder_and_script():
         "docs/",
         "scripts/",
     }
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    tracked = tracked_files()
     folders = {f"{path.split('/')[0]}/" for path in tracked if "/" in path and not path.startswith(".")}
     assert folders <= named, folders - named
 

@@ -332,7 +332,7 @@ class ExperimentConfig:
                         ("training.callbacks", "model.output"),
                         f"training.callbacks = {show(self.training.callbacks)}: {name} works with model.output "
                         f"{join_or(callback.heads)}{why}, and model.output is {head.name!r}; "
-                        f"set model.output to {join_or(callbacks[name].heads)} or leave {name} out",
+                        f"set model.output to {join_or(callback.heads)} or leave {name} out",
                     )
                 )
         if self.model.input_shape is None and known is not None:

@@ -11,7 +11,7 @@ from autoencoders.atomic import write_text
 from autoencoders.train import loop as training
 from autoencoders.train import run_folder as runs
 
-from conftest import ROOT
+from conftest import ROOT, tracked_files
 
 
 @pytest.fixture(scope="module")
@@ -245,10 +245,6 @@ def committed(path: str) -> str:
     return subprocess.run(["git", "show", f"HEAD:{path}"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
 
-def tracked_files(folder: str) -> set[str]:
-    return set(subprocess.run(["git", "ls-files", folder], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split())
-
-
 RUN_FILES = ("config.yaml", "history.csv", "metrics.json", "model.keras")
 
 
@@ -258,9 +254,9 @@ def test_the_committed_quick_report_is_remade_from_its_committed_runs(tmp_path):
     beside it (config, history, metrics and model each), with the same verdict and the same metric
     table (its other lines hold times, dates and paths)."""
     report = "results/reports/quick-dense"
-    folders = sorted({path.split("/")[4] for path in tracked_files(f"{report}/runs")})
+    folders = sorted({path.split("/")[4] for path in set(tracked_files(f"{report}/runs"))})
     assert folders == [f"quick-dense-mnist-{loss}-s{seed}" for loss in ("bce", "mse") for seed in range(3)]
-    assert tracked_files(f"{report}/runs") == {f"{report}/runs/{f}/{name}" for f in folders for name in RUN_FILES}
+    assert set(tracked_files(f"{report}/runs")) == {f"{report}/runs/{f}/{name}" for f in folders for name in RUN_FILES}
     done = evaluate(*(ROOT / report / "runs" / f for f in folders), "--out", tmp_path, "--title", "Quick comparison")
     assert done.returncode == 0, done.stderr
 
@@ -279,7 +275,7 @@ def test_every_committed_report_has_its_runs_committed_beside_it():
     """README's map: the committed reports each come with their runs. Every run folder a committed
     comparison report names is tracked with the files a report is remade from; every one of the
     study's runs is tracked with them too, and the study counts what the repository holds."""
-    tracked = tracked_files("results")
+    tracked = set(tracked_files("results"))
     reports = sorted(path for path in tracked if path.endswith("summary.json") and path != "results/study/summary.json")
     assert {"results/reports/quick-dense/summary.json", "results/blog/summary.json", "results/compare/natural_patches/summary.json"} <= set(
         reports

@@ -2,13 +2,11 @@
 the shipped today_* sweeps, complete, and kept lean (config, history and metrics.json with the
 stored evaluation's means; no model), as docs/training.md says."""
 
-import subprocess
-
 from autoencoders import config as C
 from autoencoders.sweep import schedule as sweep
 from autoencoders.train import run_folder as runs
 
-from conftest import ROOT
+from conftest import ROOT, tracked_files
 
 TODAY_RUNS = ROOT / "results" / "study" / "today" / "runs"
 KEPT = {runs.CONFIG, runs.HISTORY, runs.METRICS}
@@ -23,7 +21,7 @@ def test_every_committed_today_run_is_a_complete_lean_point_of_the_today_sweeps(
         for cfg in sweep.expand(path)
     }
     assert len(points) == 300  # 180 of seeds 0-4, and seeds 5-9 of dense and conv
-    tracked = subprocess.run(["git", "ls-files", str(TODAY_RUNS)], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    tracked = tracked_files(TODAY_RUNS)
     folders: dict[str, set[str]] = {}
     for path in tracked:
         folder, name = path.split("/")[-2:]
@@ -58,7 +56,7 @@ def test_the_today_collapse_sweeps_are_one_epoch_20_seeds_validated_on_2000_imag
 def test_every_committed_today_collapse_run_is_a_complete_lean_point_of_the_today_collapse_sweeps():
     points = {cfg.name: cfg for path in sorted((ROOT / "configs" / "sweeps").glob("today_collapse_*.yaml")) for cfg in sweep.expand(path)}
     folder_root = ROOT / "results" / "study" / "today" / "collapse"
-    tracked = subprocess.run(["git", "ls-files", str(folder_root)], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    tracked = tracked_files(folder_root)
     folders: dict[str, set[str]] = {}
     for path in tracked:
         folder, name = path.split("/")[-2:]
